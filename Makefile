@@ -1,0 +1,60 @@
+# stratolab: the README's commands call these targets.
+#
+#   make synth      install what is needed, then synthesize the example instance offline
+#   make test       everything CI runs: gofmt, go vet, go test, validate (a real `cdk synth` of every instance)
+#   make snapshot   rewrite test/testdata/snapshots after an intended change (then read the diff)
+#   make validate   `npx cdk synth` of every instance with aws-cdk-lib's CloudFormation validation on
+#   make bench      median synth time of the example instance against an empty CDK app
+#   make schema     regenerate instance/schema.json from the Go types
+
+SHELL          := /bin/bash
+INSTANCE       ?= example
+INSTANCES      := $(sort $(basename $(notdir $(filter-out instance/default.yaml,$(wildcard instance/*.yaml)))))
+GO_FILES        = $(shell find . -name '*.go' -not -path './node_modules/*' -not -path './cdk.out/*' -not -path './.build/*')
+CDK            := npx --no-install cdk
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: deps synth test fmt-check vet unit validate snapshot bench schema clean
+
+# deps installs the pinned CDK CLI and the Go modules. npm ci runs again only when the lock file changes.
+deps: node_modules/.package-lock.json
+	@go mod download
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+synth: deps
+	CDK_VALIDATION=false $(CDK) synth -c instance=$(INSTANCE) -q
+
+test: deps fmt-check vet unit validate
+
+fmt-check:
+	@out=$$(gofmt -l $(GO_FILES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	go vet ./...
+
+unit:
+	go test ./...
+
+# validate synthesizes every instance through the real CLI, as a user would, with aws-cdk-lib's
+# CloudFormation validation on. An error (a cdk-nag finding, a validation error) fails the target.
+validate: deps
+	@set -e; for i in $(INSTANCES); do \
+		echo "== cdk synth -c instance=$$i (CloudFormation validation on)"; \
+		CDK_VALIDATION=true $(CDK) synth -c instance=$$i -q -o cdk.out/validate-$$i; \
+	done
+
+snapshot:
+	UPDATE_SNAPSHOTS=1 go test ./test -run 'TestSnapshots' -count=1
+	@git status --short test/testdata/snapshots
+
+bench: deps
+	@scripts/bench.sh
+
+schema:
+	go run ./instance/schemagen instance/schema.json
+
+clean:
+	rm -rf cdk.out .build

@@ -1,0 +1,39 @@
+// Command stratolab is the CDK app: `npx cdk synth --all -c instance=NAME`.
+//
+// It reads the instance name from CDK context, loads instance/default.yaml merged with
+// instance/NAME.yaml, builds that instance's stacks and synthesizes them. On a configuration problem
+// it prints every problem to stderr and exits 1 before anything is synthesized.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stratolab/stratolab/instance"
+	"github.com/stratolab/stratolab/stacks"
+)
+
+// instanceDir holds default.yaml and one NAME.yaml per instance, relative to the project root (where the CLI runs the app).
+const instanceDir = "instance"
+
+func main() {
+	app := awscdk.NewApp(nil)
+	name, _ := app.Node().TryGetContext(jsii.String("instance")).(string)
+	cfg, err := instance.Load(instanceDir, name)
+	if err != nil {
+		var problems instance.Problems
+		if errors.As(err, &problems) {
+			fmt.Fprintf(os.Stderr, "stratolab: instance %s has %d configuration problem(s); nothing was synthesized:\n%v\n", name, len(problems), err)
+		} else {
+			fmt.Fprintf(os.Stderr, "stratolab: %v\n", err)
+		}
+		jsii.Close()
+		os.Exit(1)
+	}
+	stacks.Build(app, cfg)
+	app.Synth(nil)
+	jsii.Close()
+}

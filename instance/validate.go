@@ -1,0 +1,284 @@
+package instance
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// MaxNameLength bounds instance names. Names prefix stack names (<name>/Base), physical names such as
+// "<name>-cluster" and the default Cognito domain prefix, all of which have tighter limits than a stack.
+const MaxNameLength = 24
+
+var (
+	nameRe      = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+	accountRe   = regexp.MustCompile(`^[0-9]{12}$`)
+	regionRe    = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
+	vpcIDRe     = regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	subnetIDRe  = regexp.MustCompile(`^subnet-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	tagKeyRe    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
+	tagValueRe  = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
+	azSuffixRe  = regexp.MustCompile(`^[a-z]$`)
+	azNameRe    = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9][a-z]$`)
+	retentionOK = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+
+// checkName validates an instance name, which comes from the file name rather than from a key.
+func checkName(name, file string) *Problem {
+	var why string
+	switch {
+	case !nameRe.MatchString(name):
+		why = "must be lowercase letters, digits and dashes, starting with a letter"
+	case strings.HasSuffix(name, "-") || strings.Contains(name, "--"):
+		why = "must not end with a dash or contain two dashes in a row"
+	case len(name) > MaxNameLength:
+		why = fmt.Sprintf("is %d characters long; the limit is %d", len(name), MaxNameLength)
+	default:
+		return nil
+	}
+	return &Problem{Pos: Pos{File: file}, Path: "instance", Message: fmt.Sprintf("name %q %s (rename the file, e.g. to physics-101.yaml)", name, why)}
+}
+
+type validator struct {
+	cfg          *Config
+	instanceFile string
+	problems     Problems
+}
+
+// at returns where path was written, or where its nearest written parent was, or the instance file.
+func (v *validator) at(path string) Pos {
+	for p := path; p != ""; p = parent(p) {
+		if pos, ok := v.cfg.Sources[p]; ok {
+			return pos
+		}
+	}
+	return Pos{File: v.instanceFile}
+}
+
+func parent(path string) string {
+	i := strings.LastIndexAny(path, ".[")
+	if i < 0 {
+		return ""
+	}
+	return path[:i]
+}
+
+func (v *validator) errorf(path, format string, args ...any) {
+	v.problems = append(v.problems, Problem{Pos: v.at(path), Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func validate(cfg *Config, instanceFile string) Problems {
+	v := &validator{cfg: cfg, instanceFile: instanceFile}
+	v.env()
+	v.tags()
+	v.vpc()
+	v.compliance()
+	return v.problems
+}
+
+func (v *validator) env() {
+	e := v.cfg.Env
+	if _, fromFile := v.cfg.Sources["env.account"]; fromFile && e.Account != "" && !accountRe.MatchString(e.Account) {
+		v.errorf("env.account", "%q is not an AWS account ID (12 digits, quoted to keep leading zeros: \"012345678901\")", e.Account)
+	}
+	if _, fromFile := v.cfg.Sources["env.region"]; fromFile && e.Region != "" && !regionRe.MatchString(e.Region) {
+		v.errorf("env.region", "%q is not an AWS region name (such as us-east-1 or eu-central-1)", e.Region)
+	}
+	if v.cfg.Lifecycle == "" {
+		v.errorf("lifecycle", "is required (development or production)")
+	}
+}
+
+func (v *validator) tags() {
+	t := v.cfg.Tags
+	switch {
+	case t.CostKey == "":
+		v.errorf("tags.cost_key", "is required (a tag key such as stratolab:instance)")
+	case !tagKeyRe.MatchString(t.CostKey) || strings.HasPrefix(strings.ToLower(t.CostKey), "aws:"):
+		v.errorf("tags.cost_key", "%q is not a valid tag key (1-128 letters, digits, spaces and _.:/=+-@, not starting with aws:)", t.CostKey)
+	}
+	for _, k := range sortedKeys(t.Extra) {
+		p := "tags.extra." + k
+		switch {
+		case !tagKeyRe.MatchString(k) || strings.HasPrefix(strings.ToLower(k), "aws:"):
+			v.errorf(p, "%q is not a valid tag key (1-128 letters, digits, spaces and _.:/=+-@, not starting with aws:)", k)
+		case k == t.CostKey || k == "Product":
+			v.errorf(p, "tag %q is set by stratolab itself (choose another key)", k)
+		case !tagValueRe.MatchString(t.Extra[k]):
+			v.errorf(p, "value %q is not a valid tag value (up to 256 letters, digits, spaces and _.:/=+-@)", t.Extra[k])
+		}
+	}
+}
+
+func (v *validator) vpc() {
+	n := v.cfg.Vpc
+	if n.Type == "" {
+		v.errorf("vpc.type", "is required (new, existing or lookup)")
+		return
+	}
+	if !contains(retentionOK, n.FlowLogRetentionDays) {
+		v.errorf("vpc.flow_log_retention_days", "%d is not a CloudWatch Logs retention (one of %s)", n.FlowLogRetentionDays, joinInts(retentionOK))
+	}
+	v.azNames(n.AvailabilityZones)
+
+	// Keys that only mean something for another VPC type are mistakes, not silent no-ops.
+	onlyFor := func(path, types string, set bool) {
+		if set && !strings.Contains(types, n.Type) {
+			v.errorf(path, "is only used when vpc.type is %s, not %s (remove it)", types, n.Type)
+		}
+	}
+	onlyFor("vpc.nat_gateways", "new", n.NatGateways != 0)
+	onlyFor("vpc.public_subnet_ids", "existing", len(n.PublicSubnetIDs) > 0)
+	onlyFor("vpc.private_subnet_ids", "existing", len(n.PrivateSubnetIDs) > 0)
+	onlyFor("vpc.vpc_id", "existing or lookup", n.VpcID != "")
+	onlyFor("vpc.availability_zones", "new or existing", len(n.AvailabilityZones) > 0)
+
+	switch n.Type {
+	case "new":
+		v.newVpc(n)
+	case "existing":
+		v.existingVpc(n)
+	case "lookup":
+		if n.VpcID != "" && !vpcIDRe.MatchString(n.VpcID) {
+			v.errorf("vpc.vpc_id", "%q is not a VPC ID (vpc- and 8 or 17 hex digits), or leave it empty for the default VPC", n.VpcID)
+		}
+		if v.cfg.Env.Account == "" || v.cfg.Env.Region == "" {
+			v.errorf("vpc.type", "lookup needs an explicit account and region (set env.account and env.region, or use vpc.type existing to stay offline)")
+		}
+	}
+}
+
+func (v *validator) newVpc(n Vpc) {
+	prefix, ok := netip.Prefix{}, false
+	if n.Cidr == "" {
+		v.errorf("vpc.cidr", "is required for a new VPC (an IPv4 CIDR such as 10.0.0.0/16)")
+	} else if p, err := netip.ParsePrefix(n.Cidr); err != nil || !p.Addr().Is4() {
+		v.errorf("vpc.cidr", "%q is not an IPv4 CIDR (such as 10.0.0.0/16)", n.Cidr)
+	} else if p.Masked() != p {
+		v.errorf("vpc.cidr", "%q has host bits set (did you mean %s?)", n.Cidr, p.Masked())
+	} else if p.Bits() < 16 || p.Bits() > 28 {
+		v.errorf("vpc.cidr", "/%d is outside what a VPC allows (a prefix from /16 to /28)", p.Bits())
+	} else {
+		prefix, ok = p, true
+	}
+
+	azs := n.AZCount()
+	if len(n.AvailabilityZones) == 0 && (n.MaxAzs < 1 || n.MaxAzs > 6) {
+		v.errorf("vpc.max_azs", "%d is out of range (1 to 6)", n.MaxAzs)
+		return
+	}
+	if n.NatGateways < 0 || n.NatGateways > azs {
+		v.errorf("vpc.nat_gateways", "%d is more than the %d availability zones (0 to %d; 0 keeps an idle instance free of NAT charges)", n.NatGateways, azs, azs)
+	}
+	masksOK := true
+	for _, m := range []struct {
+		path string
+		bits int
+	}{{"vpc.public_subnet_mask", n.PublicSubnetMask}, {"vpc.private_subnet_mask", n.PrivateSubnetMask}} {
+		if m.bits < 16 || m.bits > 28 {
+			v.errorf(m.path, "/%d is not a subnet size AWS allows (16 to 28)", m.bits)
+			masksOK = false
+		} else if ok && m.bits < prefix.Bits() {
+			v.errorf(m.path, "/%d is larger than the VPC's %s (use %d or more)", m.bits, n.Cidr, prefix.Bits())
+			masksOK = false
+		}
+	}
+	if ok && masksOK {
+		need := azs * (1<<(32-n.PublicSubnetMask) + 1<<(32-n.PrivateSubnetMask))
+		if have := 1 << (32 - prefix.Bits()); need > have {
+			v.errorf("vpc.cidr", "%s holds %d addresses, but %d AZs of /%d public and /%d private subnets need %d (widen the CIDR or shrink the subnet masks)",
+				n.Cidr, have, azs, n.PublicSubnetMask, n.PrivateSubnetMask, need)
+		}
+	}
+}
+
+func (v *validator) existingVpc(n Vpc) {
+	if n.VpcID == "" {
+		v.errorf("vpc.vpc_id", "is required when vpc.type is existing (such as vpc-0123456789abcdef0)")
+	} else if !vpcIDRe.MatchString(n.VpcID) {
+		v.errorf("vpc.vpc_id", "%q is not a VPC ID (vpc- and 8 or 17 hex digits)", n.VpcID)
+	}
+	azs := len(n.AvailabilityZones)
+	if azs == 0 {
+		v.errorf("vpc.availability_zones", "is required when vpc.type is existing (the AZ names of the subnets, such as [us-east-1a, us-east-1b])")
+	}
+	if n.Cidr != "" {
+		if p, err := netip.ParsePrefix(n.Cidr); err != nil || !p.Addr().Is4() || p.Masked() != p {
+			v.errorf("vpc.cidr", "%q is not an IPv4 network CIDR (the existing VPC's primary CIDR, such as 10.0.0.0/16, or leave it empty)", n.Cidr)
+		}
+	}
+	v.subnets("vpc.private_subnet_ids", n.PrivateSubnetIDs, azs, true)
+	v.subnets("vpc.public_subnet_ids", n.PublicSubnetIDs, azs, false)
+}
+
+func (v *validator) subnets(path string, ids []string, azs int, required bool) {
+	if len(ids) == 0 {
+		if required {
+			v.errorf(path, "is required when vpc.type is existing (one subnet ID per availability zone)")
+		}
+		return
+	}
+	if azs > 0 && len(ids) != azs {
+		v.errorf(path, "lists %d subnets for %d availability zones (give one subnet per AZ, in the order of vpc.availability_zones)", len(ids), azs)
+	}
+	seen := map[string]bool{}
+	for i, id := range ids {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if !subnetIDRe.MatchString(id) {
+			v.errorf(p, "%q is not a subnet ID (subnet- and 8 or 17 hex digits)", id)
+		} else if seen[id] {
+			v.errorf(p, "%q is listed twice (each subnet once)", id)
+		}
+		seen[id] = true
+	}
+}
+
+func (v *validator) azNames(azs []string) {
+	if len(azs) > 6 {
+		v.errorf("vpc.availability_zones", "lists %d zones (1 to 6)", len(azs))
+	}
+	region := v.cfg.Env.Region
+	seen := map[string]bool{}
+	for i, az := range azs {
+		p := fmt.Sprintf("vpc.availability_zones[%d]", i)
+		switch {
+		case seen[az]:
+			v.errorf(p, "%q is listed twice (each zone once)", az)
+		case region != "" && !(strings.HasPrefix(az, region) && azSuffixRe.MatchString(strings.TrimPrefix(az, region))):
+			v.errorf(p, "%q is not a zone of region %s (such as %sa)", az, region, region)
+		case region == "" && !azNameRe.MatchString(az):
+			v.errorf(p, "%q is not an availability zone name (such as us-east-1a)", az)
+		}
+		seen[az] = true
+	}
+}
+
+func (v *validator) compliance() {
+	seen := map[string]bool{}
+	for i, p := range v.cfg.Compliance.Packs {
+		if seen[p] {
+			v.errorf(fmt.Sprintf("compliance.packs[%d]", i), "%q is listed twice (each pack once)", p)
+		}
+		seen[p] = true
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ", ")
+}

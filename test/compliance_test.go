@@ -1,0 +1,54 @@
+package test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stratolab/stratolab/instance"
+	"github.com/stratolab/stratolab/stacks"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestInstancesHaveNoUnsuppressedNagErrors is the synth gate: cdk-nag's error annotations fail `cdk synth`.
+func TestInstancesHaveNoUnsuppressedNagErrors(t *testing.T) {
+	for _, name := range instanceNames(t) {
+		t.Run(name, func(t *testing.T) {
+			assert.Empty(t, synth(t, name).errors())
+		})
+	}
+}
+
+// TestNagRejectsAnUnsafeResource proves the gate is wired: an unencrypted bucket without a TLS-only policy,
+// added to an instance's stack, produces AwsSolutions errors.
+func TestNagRejectsAnUnsafeResource(t *testing.T) {
+	findings := nagErrorsWithBadBucket(t, "lifecycle: development\n")
+	assert.Contains(t, findings, "AwsSolutions-S10", "TLS-only policy missing")
+	assert.Contains(t, findings, "AwsSolutions-S1", "server access logs missing")
+}
+
+// TestNagRunsTheExtraPacksAnInstanceNames shows compliance.packs adds packs on top of AwsSolutions.
+func TestNagRunsTheExtraPacksAnInstanceNames(t *testing.T) {
+	findings := nagErrorsWithBadBucket(t, "lifecycle: development\ncompliance:\n  packs: [HIPAA]\n")
+	assert.Contains(t, findings, "AwsSolutions-S10", "AwsSolutions runs even when not listed")
+	assert.Contains(t, findings, "HIPAA.Security-S3BucketSSLRequestsOnly")
+}
+
+func nagErrorsWithBadBucket(t *testing.T, file string) map[string]bool {
+	t.Helper()
+	cfg, err := instance.Load(writeInstance(t, "nagcheck", file, nil), "nagcheck")
+	require.NoError(t, err)
+	app := newApp(nil)
+	built := stacks.Build(app, cfg)
+	awss3.NewBucket(built.Base.Stack, jsii.String("Unsafe"), &awss3.BucketProps{EnforceSSL: jsii.Bool(false)})
+	_, violations := synthApp(app)
+	require.NotEmpty(t, violations, "synth passed with an unencrypted-in-transit, unlogged bucket")
+	found := map[string]bool{}
+	for _, v := range violations {
+		assert.Contains(t, v, "at nagcheck/Base/Unsafe/Resource", "only the bad bucket is flagged")
+		found[strings.SplitN(v, ":", 2)[0]] = true
+	}
+	return found
+}

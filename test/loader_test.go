@@ -1,0 +1,266 @@
+package test
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stratolab/stratolab/instance"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// goodInstance is a valid instance file that the bad inputs below start from.
+const goodInstance = `env:
+  account: "123456789012"
+  region: us-east-1
+lifecycle: development
+vpc:
+  type: new
+  availability_zones: [us-east-1a, us-east-1b]
+`
+
+// problemLine is the shape of every reported problem: file[:line]: [key.path: ]message.
+var problemLine = regexp.MustCompile(`^[^:\s]+\.yaml(:\d+)?: (\S+: )?.+$`)
+
+func TestLoadRejects(t *testing.T) {
+	dup := "lifecycle: development\nlifecycle: development\n"
+	cases := []struct {
+		name     string
+		instance string // instance name; default "lab"
+		file     string
+		def      *string // replacement default.yaml
+		want     []string
+	}{
+		{name: "unknown top-level key", file: "lifecycel: production\n",
+			want: []string{"lab.yaml:1: lifecycel: unknown key", `did you mean "lifecycle"?`}},
+		{name: "misspelled nested key", file: goodInstance + "  nat_gatways: 1\n",
+			want: []string{"lab.yaml:8: vpc.nat_gatways: unknown key", `did you mean "nat_gateways"?`, "keys under vpc:"}},
+		{name: "unknown key far from any known one", file: "vpc:\n  colour: blue\n",
+			want: []string{"lab.yaml:2: vpc.colour: unknown key (keys under vpc: type, cidr"}},
+		{name: "duplicate key", file: "lifecycle: development\nvpc:\n  type: new\n  type: existing\n",
+			want: []string{"lab.yaml:4: vpc.type: duplicate key: already set at line 3"}},
+		{name: "duplicate key in default.yaml", file: goodInstance, def: &dup,
+			want: []string{"default.yaml:2: lifecycle: duplicate key: already set at line 1"}},
+		{name: "wrong type: word for a number", file: goodInstance + "  nat_gateways: one\n",
+			want: []string{"lab.yaml:8: vpc.nat_gateways: wrong type: found string \"one\" (expected a whole number)"}},
+		{name: "wrong type: list for a mapping", file: "tags: [a, b]\n",
+			want: []string{"lab.yaml:1: tags: wrong type: found a list (expected a mapping of keys)"}},
+		{name: "wrong type: boolean for a string", file: "env:\n  region: true\n",
+			want: []string{"lab.yaml:2: env.region: wrong type: found boolean true"}},
+		{name: "wrong type: scalar for a list", file: goodInstance + "  private_subnet_ids: subnet-0123456789abcdef0\n",
+			want: []string{"lab.yaml:8: vpc.private_subnet_ids: wrong type", "expected a list"}},
+		{name: "value outside an enum", file: "lifecycle: prod\n",
+			want: []string{`lab.yaml:1: lifecycle: "prod" is not allowed (one of: development, production)`}},
+		{name: "misspelled enum value", file: "vpc:\n  type: exsting\n",
+			want: []string{`lab.yaml:2: vpc.type: "exsting" is not allowed`, `did you mean "existing"?`}},
+		{name: "bad name: capitals and underscore", instance: "Lab_1", file: goodInstance,
+			want: []string{"Lab_1.yaml: instance: name \"Lab_1\" must be lowercase letters, digits and dashes"}},
+		{name: "bad name: starts with a digit", instance: "1lab", file: goodInstance,
+			want: []string{"1lab.yaml: instance: name \"1lab\""}},
+		{name: "bad name: too long", instance: "a-very-long-instance-name-for-a-class", file: goodInstance,
+			want: []string{"instance: name", "the limit is 24"}},
+		{name: "bad name: trailing dash", instance: "lab-", file: goodInstance,
+			want: []string{"instance: name \"lab-\" must not end with a dash"}},
+		{name: "bad CIDR", file: goodInstance + "  cidr: 10.0.0.0/33\n",
+			want: []string{`lab.yaml:8: vpc.cidr: "10.0.0.0/33" is not an IPv4 CIDR`}},
+		{name: "CIDR with host bits", file: goodInstance + "  cidr: 10.0.0.1/16\n",
+			want: []string{"lab.yaml:8: vpc.cidr: \"10.0.0.1/16\" has host bits set (did you mean 10.0.0.0/16?)"}},
+		{name: "CIDR wider than a VPC allows", file: goodInstance + "  cidr: 10.0.0.0/8\n",
+			want: []string{"lab.yaml:8: vpc.cidr: /8 is outside what a VPC allows"}},
+		{name: "subnets that do not fit the CIDR", file: goodInstance + "  cidr: 10.0.0.0/20\n  private_subnet_mask: 20\n",
+			want: []string{"lab.yaml:8: vpc.cidr: 10.0.0.0/20 holds 4096 addresses"}},
+		{name: "NAT gateways more than AZs", file: goodInstance + "  nat_gateways: 3\n",
+			want: []string{"lab.yaml:8: vpc.nat_gateways: 3 is more than the 2 availability zones"}},
+		{name: "AZ count out of range", file: "vpc:\n  max_azs: 7\n",
+			want: []string{"lab.yaml:2: vpc.max_azs: 7 is out of range (1 to 6)"}},
+		{name: "AZ of another region", file: strings.Replace(goodInstance, "us-east-1b", "us-west-2b", 1),
+			want: []string{`lab.yaml:7: vpc.availability_zones[1]: "us-west-2b" is not a zone of region us-east-1`}},
+		{name: "existing VPC subnet count mismatch", file: goodInstance[:strings.Index(goodInstance, "vpc:")] +
+			"vpc:\n  type: existing\n  vpc_id: vpc-0123456789abcdef0\n  availability_zones: [us-east-1a, us-east-1b]\n  private_subnet_ids: [subnet-0123456789abcdef0]\n",
+			want: []string{"lab.yaml:9: vpc.private_subnet_ids: lists 1 subnets for 2 availability zones"}},
+		{name: "existing VPC without its ID", file: goodInstance[:strings.Index(goodInstance, "vpc:")] +
+			"vpc:\n  type: existing\n  availability_zones: [us-east-1a]\n  private_subnet_ids: [subnet-0123456789abcdef0]\n",
+			want: []string{"vpc.vpc_id: is required when vpc.type is existing"}},
+		{name: "existing VPC with a malformed subnet ID", file: goodInstance[:strings.Index(goodInstance, "vpc:")] +
+			"vpc:\n  type: existing\n  vpc_id: vpc-0123456789abcdef0\n  availability_zones: [us-east-1a]\n  private_subnet_ids: [sn-123]\n",
+			want: []string{`lab.yaml:9: vpc.private_subnet_ids[0]: "sn-123" is not a subnet ID`}},
+		{name: "NAT gateways on an existing VPC", file: goodInstance[:strings.Index(goodInstance, "vpc:")] +
+			"vpc:\n  type: existing\n  vpc_id: vpc-0123456789abcdef0\n  availability_zones: [us-east-1a]\n  private_subnet_ids: [subnet-0123456789abcdef0]\n  nat_gateways: 1\n",
+			want: []string{"lab.yaml:10: vpc.nat_gateways: is only used when vpc.type is new, not existing"}},
+		{name: "lookup without account and region", file: "vpc:\n  type: lookup\n",
+			want: []string{"lab.yaml:2: vpc.type: lookup needs an explicit account and region"}},
+		{name: "empty file", file: "",
+			want: []string{"lab.yaml:1: file is empty"}},
+		{name: "file of comments only", file: "# nothing here yet\n",
+			want: []string{"lab.yaml:1: file is empty"}},
+		{name: "file that is not YAML", file: "vpc: [unclosed\n  type: new\n",
+			want: []string{"lab.yaml:", "not valid YAML"}},
+		{name: "tab indentation", file: "vpc:\n\ttype: new\n",
+			want: []string{"lab.yaml:", "not valid YAML", "indent with spaces"}},
+		{name: "top level that is a list", file: "- env\n- vpc\n",
+			want: []string{"lab.yaml:1: the top level must be a mapping of keys, found a list"}},
+		{name: "two YAML documents", file: goodInstance + "---\nlifecycle: production\n",
+			want: []string{"lab.yaml:8: more than one YAML document"}},
+		{name: "account that is not 12 digits", file: strings.Replace(goodInstance, `"123456789012"`, `"12345"`, 1),
+			want: []string{`lab.yaml:2: env.account: "12345" is not an AWS account ID`}},
+		{name: "malformed region", file: strings.Replace(goodInstance, "region: us-east-1", "region: useast1", 1),
+			want: []string{`lab.yaml:3: env.region: "useast1" is not an AWS region name`}},
+		{name: "flow log retention CloudWatch does not offer", file: goodInstance + "  flow_log_retention_days: 10\n",
+			want: []string{"lab.yaml:8: vpc.flow_log_retention_days: 10 is not a CloudWatch Logs retention"}},
+		{name: "unknown compliance pack", file: "compliance:\n  packs: [AwsSolutions, PCI]\n",
+			want: []string{`lab.yaml:2: compliance.packs[1]: "PCI" is not allowed (one of: AwsSolutions, NIST80053R5, HIPAA)`}},
+		{name: "compliance pack listed twice", file: "compliance:\n  packs: [HIPAA, HIPAA]\n",
+			want: []string{`lab.yaml:2: compliance.packs[1]: "HIPAA" is listed twice`}},
+		{name: "extra tag that stratolab sets itself", file: "tags:\n  extra:\n    Product: mine\n",
+			want: []string{`lab.yaml:3: tags.extra.Product: tag "Product" is set by stratolab itself`}},
+		{name: "cost key in the aws: namespace", file: "tags:\n  cost_key: aws:cost\n",
+			want: []string{`lab.yaml:2: tags.cost_key: "aws:cost" is not a valid tag key`}},
+		{name: "alias that contains its own anchor", file: "tags: &x\n  extra: *x\n",
+			want: []string{"lab.yaml:2: tags.extra: alias *x refers to a value that contains it"}},
+		{name: "aliases that expand without end", file: laughs(),
+			want: []string{"lab.yaml:", "expands to more than 100000 values"}},
+		{name: "missing instance", instance: "nope", file: "",
+			want: []string{`unknown instance "nope"`, "instances in", "lab"}},
+		{name: "no instance given", instance: "-", file: "",
+			want: []string{"no instance given: pass -c instance=NAME", "lab"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			name := tc.instance
+			if name == "" {
+				name = "lab"
+			}
+			var dir string
+			switch name {
+			case "nope", "-":
+				dir = writeInstance(t, "lab", goodInstance, nil)
+				if name == "-" {
+					name = ""
+				}
+			default:
+				dir = writeInstance(t, name, tc.file, tc.def)
+			}
+			cfg, err := instance.Load(dir, name)
+			require.Error(t, err, "loaded %+v", cfg)
+			msg := err.Error()
+			for _, w := range tc.want {
+				assert.Contains(t, msg, w)
+			}
+			var ps instance.Problems
+			if errors.As(err, &ps) {
+				for _, l := range lines(msg) {
+					assert.Regexp(t, problemLine, strings.TrimPrefix(l, dir+string(filepath.Separator)))
+				}
+			}
+		})
+	}
+}
+
+func TestLoadReportsEveryProblemAtOnceSorted(t *testing.T) {
+	dir := writeInstance(t, "lab", `lifecycle: prod
+vpc:
+  nat_gateways: 9
+  cidr: 10.0.0.0/33
+tags:
+  cost_key: ""
+`, nil)
+	_, err := instance.Load(dir, "lab")
+	require.Error(t, err)
+	// A decoding problem (the enum) and validation problems come back together, in file order.
+	got := lines(err.Error())
+	require.Len(t, got, 4, err.Error())
+	assert.Contains(t, got[0], "lab.yaml:1: lifecycle: \"prod\" is not allowed")
+	assert.Contains(t, got[1], "lab.yaml:3: vpc.nat_gateways: 9 is more than the 2 availability zones")
+	assert.Contains(t, got[2], "lab.yaml:4: vpc.cidr: \"10.0.0.0/33\" is not an IPv4 CIDR")
+	assert.Contains(t, got[3], "lab.yaml:6: tags.cost_key: is required")
+}
+
+func TestLoadMergesMapsAndReplacesListsAndScalars(t *testing.T) {
+	def := `lifecycle: development
+tags:
+  cost_key: stratolab:instance
+  extra: {Owner: platform, Team: hpc}
+vpc:
+  type: new
+  cidr: 10.0.0.0/16
+  max_azs: 2
+  availability_zones: [us-east-1a, us-east-1b, us-east-1c]
+  public_subnet_mask: 24
+  private_subnet_mask: 19
+  flow_log_retention_days: 30
+compliance:
+  packs: [AwsSolutions, HIPAA]
+`
+	dir := writeInstance(t, "lab", `env: {account: "012345678901", region: us-east-1}
+lifecycle: production
+tags:
+  extra: {Team: astro}
+vpc:
+  availability_zones: [us-east-1d]
+compliance:
+  packs: [AwsSolutions]
+`, &def)
+	cfg, err := instance.Load(dir, "lab")
+	require.NoError(t, err)
+	assert.Equal(t, "lab", cfg.Name)
+	assert.Equal(t, "012345678901", cfg.Env.Account, "quoted account keeps its leading zero")
+	assert.Equal(t, "production", cfg.Lifecycle, "scalars replace")
+	assert.Equal(t, "stratolab:instance", cfg.Tags.CostKey, "keys the instance leaves out come from default.yaml")
+	assert.Equal(t, map[string]string{"Owner": "platform", "Team": "astro"}, cfg.Tags.Extra, "maps merge key by key")
+	assert.Equal(t, []string{"us-east-1d"}, cfg.Vpc.AvailabilityZones, "lists replace")
+	assert.Equal(t, []string{"AwsSolutions"}, cfg.Compliance.Packs, "lists replace")
+	assert.Equal(t, "10.0.0.0/16", cfg.Vpc.Cidr)
+	assert.Equal(t, instance.Pos{File: filepath.Join(dir, "lab.yaml"), Line: 6}, cfg.Sources["vpc.availability_zones"])
+	assert.Equal(t, instance.Pos{File: filepath.Join(dir, "default.yaml"), Line: 7}, cfg.Sources["vpc.cidr"])
+}
+
+func TestLoadFallsBackToCDKDefaultEnvironment(t *testing.T) {
+	t.Setenv("CDK_DEFAULT_ACCOUNT", "210987654321")
+	t.Setenv("CDK_DEFAULT_REGION", "eu-west-1")
+	cfg, err := instance.Load(writeInstance(t, "lab", "lifecycle: development\n", nil), "lab")
+	require.NoError(t, err)
+	assert.Equal(t, "210987654321", cfg.Env.Account)
+	assert.Equal(t, "eu-west-1", cfg.Env.Region)
+
+	cfg, err = instance.Load(writeInstance(t, "lab", goodInstance, nil), "lab")
+	require.NoError(t, err)
+	assert.Equal(t, "123456789012", cfg.Env.Account, "the file wins over the environment")
+}
+
+func TestLoadIsEnvironmentAgnosticWithoutAccount(t *testing.T) {
+	cfg, err := instance.Load(writeInstance(t, "lab", "lifecycle: development\n", nil), "lab")
+	require.NoError(t, err)
+	assert.Empty(t, cfg.Env.Account)
+	assert.Empty(t, cfg.Env.Region)
+}
+
+func TestDefaultYAMLDocumentsEveryKey(t *testing.T) {
+	// Every key of the schema appears in default.yaml with a comment above it.
+	def := readFile(t, filepath.Join(instanceDir, instance.DefaultFile))
+	for _, key := range schemaKeys(instance.Schema()) {
+		leaf := key[strings.LastIndex(key, ".")+1:]
+		re := regexp.MustCompile(`(?m)^\s*#.*\n\s*` + regexp.QuoteMeta(leaf) + `:`)
+		assert.Regexp(t, re, def, "default.yaml does not document %s", key)
+	}
+}
+
+// laughs is a "billion laughs" file: each level's list holds ten aliases of the level below.
+func laughs() string {
+	var b strings.Builder
+	b.WriteString("l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i <= 6; i++ {
+		fmt.Fprintf(&b, "l%d: &l%d [", i, i)
+		for j := 0; j < 10; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "*l%d", i-1)
+		}
+		b.WriteString("]\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,46 @@
+package test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// statefulTypes hold data: renaming one of their logical IDs makes CloudFormation replace the resource
+// and lose what it holds.
+var statefulTypes = []string{
+	"AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable", "AWS::EFS::FileSystem",
+	"AWS::Cognito::UserPool", "AWS::Logs::LogGroup", "AWS::ECR::Repository", "AWS::KMS::Key",
+}
+
+// pinnedLogicalIDs is the contract: every stateful resource of every instance file, by stack and type.
+// A change here is a data-loss event in a deployed instance; make it only with a migration plan.
+var pinnedLogicalIDs = map[string]map[string]map[string][]string{
+	"example": {
+		"Base": {"AWS::Logs::LogGroup": {"NetworkFlowLogs2BEC3212"}},
+	},
+}
+
+func TestStatefulLogicalIDsArePinned(t *testing.T) {
+	for _, name := range instanceNames(t) {
+		t.Run(name, func(t *testing.T) {
+			want, ok := pinnedLogicalIDs[name]
+			if !ok {
+				t.Skipf("instance %s has no pinned IDs: add them to pinnedLogicalIDs once it is deployed", name)
+			}
+			s := synth(t, name)
+			got := map[string]map[string][]string{}
+			for _, id := range s.stackIDs() {
+				for _, typ := range statefulTypes {
+					if ids := resourcesOfType(s.templates[id], typ); len(ids) > 0 {
+						if got[id] == nil {
+							got[id] = map[string][]string{}
+						}
+						got[id][typ] = ids
+					}
+				}
+			}
+			assert.Equal(t, want, got)
+		})
+	}
+}
