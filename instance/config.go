@@ -25,6 +25,7 @@ type Config struct {
 	Vpc        Vpc        `yaml:"vpc" doc:"The network every module runs in."`
 	Compliance Compliance `yaml:"compliance" doc:"cdk-nag rule packs applied on every synth."`
 	Enabled    Enabled    `yaml:"enabled" doc:"Which modules this instance deploys. All are off by default."`
+	Auth       Auth       `yaml:"auth" doc:"The Cognito user pool: used when enabled.auth is set or a module that logs users in is enabled."`
 
 	// Sources maps every key path that came from a file (such as "vpc.cidr" or
 	// "vpc.private_subnet_ids[1]") to where it was written.
@@ -67,6 +68,7 @@ type Compliance struct {
 
 // Enabled switches modules on. Modules add their flag here as they are built.
 type Enabled struct {
+	Auth bool `yaml:"auth" doc:"The Cognito user pool stack <instance>/Auth, on its own. Modules that log users in turn it on themselves."`
 }
 
 // Pos is where a key was written.
@@ -97,4 +99,86 @@ func (v *Vpc) AZCount() int {
 type LifecycleOverride struct {
 	RemovalPolicy      string `yaml:"removal_policy" enum:"retain|snapshot|destroy" doc:"What happens to this module's data on destroy. Default: destroy in development, retain in production."`
 	DeletionProtection *bool  `yaml:"deletion_protection" doc:"The resource's own deletion protection. Default: off in development, on in production."`
+}
+
+// Auth is the Cognito user pool (stack <instance>/Auth), which the hub, the jobs web and the registry log in through.
+type Auth struct {
+	SignIn             string            `yaml:"sign_in" enum:"email|username" doc:"email: users sign in with their email address. username: with a username; email is still required and verified."`
+	SelfSignUp         bool              `yaml:"self_sign_up" doc:"Let people create their own accounts from the hosted UI. Off: administrators invite users."`
+	RequiredAttributes []string          `yaml:"required_attributes" enum:"name|given_name|family_name|middle_name|nickname|preferred_username|profile|picture|website|gender|birthdate|zoneinfo|locale|phone_number|address" doc:"Standard attributes required at sign-up besides email. Changing this list replaces the pool."`
+	CustomAttributes   []CustomAttribute `yaml:"custom_attributes" doc:"Custom attributes, stored as custom:<name>."`
+	Password           Password          `yaml:"password" doc:"Password rules."`
+	Mfa                string            `yaml:"mfa" enum:"off|optional|required" doc:"Multi-factor authentication with TOTP."`
+	FeaturePlan        string            `yaml:"feature_plan" enum:"lite|essentials|plus" doc:"Cognito feature plan. plus adds threat protection (charged per monthly active user)."`
+	ThreatProtection   string            `yaml:"threat_protection" enum:"enforced|audit|off" doc:"Threat protection for sign-in (plus only): enforced blocks or challenges risky sign-ins, audit only records them."`
+	DomainPrefix       string            `yaml:"domain_prefix" doc:"Hosted UI prefix: https://<prefix>.auth.<region>.amazoncognito.com. Default: the instance name."`
+	Email              AuthEmail         `yaml:"email" doc:"Who sends the pool's email."`
+	Groups             []Group           `yaml:"groups" doc:"Cognito groups."`
+	Clients            []AuthClient      `yaml:"clients" doc:"App clients for applications outside stratolab. Modules add their own."`
+	TokenValidity      TokenValidity     `yaml:"token_validity" doc:"Token lifetimes of every client."`
+	Lifecycle          LifecycleOverride `yaml:"lifecycle" doc:"Overrides the instance lifecycle for the user pool."`
+}
+
+// CustomAttribute is a custom:<name> user attribute.
+type CustomAttribute struct {
+	Name      string `yaml:"name" doc:"Name without custom: (letters, digits, _ and -, at most 20 characters)."`
+	Type      string `yaml:"type" enum:"string|number|boolean|datetime" doc:"Attribute type."`
+	MinLength *int   `yaml:"min_length" doc:"string: shortest value."`
+	MaxLength *int   `yaml:"max_length" doc:"string: longest value (at most 2048)."`
+	Min       *int   `yaml:"min" doc:"number: smallest value."`
+	Max       *int   `yaml:"max" doc:"number: largest value."`
+	Mutable   *bool  `yaml:"mutable" doc:"Whether users and apps may change it after sign-up. Default: true."`
+}
+
+// Password is the pool's password policy.
+type Password struct {
+	MinLength                int  `yaml:"min_length" doc:"Minimum length, 8 to 99."`
+	RequireUppercase         bool `yaml:"require_uppercase" doc:"Require an uppercase letter."`
+	RequireLowercase         bool `yaml:"require_lowercase" doc:"Require a lowercase letter."`
+	RequireDigits            bool `yaml:"require_digits" doc:"Require a digit."`
+	RequireSymbols           bool `yaml:"require_symbols" doc:"Require a symbol."`
+	TempPasswordValidityDays int  `yaml:"temp_password_validity_days" doc:"Days an invitation's temporary password stays valid, 1 to 365."`
+}
+
+// AuthEmail is the pool's email sender.
+type AuthEmail struct {
+	Sender      string `yaml:"sender" enum:"cognito|ses" doc:"cognito: Cognito's sender (50 emails a day). ses: a verified SES identity."`
+	FromAddress string `yaml:"from_address" doc:"ses: the From address."`
+	FromName    string `yaml:"from_name" doc:"ses: the From display name."`
+	ReplyTo     string `yaml:"reply_to" doc:"ses: the Reply-To address."`
+	SesIdentity string `yaml:"ses_identity" doc:"ses: the verified identity: a domain such as example.edu, or an identity ARN."`
+}
+
+// Group is a Cognito group.
+type Group struct {
+	Name        string `yaml:"name" doc:"Group name."`
+	Description string `yaml:"description" doc:"What membership means."`
+	Precedence  *int   `yaml:"precedence" doc:"Lower wins when a user is in several groups."`
+}
+
+// AuthClient is an app client for an application outside stratolab.
+type AuthClient struct {
+	Name           string   `yaml:"name" doc:"Client name."`
+	CallbackURLs   []string `yaml:"callback_urls" doc:"Where users return after sign-in: https://, or http://localhost."`
+	LogoutURLs     []string `yaml:"logout_urls" doc:"Where users go after sign-out."`
+	GenerateSecret bool     `yaml:"generate_secret" doc:"A confidential (server-side) client with a secret."`
+}
+
+// TokenValidity is how long tokens last.
+type TokenValidity struct {
+	AccessMinutes int `yaml:"access_minutes" doc:"Access token lifetime, 5 to 1440 minutes."`
+	IDMinutes     int `yaml:"id_minutes" doc:"ID token lifetime, 5 to 1440 minutes."`
+	RefreshDays   int `yaml:"refresh_days" doc:"Refresh token lifetime, 1 to 3650 days."`
+}
+
+// AuthEnabled reports whether the instance has an Auth stack: enabled.auth, or a module that logs users
+// in through it. Modules that need Auth add themselves here.
+func (c *Config) AuthEnabled() bool { return c.Enabled.Auth }
+
+// AuthDomainPrefix is the hosted UI prefix: auth.domain_prefix, or the instance name.
+func (c *Config) AuthDomainPrefix() string {
+	if c.Auth.DomainPrefix != "" {
+		return c.Auth.DomainPrefix
+	}
+	return c.Name
 }

@@ -48,12 +48,21 @@ type validator struct {
 	problems     Problems
 }
 
-// at returns where path was written, or where its nearest written parent was, or the instance file.
+// at returns where the problem with path is best fixed: where the instance file writes path or its
+// nearest parent; failing that, where default.yaml does; failing that, the instance file.
 func (v *validator) at(path string) Pos {
+	var fallback *Pos
 	for p := path; p != ""; p = parent(p) {
-		if pos, ok := v.cfg.Sources[p]; ok {
+		pos, ok := v.cfg.Sources[p]
+		switch {
+		case ok && pos.File == v.instanceFile:
 			return pos
+		case ok && fallback == nil:
+			fallback = &pos
 		}
+	}
+	if fallback != nil {
+		return *fallback
 	}
 	return Pos{File: v.instanceFile}
 }
@@ -76,6 +85,7 @@ func validate(cfg *Config, instanceFile string) Problems {
 	v.tags()
 	v.vpc()
 	v.compliance()
+	v.auth()
 	return v.problems
 }
 

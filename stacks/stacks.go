@@ -22,6 +22,8 @@ type Instance struct {
 	// Scope is the construct named after the instance that holds its stacks.
 	Scope constructs.Construct
 	Base  *Base
+	// Auth is nil unless the instance has an Auth stack.
+	Auth *Auth
 	// Stacks in the order Build created them.
 	Stacks []awscdk.Stack
 }
@@ -34,6 +36,9 @@ func Build(app constructs.Construct, cfg *instance.Config) *Instance {
 	}
 
 	in.Base = newBase(in, cfg)
+	if cfg.AuthEnabled() {
+		in.Auth = newAuth(in, cfg)
+	}
 
 	tags := awscdk.Tags_Of(in.Scope)
 	tags.Add(jsii.String(cfg.Tags.CostKey), jsii.String(cfg.Name), nil)

@@ -123,6 +123,44 @@ func TestLoadRejects(t *testing.T) {
 			want: []string{"lab.yaml:2: tags.extra: alias *x refers to a value that contains it"}},
 		{name: "aliases that expand without end", file: laughs(),
 			want: []string{"lab.yaml:", "expands to more than 100000 values"}},
+		{name: "auth domain prefix with capitals", file: withAuth("  domain_prefix: Physics_101\n"),
+			want: []string{`lab.yaml:11: auth.domain_prefix: "Physics_101" must be lowercase letters, digits and hyphens`}},
+		{name: "auth domain prefix with a reserved word", file: withAuth("  domain_prefix: aws-hub\n"),
+			want: []string{`lab.yaml:11: auth.domain_prefix: "aws-hub" contains "aws", which Cognito reserves`}},
+		{name: "auth default domain prefix from a reserved instance name", instance: "amazon-lab", file: withAuth(""),
+			want: []string{`auth.domain_prefix: the default prefix, the instance name "amazon-lab", contains "amazon"`}},
+		{name: "auth password shorter than 8", file: withAuth("  password: {min_length: 7}\n"),
+			want: []string{"lab.yaml:11: auth.password.min_length: 7 is out of range (8 to 99"}},
+		{name: "auth password longer than 99", file: withAuth("  password: {min_length: 100}\n"),
+			want: []string{"lab.yaml:11: auth.password.min_length: 100 is out of range (8 to 99"}},
+		{name: "auth unknown MFA mode", file: withAuth("  mfa: sometimes\n"),
+			want: []string{`lab.yaml:11: auth.mfa: "sometimes" is not allowed (one of: off, optional, required)`}},
+		{name: "auth callback URL that is not https", file: withAuth("  clients:\n    - name: portal\n      callback_urls: [\"http://portal.example.edu/cb\"]\n"),
+			want: []string{`lab.yaml:13: auth.clients[0].callback_urls[0]: "http://portal.example.edu/cb" must use https:// (plain http:// only for http://localhost)`}},
+		{name: "auth client without a callback URL", file: withAuth("  clients: [{name: portal}]\n"),
+			want: []string{"lab.yaml:11: auth.clients[0].callback_urls: is required"}},
+		{name: "auth SES without an identity", file: withAuth("  email: {sender: ses, from_address: no-reply@example.edu}\n"),
+			want: []string{"lab.yaml:11: auth.email.ses_identity: is required when auth.email.sender is ses"}},
+		{name: "auth SES from an address outside the identity", file: withAuth("  email: {sender: ses, from_address: me@gmail.com, ses_identity: example.edu}\n"),
+			want: []string{`lab.yaml:11: auth.email.from_address: "me@gmail.com" is not an address of the verified domain example.edu`}},
+		{name: "auth SES keys with Cognito's sender", file: withAuth("  email: {from_address: no-reply@example.edu}\n"),
+			want: []string{"lab.yaml:11: auth.email.from_address: is only used when auth.email.sender is ses"}},
+		{name: "auth duplicate group name", file: withAuth("  groups:\n    - {name: sudo}\n    - {name: sudo}\n"),
+			want: []string{`lab.yaml:13: auth.groups[1].name: "sudo" is already defined at auth.groups[0]`}},
+		{name: "auth custom attribute name longer than 20", file: withAuth("  custom_attributes: [{name: institutional_affiliation, type: string}]\n"),
+			want: []string{`lab.yaml:11: auth.custom_attributes[0].name: "institutional_affiliation" is 25 characters long (at most 20)`}},
+		{name: "auth custom attribute name with a space", file: withAuth("  custom_attributes: [{name: \"access code\", type: string}]\n"),
+			want: []string{`lab.yaml:11: auth.custom_attributes[0].name: "access code" must be letters, digits, _ and -`}},
+		{name: "auth custom attribute length bounds on a number", file: withAuth("  custom_attributes: [{name: year, type: number, max_length: 4}]\n"),
+			want: []string{"lab.yaml:11: auth.custom_attributes[0]: min_length and max_length apply only to type string"}},
+		{name: "auth threat protection without the Plus plan", file: withAuth("  feature_plan: essentials\n"),
+			want: []string{"auth.threat_protection: enforced needs feature_plan: plus, not essentials"}},
+		{name: "auth refresh tokens that do not outlast access tokens", file: withAuth("  token_validity: {access_minutes: 1440, refresh_days: 1}\n"),
+			want: []string{"lab.yaml:11: auth.token_validity.refresh_days: 1 day(s) must outlast the access and ID tokens"}},
+		{name: "auth snapshot removal policy", file: withAuth("  lifecycle: {removal_policy: snapshot}\n"),
+			want: []string{"lab.yaml:11: auth.lifecycle.removal_policy: snapshot is not something a Cognito user pool supports"}},
+		{name: "module enabled without its required keys", file: withAuth("  email: {sender: ses}\n"),
+			want: []string{"auth.email.from_address: is required when auth.email.sender is ses", "auth.email.ses_identity: is required"}},
 		{name: "missing instance", instance: "nope", file: "",
 			want: []string{`unknown instance "nope"`, "instances in", "lab"}},
 		{name: "no instance given", instance: "-", file: "",
@@ -263,4 +301,18 @@ func laughs() string {
 		b.WriteString("]\n")
 	}
 	return b.String()
+}
+
+// withAuth is goodInstance with the Auth stack on and the given lines under auth:, from line 11.
+func withAuth(lines string) string {
+	return goodInstance + "enabled:\n  auth: true\nauth:\n" + lines
+}
+
+func TestLoadChecksAuthOnlyWhenTheAuthStackIsBuilt(t *testing.T) {
+	cfg, err := instance.Load(writeInstance(t, "lab", goodInstance+"auth:\n  domain_prefix: aws-hub\n  mfa: optional\n", nil), "lab")
+	require.NoError(t, err, "auth is not enabled, so its keys are not checked")
+	assert.False(t, cfg.AuthEnabled())
+	cfg, err = instance.Load(writeInstance(t, "lab", withAuth("  clients:\n    - {name: dev, callback_urls: [\"http://localhost:8000/cb\"]}\n"), nil), "lab")
+	require.NoError(t, err, "http://localhost is allowed")
+	assert.Equal(t, "lab", cfg.AuthDomainPrefix(), "the prefix defaults to the instance name")
 }

@@ -18,7 +18,9 @@ var statefulTypes = []string{
 var pinnedLogicalIDs = map[string]map[string]map[string][]string{
 	"example": {
 		"Base": {"AWS::Logs::LogGroup": {"NetworkFlowLogs2BEC3212"}},
+		"Auth": {"AWS::Cognito::UserPool": {"AuthUserPool8115E87F"}},
 	},
+	"archive": {},
 }
 
 func TestStatefulLogicalIDsArePinned(t *testing.T) {

@@ -229,7 +229,11 @@ func TestNetworkRejectsImpossibleProps(t *testing.T) {
 }
 
 func panicMessage(f func()) (msg string) {
-	defer func() { msg = fmt.Sprint(recover()) }()
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprint(r)
+		}
+	}()
 	f()
 	return "did not panic"
 }

@@ -17,13 +17,19 @@ import (
 // buildInstance loads a throwaway instance file and synthesizes it; it fails the test on any violation.
 func buildInstance(t *testing.T, name, file string) (*stacks.Instance, awscdk.App) {
 	t.Helper()
-	cfg, err := instance.Load(writeInstance(t, name, file, nil), name)
-	require.NoError(t, err)
-	app := newApp(nil)
-	built := stacks.Build(app, cfg)
+	built, app := buildInstanceApp(t, name, file)
 	_, violations := synthApp(app)
 	require.Empty(t, violations)
 	return built, app
+}
+
+// buildInstanceApp loads and builds a throwaway instance file without synthesizing it.
+func buildInstanceApp(t *testing.T, name, file string) (*stacks.Instance, awscdk.App) {
+	t.Helper()
+	cfg, err := instance.Load(writeInstance(t, name, file, nil), name)
+	require.NoError(t, err)
+	app := newApp(nil)
+	return stacks.Build(app, cfg), app
 }
 
 func TestStacksAreNamedAfterTheInstanceWithItsEnvironment(t *testing.T) {
