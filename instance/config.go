@@ -26,6 +26,7 @@ type Config struct {
 	Compliance Compliance `yaml:"compliance" doc:"cdk-nag rule packs applied on every synth."`
 	Enabled    Enabled    `yaml:"enabled" doc:"Which modules this instance deploys. All are off by default."`
 	Auth       Auth       `yaml:"auth" doc:"The Cognito user pool: used when enabled.auth is set or a module that logs users in is enabled."`
+	Jobs       Jobs       `yaml:"jobs" doc:"Cloud Kotta's jobs platform: used when enabled.jobs is set."`
 
 	// Sources maps every key path that came from a file (such as "vpc.cidr" or
 	// "vpc.private_subnet_ids[1]") to where it was written.
@@ -69,6 +70,7 @@ type Compliance struct {
 // Enabled switches modules on. Modules add their flag here as they are built.
 type Enabled struct {
 	Auth bool `yaml:"auth" doc:"The Cognito user pool stack <instance>/Auth, on its own. Modules that log users in turn it on themselves."`
+	Jobs bool `yaml:"jobs" doc:"Cloud Kotta's jobs platform: <instance>/JobsData and <instance>/Jobs."`
 }
 
 // Pos is where a key was written.
@@ -181,4 +183,45 @@ func (c *Config) AuthDomainPrefix() string {
 		return c.Auth.DomainPrefix
 	}
 	return c.Name
+}
+
+// Jobs is Cloud Kotta: the stores in <instance>/JobsData, the queues, fleets and web server in <instance>/Jobs.
+type Jobs struct {
+	Classes                  []JobClass        `yaml:"classes" doc:"Job classes: one queue and one worker fleet each."`
+	VisibilityTimeoutSeconds int               `yaml:"visibility_timeout_seconds" doc:"How long a received job stays hidden from other workers, 0 to 43200."`
+	MaxReceiveCount          int               `yaml:"max_receive_count" doc:"Receives before a job moves to its dead-letter queue, 1 to 1000."`
+	ScaleInAfterMinutes      int               `yaml:"scale_in_after_minutes" doc:"Minutes a queue must stay empty, with nothing in flight, before its fleet returns to its minimum (a multiple of 5, 5 to 1440)."`
+	Worker                   JobsWorker        `yaml:"worker" doc:"What each worker runs."`
+	Web                      JobsWeb           `yaml:"web" doc:"The web server and its load balancer."`
+	EventsTopic              bool              `yaml:"events_topic" doc:"An SNS topic for job events that the web server and workers may publish to."`
+	SqsEndpoint              string            `yaml:"sqs_endpoint" enum:"auto|create|none" doc:"An SQS interface endpoint for private subnets: auto creates one when the new VPC has no NAT gateway."`
+	Lifecycle                LifecycleOverride `yaml:"lifecycle" doc:"Overrides the instance lifecycle for the jobs bucket and tables."`
+}
+
+// JobClass is one job class.
+type JobClass struct {
+	Name          string   `yaml:"name" doc:"Class name: lowercase letters, digits and dashes."`
+	InstanceTypes []string `yaml:"instance_types" doc:"Worker instance types, one architecture; several give spot more pools."`
+	Min           int      `yaml:"min" doc:"Fewest workers (0 costs nothing while idle)."`
+	Max           int      `yaml:"max" doc:"Most workers."`
+	Spot          bool     `yaml:"spot" doc:"Run workers on spot capacity."`
+	RootVolumeGiB int      `yaml:"root_volume_gib" doc:"Encrypted gp3 root volume size, 8 to 16384 GiB."`
+}
+
+// JobsWorker is what a worker runs.
+type JobsWorker struct {
+	Command string `yaml:"command" doc:"Command that starts a worker, run from the unpacked code tarball as a systemd service."`
+	CodeKey string `yaml:"code_key" doc:"Key of the code tarball in the jobs bucket, under code/."`
+}
+
+// JobsWeb is the web server.
+type JobsWeb struct {
+	CertificateArn  string   `yaml:"certificate_arn" doc:"ACM certificate for the HTTPS listener, in the instance's region."`
+	Command         string   `yaml:"command" doc:"Command that starts the web app, run from the unpacked code tarball as a systemd service."`
+	InstanceType    string   `yaml:"instance_type" doc:"Web server instance type."`
+	Min             int      `yaml:"min" doc:"Fewest web servers."`
+	Max             int      `yaml:"max" doc:"Most web servers."`
+	Port            int      `yaml:"port" doc:"Port the web app listens on."`
+	HealthCheckPath string   `yaml:"health_check_path" doc:"Path the load balancer checks."`
+	AllowedCidrs    []string `yaml:"allowed_cidrs" doc:"Who may reach the load balancer on 80 and 443."`
 }

@@ -86,6 +86,7 @@ func validate(cfg *Config, instanceFile string) Problems {
 	v.vpc()
 	v.compliance()
 	v.auth()
+	v.jobs()
 	return v.problems
 }
 

@@ -24,6 +24,8 @@ type Instance struct {
 	Base  *Base
 	// Auth is nil unless the instance has an Auth stack.
 	Auth *Auth
+	// Jobs is nil unless enabled.jobs is set.
+	Jobs *Jobs
 	// Stacks in the order Build created them.
 	Stacks []awscdk.Stack
 }
@@ -38,6 +40,9 @@ func Build(app constructs.Construct, cfg *instance.Config) *Instance {
 	in.Base = newBase(in, cfg)
 	if cfg.AuthEnabled() {
 		in.Auth = newAuth(in, cfg)
+	}
+	if cfg.Enabled.Jobs {
+		in.Jobs = newJobs(in, cfg)
 	}
 
 	tags := awscdk.Tags_Of(in.Scope)

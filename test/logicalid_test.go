@@ -19,6 +19,10 @@ var pinnedLogicalIDs = map[string]map[string]map[string][]string{
 	"example": {
 		"Base": {"AWS::Logs::LogGroup": {"NetworkFlowLogs2BEC3212"}},
 		"Auth": {"AWS::Cognito::UserPool": {"AuthUserPool8115E87F"}},
+		"JobsData": {
+			"AWS::DynamoDB::Table": {"StoreJobsTableAB5AB593", "StoreUsersTable6FD0F967"},
+			"AWS::S3::Bucket":      {"StoreJobsBucket39AB0646", "StoreLogsBucket28104788"},
+		},
 	},
 	"archive": {},
 }

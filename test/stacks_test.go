@@ -63,7 +63,12 @@ func TestEveryStackAndResourceCarriesTheCostAndProductTags(t *testing.T) {
 					props, _ := r.(map[string]any)["Properties"].(map[string]any)
 					switch tv := props["Tags"].(type) {
 					case []any:
-						assert.Contains(t, tv, map[string]any{"Key": cost, "Value": name}, "%s/%s", id, logical)
+						found := false
+						for _, tag := range tv {
+							kv := tag.(map[string]any)
+							found = found || (kv["Key"] == cost && kv["Value"] == name)
+						}
+						assert.True(t, found, "%s/%s lacks %s=%s in %v", id, logical, cost, name, tv)
 					case map[string]any:
 						assert.Equal(t, name, tv[cost], "%s/%s", id, logical)
 					}

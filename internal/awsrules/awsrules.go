@@ -59,3 +59,48 @@ func OAuthCallbackURL(u string) string {
 	}
 	return "must use https:// (plain http:// only for http://localhost)"
 }
+
+var (
+	instanceTypeRe = regexp.MustCompile(`^([a-z][a-z0-9-]*)\.(nano|micro|small|medium|large|xlarge|[0-9]+xlarge|metal|metal-[0-9]+xl)$`)
+	generationRe   = regexp.MustCompile(`^[a-z-]*?([0-9]+)([a-z-]*)$`)
+	acmCertRe      = regexp.MustCompile(`^arn:aws[a-z-]*:acm:([a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+)
+
+// EC2InstanceType checks the shape of an instance type name: family.size, such as m5.xlarge,
+// g4dn.2xlarge or m7i-flex.large. It does not know which types a region offers.
+func EC2InstanceType(t string) string {
+	m := instanceTypeRe.FindStringSubmatch(t)
+	if m == nil || !generationRe.MatchString(m[1]) {
+		return "is not an EC2 instance type (family.size, such as m5.xlarge or t3.small)"
+	}
+	return ""
+}
+
+// EC2Arch is the CPU architecture of a well-formed instance type: "arm64" for Graviton families
+// (a g after the generation digit: m7g, c6gn, t4g, r8gd; and a1), otherwise "x86_64".
+func EC2Arch(t string) string {
+	m := instanceTypeRe.FindStringSubmatch(t)
+	if m == nil {
+		return "x86_64"
+	}
+	if m[1] == "a1" {
+		return "arm64"
+	}
+	if g := generationRe.FindStringSubmatch(m[1]); g != nil && strings.Contains(g[2], "g") {
+		return "arm64"
+	}
+	return "x86_64"
+}
+
+// ACMCertificateARN checks an ACM certificate ARN and, when region is known, that the certificate is in
+// it (a load balancer can use only certificates of its own region).
+func ACMCertificateARN(arn, region string) string {
+	m := acmCertRe.FindStringSubmatch(arn)
+	switch {
+	case m == nil:
+		return "is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<uuid>)"
+	case region != "" && m[1] != region:
+		return "is in " + m[1] + ", but a load balancer in " + region + " needs a certificate of its own region"
+	}
+	return ""
+}

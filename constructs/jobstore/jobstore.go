@@ -1,0 +1,327 @@
+// Package jobstore is Cloud Kotta's "base": the stateful part of a jobs platform.
+//
+// New creates the jobs bucket (encrypted, versioned, TLS-only, public access blocked, server access logs
+// to a logs bucket, old versions and abandoned uploads expired), the jobs table (job_id, with a by-user
+// index ordered by submission time) and the users table (user_id), both on-demand with point-in-time
+// recovery and encryption, and Kotta's two roles: the web server's and the worker's, each limited to the
+// prefixes and tables it needs (the web server also reads code/, as workers do). Another app can grant its own principals the same rights with
+// GrantSubmit and GrantExecute, and can bring its own bucket or tables.
+//
+// Objects live under three prefixes: uploads/ (user input), outputs/ (job results) and code/ (the
+// tarball of the code the web server and workers run).
+package jobstore
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/stratolab/stratolab/constructs/lifecycle"
+)
+
+// The bucket's prefixes.
+const (
+	PrefixUploads = "uploads/"
+	PrefixOutputs = "outputs/"
+	PrefixCode    = "code/"
+)
+
+// The tables' keys, and the jobs table's index of a user's jobs by submission time.
+const (
+	JobsTableKey     = "job_id"
+	UsersTableKey    = "user_id"
+	ByUserIndex      = "by-user"
+	ByUserIndexSort  = "submitted_at" // a number: seconds since the epoch
+	accessLogsPrefix = "s3-access/jobs-bucket/"
+)
+
+// Props configure a JobStore. Everything is optional.
+type Props struct {
+	// Use this bucket instead of creating one. Its access logging and lifecycle are its owner's.
+	// Default: - a new bucket
+	ExistingBucket awss3.IBucket
+	// Use this table (partition key job_id, string; index by-user on user_id and submitted_at) instead of creating one.
+	// Default: - a new table
+	ExistingJobsTable awsdynamodb.ITable
+	// Use this table (partition key user_id, string) instead of creating one.
+	// Default: - a new table
+	ExistingUsersTable awsdynamodb.ITable
+	// Where the jobs bucket's server access logs go.
+	// Default: - a new logs bucket, exposed as LogsBucket
+	LogsBucket awss3.IBucket
+	// Customer-managed key for the bucket and the tables.
+	// Default: - S3-managed keys for the bucket, the AWS-managed DynamoDB key for the tables
+	EncryptionKey awskms.IKey
+	// How long a replaced or deleted object version is kept.
+	// Default: - 30 days
+	NoncurrentVersionExpiration awscdk.Duration
+	// How long an unfinished multipart upload is kept.
+	// Default: - 7 days
+	IncompleteUploadExpiration awscdk.Duration
+	// How long the logs bucket keeps access logs.
+	// Default: - 365 days
+	LogRetention awscdk.Duration
+	// Who assumes the web server role.
+	// Default: - EC2 (the role goes into an instance profile)
+	WebPrincipal awsiam.IPrincipal
+	// Who assumes the worker role.
+	// Default: - EC2 (the role goes into an instance profile)
+	WorkerPrincipal awsiam.IPrincipal
+	// What happens to the bucket and tables on destroy.
+	// Default: - lifecycle.Production(): retained, tables deletion-protected
+	Lifecycle lifecycle.Policy
+}
+
+// JobStore is the jobs bucket, the tables and the two roles.
+type JobStore struct {
+	constructs.Construct
+	// Bucket holds uploads/, outputs/ and code/.
+	Bucket awss3.IBucket
+	// LogsBucket receives access logs (the jobs bucket's, and a load balancer's). Nil with ExistingBucket
+	// unless LogsBucket was given.
+	LogsBucket awss3.IBucket
+	// JobsTable holds one item per job.
+	JobsTable awsdynamodb.ITable
+	// UsersTable holds one item per user.
+	UsersTable awsdynamodb.ITable
+	// WebRole is the web server's: submit rights.
+	WebRole awsiam.IRole
+	// WorkerRole is the task executor's: execute rights.
+	WorkerRole awsiam.IRole
+
+	key awskms.IKey
+}
+
+// New creates the store. It panics on props that cannot work, before creating anything.
+func New(scope constructs.Construct, id string, props *Props) *JobStore {
+	if props == nil {
+		props = &Props{}
+	}
+	if props.ExistingBucket != nil && props.EncryptionKey != nil {
+		panic(fmt.Sprintf("jobstore %s: EncryptionKey applies to a bucket the store creates, not to ExistingBucket (grant its key yourself)", id))
+	}
+	s := &JobStore{Construct: constructs.NewConstruct(scope, jsii.String(id)), key: props.EncryptionKey}
+	// Access logs are delivered under a bucket policy, never an ACL: the buckets disable ACLs
+	// (BucketOwnerEnforced). Pinned here, so that the store works in apps that do not set the flag.
+	s.Node().SetContext(jsii.String("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"), true)
+	policy := props.Lifecycle.OrDefault()
+
+	if props.ExistingBucket != nil {
+		s.Bucket = props.ExistingBucket
+		s.LogsBucket = props.LogsBucket
+	} else {
+		s.LogsBucket = props.LogsBucket
+		if s.LogsBucket == nil {
+			s.LogsBucket = s.newLogsBucket(props, policy)
+		}
+		s.Bucket = s.newJobsBucket(props, policy)
+	}
+
+	s.JobsTable = props.ExistingJobsTable
+	if s.JobsTable == nil {
+		t := s.newTable("JobsTable", JobsTableKey, props, policy)
+		t.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+			IndexName:      jsii.String(ByUserIndex),
+			PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(UsersTableKey), Type: awsdynamodb.AttributeType_STRING},
+			SortKey:        &awsdynamodb.Attribute{Name: jsii.String(ByUserIndexSort), Type: awsdynamodb.AttributeType_NUMBER},
+			ProjectionType: awsdynamodb.ProjectionType_ALL,
+		})
+		s.JobsTable = t
+	}
+	s.UsersTable = props.ExistingUsersTable
+	if s.UsersTable == nil {
+		s.UsersTable = s.newTable("UsersTable", UsersTableKey, props, policy)
+	}
+
+	s.WebRole = awsiam.NewRole(s.Construct, jsii.String("WebRole"), &awsiam.RoleProps{
+		AssumedBy:   principalOr(props.WebPrincipal),
+		Description: jsii.String("Cloud Kotta web server: submits jobs, reads their results and its code"),
+	})
+	s.GrantSubmit(s.WebRole)
+	s.GrantReadCode(s.WebRole) // the web server runs the same code tarball as the workers
+	s.WorkerRole = awsiam.NewRole(s.Construct, jsii.String("WorkerRole"), &awsiam.RoleProps{
+		AssumedBy:   principalOr(props.WorkerPrincipal),
+		Description: jsii.String("Cloud Kotta worker (task executor): runs jobs and writes their outputs"),
+	})
+	s.GrantExecute(s.WorkerRole)
+	return s
+}
+
+func (s *JobStore) newLogsBucket(p *Props, policy lifecycle.Policy) awss3.IBucket {
+	b := awss3.NewBucket(s.Construct, jsii.String("LogsBucket"), &awss3.BucketProps{
+		// Server access logs and load balancer logs can only be delivered to SSE-S3 buckets.
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		Versioned:         jsii.Bool(true),
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:                          jsii.String("expire-logs"),
+			Expiration:                  durationOr(p.LogRetention, awscdk.Duration_Days(jsii.Number(365))),
+			NoncurrentVersionExpiration: awscdk.Duration_Days(jsii.Number(30)),
+		}},
+		RemovalPolicy:     policy.RemovalPolicy,
+		AutoDeleteObjects: jsii.Bool(policy.AutoDelete),
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(b, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-S1"),
+		Reason: jsii.String("This is the access-log destination of the jobs bucket and the load balancer; logging its own access into itself would loop."),
+	}}, jsii.Bool(false))
+	return b
+}
+
+func (s *JobStore) newJobsBucket(p *Props, policy lifecycle.Policy) awss3.IBucket {
+	props := &awss3.BucketProps{
+		Encryption:             awss3.BucketEncryption_S3_MANAGED,
+		EnforceSSL:             jsii.Bool(true),
+		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
+		ObjectOwnership:        awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		Versioned:              jsii.Bool(true),
+		ServerAccessLogsBucket: s.LogsBucket,
+		ServerAccessLogsPrefix: jsii.String(accessLogsPrefix),
+		LifecycleRules: &[]*awss3.LifecycleRule{
+			{Id: jsii.String("expire-noncurrent-versions"), NoncurrentVersionExpiration: durationOr(p.NoncurrentVersionExpiration, awscdk.Duration_Days(jsii.Number(30)))},
+			{Id: jsii.String("abort-incomplete-uploads"), AbortIncompleteMultipartUploadAfter: durationOr(p.IncompleteUploadExpiration, awscdk.Duration_Days(jsii.Number(7)))},
+		},
+		RemovalPolicy:     policy.RemovalPolicy,
+		AutoDeleteObjects: jsii.Bool(policy.AutoDelete),
+	}
+	if p.EncryptionKey != nil {
+		props.Encryption = awss3.BucketEncryption_KMS
+		props.EncryptionKey = p.EncryptionKey
+		props.BucketKeyEnabled = jsii.Bool(true)
+	}
+	return awss3.NewBucket(s.Construct, jsii.String("JobsBucket"), props)
+}
+
+func (s *JobStore) newTable(id, key string, p *Props, policy lifecycle.Policy) awsdynamodb.Table {
+	props := &awsdynamodb.TableProps{
+		PartitionKey:                     &awsdynamodb.Attribute{Name: jsii.String(key), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:                      awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: jsii.Bool(true)},
+		Encryption:                       awsdynamodb.TableEncryption_AWS_MANAGED,
+		DeletionProtection:               jsii.Bool(policy.DeletionProtection),
+		RemovalPolicy:                    policy.RemovalPolicy,
+	}
+	if p.EncryptionKey != nil {
+		props.Encryption = awsdynamodb.TableEncryption_CUSTOMER_MANAGED
+		props.EncryptionKey = p.EncryptionKey
+	}
+	return awsdynamodb.NewTable(s.Construct, jsii.String(id), props)
+}
+
+// GrantSubmit gives grantee the web server's rights: read and write uploads/, read outputs/, list those
+// two prefixes, read and write the jobs table (and its by-user index) and the users table.
+func (s *JobStore) GrantSubmit(grantee awsiam.IGrantable) {
+	s.grantObjects(grantee, "SubmitUploads", PrefixUploads, objectReadWrite)
+	s.grantObjects(grantee, "SubmitReadOutputs", PrefixOutputs, objectRead)
+	s.grantList(grantee, "SubmitList", PrefixUploads, PrefixOutputs)
+	s.grantTable(grantee, s.JobsTable, true, true)
+	s.grantTable(grantee, s.UsersTable, true, false)
+	s.grantKey(grantee)
+}
+
+// GrantReadCode lets grantee read the code tarballs under code/.
+func (s *JobStore) GrantReadCode(grantee awsiam.IGrantable) {
+	s.grantObjects(grantee, "ReadCode", PrefixCode, objectRead)
+	s.grantList(grantee, "ListCode", PrefixCode)
+}
+
+// GrantExecute gives grantee the worker's rights: read and write outputs/, read code/, list those two
+// prefixes, read and write the jobs table (and its by-user index), and read the users table.
+func (s *JobStore) GrantExecute(grantee awsiam.IGrantable) {
+	s.grantObjects(grantee, "ExecuteOutputs", PrefixOutputs, objectReadWrite)
+	s.grantObjects(grantee, "ExecuteReadCode", PrefixCode, objectRead)
+	s.grantList(grantee, "ExecuteList", PrefixOutputs, PrefixCode)
+	s.grantTable(grantee, s.JobsTable, true, true)
+	s.grantTable(grantee, s.UsersTable, false, false)
+	s.grantKey(grantee)
+}
+
+var (
+	objectRead      = []string{"s3:GetObject", "s3:GetObjectVersion"}
+	objectReadWrite = []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}
+	tableRead       = []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"}
+	tableWrite      = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+)
+
+func (s *JobStore) grantObjects(grantee awsiam.IGrantable, sid, prefix string, actions []string) {
+	resource := jsii.String(*s.Bucket.BucketArn() + "/" + prefix + "*")
+	grantee.GrantPrincipal().AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String(sid),
+		Actions:   jsii.Strings(actions...),
+		Resources: &[]*string{resource},
+	}))
+	suppressPrefix(grantee, prefix)
+}
+
+func (s *JobStore) grantList(grantee awsiam.IGrantable, sid string, prefixes ...string) {
+	var allowed []*string
+	for _, p := range prefixes {
+		allowed = append(allowed, jsii.String(p+"*"))
+	}
+	grantee.GrantPrincipal().AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String(sid),
+		Actions:    jsii.Strings("s3:ListBucket"),
+		Resources:  &[]*string{s.Bucket.BucketArn()},
+		Conditions: &map[string]any{"StringLike": map[string]any{"s3:prefix": allowed}},
+	}))
+}
+
+func (s *JobStore) grantTable(grantee awsiam.IGrantable, table awsdynamodb.ITable, write, index bool) {
+	actions := tableRead
+	if write {
+		actions = append(append([]string{}, tableRead...), tableWrite...)
+	}
+	resources := []*string{table.TableArn()}
+	if index {
+		resources = append(resources, jsii.String(*table.TableArn()+"/index/"+ByUserIndex))
+	}
+	grantee.GrantPrincipal().AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings(actions...),
+		Resources: &resources,
+	}))
+}
+
+func (s *JobStore) grantKey(grantee awsiam.IGrantable) {
+	if s.key != nil {
+		s.key.GrantEncryptDecrypt(grantee)
+	}
+}
+
+// suppressPrefix answers AwsSolutions-IAM5 for one prefix grant: object permissions are granted on
+// <bucket>/<prefix>*, which names every key under that prefix and nothing else.
+func suppressPrefix(grantee awsiam.IGrantable, prefix string) {
+	role, ok := grantee.(awsiam.Role)
+	if !ok {
+		return // only roles this store made carry suppressions; other principals are their owner's to review
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String(fmt.Sprintf("Object actions are scoped to the jobs bucket's %s prefix (<bucket>/%s*): a job's files have "+
+			"keys only known at run time, and the wildcard covers that prefix alone.", prefix, prefix)),
+		AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String(fmt.Sprintf("/^Resource::<.*JobsBucket.*\\.Arn>\\/%s\\*$/g", escapeSlash(prefix)))}},
+	}}, jsii.Bool(true))
+}
+
+func escapeSlash(prefix string) string { return prefix[:len(prefix)-1] + "\\/" }
+
+func principalOr(p awsiam.IPrincipal) awsiam.IPrincipal {
+	if p != nil {
+		return p
+	}
+	return awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil)
+}
+
+func durationOr(d, def awscdk.Duration) awscdk.Duration {
+	if d != nil {
+		return d
+	}
+	return def
+}

@@ -1,0 +1,106 @@
+package instance
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+
+	"github.com/stratolab/stratolab/internal/awsrules"
+)
+
+var jobClassRe = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
+
+// jobs checks the jobs keys, only when the jobs module is enabled.
+func (v *validator) jobs() {
+	if !v.cfg.Enabled.Jobs {
+		return
+	}
+	j := v.cfg.Jobs
+	if len(j.Classes) == 0 {
+		v.errorf("jobs.classes", "is empty (at least one job class, such as {name: prod, instance_types: [m5.xlarge], min: 0, max: 10})")
+	}
+	seen := map[string]int{}
+	for i, c := range j.Classes {
+		p := fmt.Sprintf("jobs.classes[%d]", i)
+		switch first, dup := seen[c.Name]; {
+		case !jobClassRe.MatchString(c.Name):
+			v.errorf(p+".name", "%q is not a class name (lowercase letters, digits and dashes, starting with a letter, at most 20)", c.Name)
+		case dup:
+			v.errorf(p+".name", "%q is already the name of jobs.classes[%d] (class names are unique)", c.Name, first)
+		}
+		seen[c.Name] = i
+		if len(c.InstanceTypes) == 0 {
+			v.errorf(p+".instance_types", "is required (such as [m5.xlarge])")
+		}
+		for k, t := range c.InstanceTypes {
+			if why := awsrules.EC2InstanceType(t); why != "" {
+				v.errorf(fmt.Sprintf("%s.instance_types[%d]", p, k), "%q %s", t, why)
+			} else if k > 0 && awsrules.EC2InstanceType(c.InstanceTypes[0]) == "" && awsrules.EC2Arch(t) != awsrules.EC2Arch(c.InstanceTypes[0]) {
+				v.errorf(fmt.Sprintf("%s.instance_types[%d]", p, k), "%s is %s but %s is %s (one CPU architecture per class)", t, awsrules.EC2Arch(t), c.InstanceTypes[0], awsrules.EC2Arch(c.InstanceTypes[0]))
+			}
+		}
+		v.minMax(p, c.Min, c.Max)
+		if c.RootVolumeGiB < 8 || c.RootVolumeGiB > 16384 {
+			v.errorf(p+".root_volume_gib", "%d is out of range (8 to 16384 GiB)", c.RootVolumeGiB)
+		}
+	}
+	if j.VisibilityTimeoutSeconds < 0 || j.VisibilityTimeoutSeconds > 43200 {
+		v.errorf("jobs.visibility_timeout_seconds", "%d is outside what SQS allows (0 to 43200 seconds, 12 hours)", j.VisibilityTimeoutSeconds)
+	}
+	if j.MaxReceiveCount < 1 || j.MaxReceiveCount > 1000 {
+		v.errorf("jobs.max_receive_count", "%d is out of range (1 to 1000)", j.MaxReceiveCount)
+	}
+	if m := j.ScaleInAfterMinutes; m < 5 || m > 1440 || m%5 != 0 {
+		v.errorf("jobs.scale_in_after_minutes", "%d must be a multiple of 5 from 5 to 1440 (the idle alarm counts 5-minute periods)", m)
+	}
+	if j.Worker.Command == "" {
+		v.errorf("jobs.worker.command", "is required (the command that starts a worker from your code tarball, such as python3 -m kotta.worker)")
+	}
+	if !strings.HasPrefix(j.Worker.CodeKey, "code/") || j.Worker.CodeKey == "code/" {
+		v.errorf("jobs.worker.code_key", "%q must be a key under code/ (the web and worker roles can read only code/*), such as code/cloud_kotta.tar.gz", j.Worker.CodeKey)
+	}
+	w := j.Web
+	if w.CertificateArn == "" {
+		v.errorf("jobs.web.certificate_arn", "is required (the ACM certificate of the web server's host name: arn:aws:acm:<region>:<account>:certificate/<uuid>)")
+	} else if why := awsrules.ACMCertificateARN(w.CertificateArn, v.cfg.Env.Region); why != "" {
+		v.errorf("jobs.web.certificate_arn", "%q %s", w.CertificateArn, why)
+	}
+	if w.Command == "" {
+		v.errorf("jobs.web.command", "is required (the command that starts the web app from your code tarball)")
+	}
+	if why := awsrules.EC2InstanceType(w.InstanceType); why != "" {
+		v.errorf("jobs.web.instance_type", "%q %s", w.InstanceType, why)
+	}
+	v.minMax("jobs.web", w.Min, w.Max)
+	if w.Port < 1 || w.Port > 65535 {
+		v.errorf("jobs.web.port", "%d is not a port (1 to 65535)", w.Port)
+	}
+	if !strings.HasPrefix(w.HealthCheckPath, "/") {
+		v.errorf("jobs.web.health_check_path", "%q must start with / (such as /health)", w.HealthCheckPath)
+	}
+	if len(w.AllowedCidrs) == 0 {
+		v.errorf("jobs.web.allowed_cidrs", "is empty: nobody could reach the web server (such as [0.0.0.0/0] or your campus ranges)")
+	}
+	for i, c := range w.AllowedCidrs {
+		if pfx, err := netip.ParsePrefix(c); err != nil {
+			v.errorf(fmt.Sprintf("jobs.web.allowed_cidrs[%d]", i), "%q is not a CIDR (such as 192.0.2.0/24 or 0.0.0.0/0)", c)
+		} else if pfx.Masked() != pfx {
+			v.errorf(fmt.Sprintf("jobs.web.allowed_cidrs[%d]", i), "%q has host bits set (did you mean %s?)", c, pfx.Masked())
+		}
+	}
+	if j.Lifecycle.RemovalPolicy == "snapshot" {
+		v.errorf("jobs.lifecycle.removal_policy", "snapshot is not something S3 buckets support (retain or destroy)")
+	}
+}
+
+func (v *validator) minMax(path string, lo, hi int) {
+	switch {
+	case lo < 0:
+		v.errorf(path+".min", "%d is negative (0 or more)", lo)
+	case hi < 1:
+		v.errorf(path+".max", "%d must be at least 1", hi)
+	case lo > hi:
+		v.errorf(path+".min", "%d is more than max %d (min <= max)", lo, hi)
+	}
+}

@@ -1,0 +1,559 @@
+package test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stratolab/stratolab/constructs/jobrunner"
+	"github.com/stratolab/stratolab/constructs/jobstore"
+	"github.com/stratolab/stratolab/constructs/lifecycle"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func jobsData(t *testing.T) assertions.Template {
+	return template(synth(t, "example").stack(t, "JobsData"))
+}
+func jobs(t *testing.T) assertions.Template { return template(synth(t, "example").stack(t, "Jobs")) }
+
+func ref(prefix string) map[string]any {
+	return map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^" + prefix))}
+}
+
+func arnOf(prefix string) map[string]any {
+	return map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^" + prefix)), "Arn"}}
+}
+
+func prefixArn(bucket, prefix string) map[string]any {
+	return map[string]any{"Fn::Join": []any{"", []any{arnOf(bucket), "/" + prefix + "*"}}}
+}
+
+func TestJobsBucketIsEncryptedVersionedTLSOnlyPrivateAndLogged(t *testing.T) {
+	tpl := jobsData(t)
+	tpl.HasResourceProperties(jsii.String("AWS::S3::Bucket"), map[string]any{
+		"BucketEncryption": map[string]any{"ServerSideEncryptionConfiguration": []any{
+			map[string]any{"ServerSideEncryptionByDefault": map[string]any{"SSEAlgorithm": "AES256"}}}},
+		"VersioningConfiguration": map[string]any{"Status": "Enabled"},
+		"PublicAccessBlockConfiguration": map[string]any{
+			"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
+		"OwnershipControls": map[string]any{"Rules": []any{map[string]any{"ObjectOwnership": "BucketOwnerEnforced"}}},
+		"LoggingConfiguration": map[string]any{
+			"DestinationBucketName": ref("StoreLogsBucket"), "LogFilePrefix": "s3-access/jobs-bucket/"},
+		"LifecycleConfiguration": map[string]any{"Rules": []any{
+			map[string]any{"Id": "expire-noncurrent-versions", "Status": "Enabled", "NoncurrentVersionExpiration": map[string]any{"NoncurrentDays": 30}},
+			map[string]any{"Id": "abort-incomplete-uploads", "Status": "Enabled", "AbortIncompleteMultipartUpload": map[string]any{"DaysAfterInitiation": 7}},
+		}},
+	})
+	// Both buckets refuse plain HTTP.
+	tpl.ResourcePropertiesCountIs(jsii.String("AWS::S3::BucketPolicy"), map[string]any{
+		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
+			"Action": "s3:*", "Effect": "Deny", "Principal": map[string]any{"AWS": "*"},
+			"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+			"Resource":  assertions.Match_AnyValue(),
+		}})},
+	}, jsii.Number(2))
+}
+
+func TestJobsTablesAreOnDemandWithRecoveryAndEncryption(t *testing.T) {
+	tpl := jobsData(t)
+	tpl.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+		"KeySchema":                        []any{map[string]any{"AttributeName": "job_id", "KeyType": "HASH"}},
+		"BillingMode":                      "PAY_PER_REQUEST",
+		"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+		"SSESpecification":                 map[string]any{"SSEEnabled": true},
+		"AttributeDefinitions": assertions.Match_ArrayWith(&[]any{
+			map[string]any{"AttributeName": "job_id", "AttributeType": "S"},
+			map[string]any{"AttributeName": "user_id", "AttributeType": "S"},
+			map[string]any{"AttributeName": "submitted_at", "AttributeType": "N"},
+		}),
+		"GlobalSecondaryIndexes": []any{map[string]any{
+			"IndexName": "by-user",
+			"KeySchema": []any{
+				map[string]any{"AttributeName": "user_id", "KeyType": "HASH"},
+				map[string]any{"AttributeName": "submitted_at", "KeyType": "RANGE"},
+			},
+			"Projection": map[string]any{"ProjectionType": "ALL"},
+		}},
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+		"KeySchema":                        []any{map[string]any{"AttributeName": "user_id", "KeyType": "HASH"}},
+		"BillingMode":                      "PAY_PER_REQUEST",
+		"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+		"SSESpecification":                 map[string]any{"SSEEnabled": true},
+	})
+}
+
+func TestJobsWorkerRoleHasExactlyKottasExecuteRights(t *testing.T) {
+	jobsData(t).HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
+		"Roles": []any{ref("StoreWorkerRole")},
+		"PolicyDocument": map[string]any{"Statement": []any{
+			map[string]any{"Sid": "ExecuteOutputs", "Effect": "Allow",
+				"Action":   []any{"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"},
+				"Resource": prefixArn("StoreJobsBucket", "outputs/")},
+			map[string]any{"Sid": "ExecuteReadCode", "Effect": "Allow", "Action": []any{"s3:GetObject", "s3:GetObjectVersion"},
+				"Resource": prefixArn("StoreJobsBucket", "code/")},
+			map[string]any{"Sid": "ExecuteList", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": arnOf("StoreJobsBucket"),
+				"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": []any{"outputs/*", "code/*"}}}},
+			map[string]any{"Effect": "Allow",
+				"Action": []any{"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
+					"dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"},
+				"Resource": []any{arnOf("StoreJobsTable"), map[string]any{"Fn::Join": []any{"", []any{arnOf("StoreJobsTable"), "/index/by-user"}}}}},
+			map[string]any{"Effect": "Allow",
+				"Action":   []any{"dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"},
+				"Resource": arnOf("StoreUsersTable")},
+		}},
+	})
+}
+
+func TestJobsWebRoleHasExactlyKottasSubmitRights(t *testing.T) {
+	jobsData(t).HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
+		"Roles": []any{ref("StoreWebRole")},
+		"PolicyDocument": map[string]any{"Statement": []any{
+			map[string]any{"Sid": "SubmitUploads", "Effect": "Allow",
+				"Action":   []any{"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"},
+				"Resource": prefixArn("StoreJobsBucket", "uploads/")},
+			map[string]any{"Sid": "SubmitReadOutputs", "Effect": "Allow", "Action": []any{"s3:GetObject", "s3:GetObjectVersion"},
+				"Resource": prefixArn("StoreJobsBucket", "outputs/")},
+			map[string]any{"Sid": "SubmitList", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": arnOf("StoreJobsBucket"),
+				"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": []any{"uploads/*", "outputs/*"}}}},
+			map[string]any{"Effect": "Allow",
+				"Action": []any{"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
+					"dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"},
+				"Resource": []any{arnOf("StoreJobsTable"), arnOf("StoreUsersTable"),
+					map[string]any{"Fn::Join": []any{"", []any{arnOf("StoreJobsTable"), "/index/by-user"}}}}},
+			map[string]any{"Sid": "ReadCode", "Effect": "Allow", "Action": []any{"s3:GetObject", "s3:GetObjectVersion"},
+				"Resource": prefixArn("StoreJobsBucket", "code/")},
+			map[string]any{"Sid": "ListCode", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": arnOf("StoreJobsBucket"),
+				"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": []any{"code/*"}}}},
+		}},
+	})
+}
+
+func TestJobsRolesAreAssumedByEC2Only(t *testing.T) {
+	jobsData(t).ResourcePropertiesCountIs(jsii.String("AWS::IAM::Role"), map[string]any{
+		"AssumeRolePolicyDocument": map[string]any{"Statement": []any{map[string]any{
+			"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": map[string]any{"Service": "ec2.amazonaws.com"}}}},
+		"ManagedPolicyArns": assertions.Match_Absent(),
+	}, jsii.Number(2))
+}
+
+// TestNoWildcardOrManagedAccessAnywhere checks every IAM policy of every instance: S3 and DynamoDB actions
+// name resources, no action is a service wildcard, and no role carries an AWS-managed FullAccess policy,
+// and there are no IAM users or access keys.
+func TestNoWildcardOrManagedAccessAnywhere(t *testing.T) {
+	for _, name := range instanceNames(t) {
+		s := synth(t, name)
+		for _, id := range s.stackIDs() {
+			raw, _ := json.Marshal(s.templates[id]["Resources"])
+			assert.NotContains(t, string(raw), "FullAccess", "%s/%s", name, id)
+			for _, typ := range []string{"AWS::IAM::User", "AWS::IAM::AccessKey"} {
+				assert.Empty(t, resourcesOfType(s.templates[id], typ), "%s/%s has an %s", name, id, typ)
+			}
+			for logical, r := range s.templates[id]["Resources"].(map[string]any) {
+				res := r.(map[string]any)
+				if res["Type"] != "AWS::IAM::Policy" {
+					continue
+				}
+				doc := res["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)
+				for _, st := range doc["Statement"].([]any) {
+					stmt := st.(map[string]any)
+					actions := fmt.Sprint(stmt["Action"])
+					assert.NotRegexp(t, `(^|[\s\[])(s3|dynamodb|sqs|sns|\*):?\*`, actions, "%s/%s/%s: service-wide action", name, id, logical)
+					if strings.Contains(actions, "s3:") || strings.Contains(actions, "dynamodb:") {
+						resources, _ := json.Marshal(stmt["Resource"])
+						assert.NotEqual(t, `"*"`, string(resources), "%s/%s/%s: %s on every resource", name, id, logical, actions)
+						assert.NotContains(t, string(resources), `"*"`, "%s/%s/%s", name, id, logical)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestJobsQueuesAreEncryptedTLSOnlyWithDeadLetters(t *testing.T) {
+	tpl := jobs(t)
+	tpl.ResourceCountIs(jsii.String("AWS::SQS::Queue"), jsii.Number(4))
+	for _, class := range []string{"Prod", "Test"} {
+		tpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), map[string]any{
+			"SqsManagedSseEnabled":          true,
+			"VisibilityTimeout":             43199,
+			"MessageRetentionPeriod":        1209600,
+			"ReceiveMessageWaitTimeSeconds": 20,
+			"RedrivePolicy": map[string]any{
+				"deadLetterTargetArn": arnOf("Runner" + class + "DeadLetterQueue"), "maxReceiveCount": 3},
+		})
+	}
+	tpl.ResourcePropertiesCountIs(jsii.String("AWS::SQS::QueuePolicy"), map[string]any{
+		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
+			"Action": "sqs:*", "Effect": "Deny", "Principal": map[string]any{"AWS": "*"},
+			"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+			"Resource":  assertions.Match_AnyValue(),
+		}})},
+	}, jsii.Number(4))
+}
+
+// roleArnFrom matches a reference to a role ARN published by the JobsData stack.
+func roleArnFrom(role string) any { return fromStack("example-JobsData", "Store"+role+".*Arn") }
+
+// fromStack matches a weak cross-stack reference (@aws-cdk/core:defaultCrossStackReferences: weak) to
+// an output of stack whose name matches pattern.
+func fromStack(stack, pattern string) any {
+	return assertions.Match_ObjectLike(&map[string]any{"Fn::GetStackOutput": assertions.Match_ObjectLike(&map[string]any{
+		"StackName": stack, "OutputName": assertions.Match_StringLikeRegexp(jsii.String(pattern)),
+	})})
+}
+
+func TestJobsQueuePoliciesAdmitOnlyThePlatformsRoles(t *testing.T) {
+	for _, class := range []string{"Prod", "Test"} {
+		jobs(t).HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), map[string]any{
+			"Queues": []any{ref("Runner" + class + "JobsQueue")},
+			"PolicyDocument": map[string]any{"Statement": []any{
+				assertions.Match_ObjectLike(&map[string]any{"Effect": "Deny"}),
+				map[string]any{"Sid": "WebServerSubmits", "Effect": "Allow", "Principal": map[string]any{"AWS": roleArnFrom("WebRole")},
+					"Action": []any{"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}, "Resource": arnOf("Runner" + class + "JobsQueue")},
+				map[string]any{"Sid": "WorkersConsume", "Effect": "Allow", "Principal": map[string]any{"AWS": roleArnFrom("WorkerRole")},
+					"Action":   []any{"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"},
+					"Resource": arnOf("Runner" + class + "JobsQueue")},
+			}},
+		})
+	}
+}
+
+func TestJobsWorkerFleetsRunInPrivateSubnetsFromSecureLaunchTemplates(t *testing.T) {
+	tpl := jobs(t)
+	tpl.ResourcePropertiesCountIs(jsii.String("AWS::EC2::LaunchTemplate"), map[string]any{
+		"LaunchTemplateData": assertions.Match_ObjectLike(&map[string]any{
+			"MetadataOptions": map[string]any{"HttpTokens": "required", "HttpPutResponseHopLimit": 1},
+			"Monitoring":      map[string]any{"Enabled": true},
+			"BlockDeviceMappings": []any{map[string]any{"DeviceName": "/dev/xvda", "Ebs": map[string]any{
+				"Encrypted": true, "VolumeType": "gp3", "VolumeSize": 30, "DeleteOnTermination": true}}},
+			"IamInstanceProfile": assertions.Match_AnyValue(),
+		}),
+	}, jsii.Number(3))
+	// prod: spot across three types, 0 to 10, rebalanced.
+	tpl.HasResourceProperties(jsii.String("AWS::AutoScaling::AutoScalingGroup"), map[string]any{
+		"MinSize": "0", "MaxSize": "10", "CapacityRebalance": true, "Cooldown": "300",
+		"HealthCheckType": "EC2", "HealthCheckGracePeriod": 300,
+		"MixedInstancesPolicy": map[string]any{
+			"InstancesDistribution": map[string]any{
+				"OnDemandBaseCapacity": 0, "OnDemandPercentageAboveBaseCapacity": 0, "SpotAllocationStrategy": "price-capacity-optimized"},
+			"LaunchTemplate": map[string]any{
+				"LaunchTemplateSpecification": assertions.Match_AnyValue(),
+				"Overrides": []any{
+					map[string]any{"InstanceType": "m5.xlarge"}, map[string]any{"InstanceType": "m5a.xlarge"}, map[string]any{"InstanceType": "m6i.xlarge"}},
+			},
+		},
+		"VPCZoneIdentifier": []any{
+			fromStack("example-Base", "NetworkVpcPrivateSubnet1"),
+			fromStack("example-Base", "NetworkVpcPrivateSubnet2"),
+		},
+		"NotificationConfigurations": []any{map[string]any{
+			"TopicARN":          ref("RunnerFleetNotifications"),
+			"NotificationTypes": assertions.Match_ArrayWith(&[]any{"autoscaling:EC2_INSTANCE_LAUNCH_ERROR", "autoscaling:EC2_INSTANCE_TERMINATE"}),
+		}},
+	})
+	// test: on demand, one type, straight from its launch template.
+	tpl.HasResourceProperties(jsii.String("AWS::AutoScaling::AutoScalingGroup"), map[string]any{
+		"MinSize": "0", "MaxSize": "10", "LaunchTemplate": assertions.Match_AnyValue(), "MixedInstancesPolicy": assertions.Match_Absent(),
+	})
+}
+
+func TestJobsWorkersFetchTheCodeAndRunTheCommand(t *testing.T) {
+	lts := jobs(t).FindResources(jsii.String("AWS::EC2::LaunchTemplate"), nil)
+	found := 0
+	for _, lt := range *lts {
+		raw, _ := json.Marshal(lt)
+		ud := string(raw)
+		if !strings.Contains(ud, "kotta-worker") {
+			continue
+		}
+		found++
+		assert.Contains(t, ud, "/code/cloud_kotta.tar.gz' /opt/kotta/code.tar.gz")
+		assert.Contains(t, ud, "ExecStart=/bin/bash -c 'python3 -m cloud_kotta.worker'")
+		assert.Contains(t, ud, "JOB_QUEUE_URL=")
+		assert.Contains(t, ud, "User=kotta")
+	}
+	assert.Equal(t, 2, found, "one worker launch template per class")
+}
+
+func TestJobsScaleOutOnBacklogAndInWhenIdle(t *testing.T) {
+	tpl := jobs(t)
+	for _, class := range []string{"Prod", "Test"} {
+		tpl.HasResourceProperties(jsii.String("AWS::AutoScaling::ScalingPolicy"), map[string]any{
+			"AutoScalingGroupName": ref("Runner" + class + "WorkersASG"),
+			"PolicyType":           "StepScaling", "AdjustmentType": "ChangeInCapacity", "MetricAggregationType": "Maximum",
+			"StepAdjustments": []any{
+				map[string]any{"MetricIntervalLowerBound": 0, "MetricIntervalUpperBound": 9, "ScalingAdjustment": 1},
+				map[string]any{"MetricIntervalLowerBound": 9, "MetricIntervalUpperBound": 49, "ScalingAdjustment": 2},
+				map[string]any{"MetricIntervalLowerBound": 49, "ScalingAdjustment": 5},
+			},
+		})
+		tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+			"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible", "Statistic": "Maximum", "Period": 60,
+			"Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "EvaluationPeriods": 1,
+			"Dimensions":   []any{map[string]any{"Name": "QueueName", "Value": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^Runner" + class + "JobsQueue")), "QueueName"}}}},
+			"AlarmActions": []any{ref("Runner" + class + "ScaleOut")},
+		})
+		tpl.HasResourceProperties(jsii.String("AWS::AutoScaling::ScalingPolicy"), map[string]any{
+			"AutoScalingGroupName": ref("Runner" + class + "WorkersASG"),
+			"AdjustmentType":       "ExactCapacity",
+			"StepAdjustments":      []any{map[string]any{"MetricIntervalUpperBound": 0, "ScalingAdjustment": 0}},
+		})
+		// Idle: nothing waiting and nothing in flight for 12 five-minute periods (scale_in_after_minutes: 60).
+		tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+			"ComparisonOperator": "LessThanOrEqualToThreshold", "Threshold": 0,
+			"EvaluationPeriods": 12, "DatapointsToAlarm": 12, "TreatMissingData": "breaching",
+			"Metrics": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ObjectLike(&map[string]any{"Expression": "visible + inflight"}),
+				assertions.Match_ObjectLike(&map[string]any{"Id": "inflight", "MetricStat": assertions.Match_ObjectLike(&map[string]any{
+					"Period": 300, "Stat": "Maximum",
+					"Metric": assertions.Match_ObjectLike(&map[string]any{"MetricName": "ApproximateNumberOfMessagesNotVisible"})})}),
+			}),
+			"AlarmActions": []any{ref("Runner" + class + "ScaleIn")},
+		})
+	}
+}
+
+func TestJobsWebIsBehindAnHTTPSLoadBalancerThatRedirectsHTTP(t *testing.T) {
+	tpl := jobs(t)
+	tpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::LoadBalancer"), map[string]any{
+		"Scheme": "internet-facing", "Type": "application",
+		"LoadBalancerAttributes": assertions.Match_ArrayWith(&[]any{
+			map[string]any{"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"},
+			map[string]any{"Key": "access_logs.s3.enabled", "Value": "true"},
+			map[string]any{"Key": "access_logs.s3.prefix", "Value": "alb/jobs-web"},
+		}),
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::Listener"), map[string]any{
+		"Port": 443, "Protocol": "HTTPS",
+		"Certificates":   []any{map[string]any{"CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab"}},
+		"DefaultActions": []any{map[string]any{"Type": "forward", "TargetGroupArn": ref("RunnerLoadBalancerHttpsWebGroup")}},
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::Listener"), map[string]any{
+		"Port": 80, "Protocol": "HTTP",
+		"DefaultActions": []any{map[string]any{"Type": "redirect", "RedirectConfig": map[string]any{
+			"Port": "443", "Protocol": "HTTPS", "StatusCode": "HTTP_301"}}},
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::TargetGroup"), map[string]any{
+		"Port": 8888, "Protocol": "HTTP", "HealthCheckPath": "/health", "Matcher": map[string]any{"HttpCode": "200-399"},
+		"TargetGroupAttributes": assertions.Match_ArrayWith(&[]any{map[string]any{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}}),
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::AutoScaling::AutoScalingGroup"), map[string]any{
+		"MinSize": "1", "MaxSize": "2", "HealthCheckType": "ELB", "TargetGroupARNs": []any{ref("RunnerLoadBalancerHttpsWebGroup")},
+	})
+}
+
+func TestJobsSecurityGroupsLetOnlyTheLoadBalancerIn(t *testing.T) {
+	tpl := jobs(t)
+	// The load balancer: 80 and 443 from the allowed CIDRs, nothing else; out only to the web servers.
+	tpl.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroup"), map[string]any{
+		"GroupDescription": "Job web load balancer: HTTP and HTTPS from the allowed CIDRs",
+		"SecurityGroupIngress": []any{
+			map[string]any{"CidrIp": "0.0.0.0/0", "Description": "HTTPS from 0.0.0.0/0", "FromPort": 443, "ToPort": 443, "IpProtocol": "tcp"},
+			map[string]any{"CidrIp": "0.0.0.0/0", "Description": "HTTP (redirected to HTTPS) from 0.0.0.0/0", "FromPort": 80, "ToPort": 80, "IpProtocol": "tcp"},
+		},
+		"SecurityGroupEgress": assertions.Match_Absent(),
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroupEgress"), map[string]any{
+		"GroupId":                    map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^RunnerLoadBalancerSecurityGroup")), "GroupId"}},
+		"DestinationSecurityGroupId": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^RunnerWebSecurityGroup")), "GroupId"}},
+		"FromPort":                   8888, "ToPort": 8888,
+	})
+	// The web servers: only from the load balancer, only on the app port.
+	tpl.ResourceCountIs(jsii.String("AWS::EC2::SecurityGroupIngress"), jsii.Number(1))
+	tpl.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroupIngress"), map[string]any{
+		"GroupId":               map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^RunnerWebSecurityGroup")), "GroupId"}},
+		"SourceSecurityGroupId": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^RunnerLoadBalancerSecurityGroup")), "GroupId"}},
+		"FromPort":              8888, "ToPort": 8888, "IpProtocol": "tcp",
+	})
+	// Workers: nothing in.
+	tpl.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroup"), map[string]any{
+		"GroupDescription": assertions.Match_StringLikeRegexp(jsii.String("^Job workers")), "SecurityGroupIngress": assertions.Match_Absent(),
+	})
+}
+
+func TestJobsEventsTopicIsEncryptedAndOpenOnlyToThePlatform(t *testing.T) {
+	tpl := jobs(t)
+	tpl.HasResourceProperties(jsii.String("AWS::SNS::Topic"), map[string]any{
+		"DisplayName": "Job events", "KmsMasterKeyId": "arn:aws:kms:us-east-1:123456789012:alias/aws/sns",
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::SNS::TopicPolicy"), map[string]any{
+		"Topics": []any{ref("RunnerJobEvents")},
+		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
+			"Sid": "PlatformPublishes", "Effect": "Allow", "Action": "sns:Publish", "Resource": ref("RunnerJobEvents"),
+			"Principal": map[string]any{"AWS": []any{roleArnFrom("WebRole"), roleArnFrom("WorkerRole")}},
+		}})},
+	})
+}
+
+func TestJobsDataIsRetainedAndProtectedInProduction(t *testing.T) {
+	prod, _ := buildInstance(t, "prodjobs", "lifecycle: production\n"+jobsEnv)
+	tpl := template(prod.Jobs.DataStack)
+	tpl.ResourcePropertiesCountIs(jsii.String("AWS::DynamoDB::Table"), map[string]any{"DeletionProtectionEnabled": true}, jsii.Number(2))
+	for _, typ := range []string{"AWS::DynamoDB::Table", "AWS::S3::Bucket"} {
+		tpl.AllResources(jsii.String(typ), map[string]any{"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"})
+	}
+	tpl.ResourceCountIs(jsii.String("Custom::S3AutoDeleteObjects"), jsii.Number(0))
+}
+
+func TestJobsDataIsEmptiedAndDeletedInDevelopment(t *testing.T) {
+	tpl := jobsData(t)
+	for _, typ := range []string{"AWS::DynamoDB::Table", "AWS::S3::Bucket"} {
+		tpl.AllResources(jsii.String(typ), map[string]any{"DeletionPolicy": "Delete"})
+	}
+	tpl.AllResourcesProperties(jsii.String("AWS::DynamoDB::Table"), map[string]any{"DeletionProtectionEnabled": false})
+	tpl.ResourceCountIs(jsii.String("Custom::S3AutoDeleteObjects"), jsii.Number(2))
+}
+
+const jobsEnv = `env: {account: "123456789012", region: us-east-1}
+vpc: {availability_zones: [us-east-1a, us-east-1b]}
+enabled: {jobs: true}
+jobs:
+  worker: {command: run-worker}
+  web: {command: run-web, certificate_arn: "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab", allowed_cidrs: [192.0.2.0/24]}
+`
+
+func TestJobsWithoutNATGetAnSQSEndpointAndNoPublicIngressSuppression(t *testing.T) {
+	built, _ := buildInstance(t, "isolated", "lifecycle: development\n"+jobsEnv)
+	tpl := template(built.Jobs.Stack)
+	tpl.HasResourceProperties(jsii.String("AWS::EC2::VPCEndpoint"), map[string]any{
+		"VpcEndpointType": "Interface", "PrivateDnsEnabled": true,
+		"ServiceName":      "com.amazonaws.us-east-1.sqs",
+		"SecurityGroupIds": []any{map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^RunnerSqsEndpointSecurityGroup")), "GroupId"}}},
+	})
+	// Only workers and web servers reach the endpoint, on 443.
+	for _, from := range []string{"Worker", "Web"} {
+		tpl.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroupIngress"), map[string]any{
+			"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+			"GroupId":               map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^RunnerSqsEndpointSecurityGroup")), "GroupId"}},
+			"SourceSecurityGroupId": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^Runner" + from + "SecurityGroup")), "GroupId"}},
+		})
+	}
+	tpl.ResourcePropertiesCountIs(jsii.String("AWS::EC2::SecurityGroupIngress"), map[string]any{
+		"GroupId": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^RunnerSqsEndpointSecurityGroup")), "GroupId"}},
+	}, jsii.Number(2))
+	tpl.HasResourceProperties(jsii.String("AWS::AutoScaling::AutoScalingGroup"), map[string]any{
+		"VPCZoneIdentifier": assertions.Match_ArrayWith(&[]any{
+			fromStack("isolated-Base", "NetworkVpcPrivateSubnet1")}),
+	})
+	// A campus-only load balancer needs no excuse for EC23; the example's public one gives its reason.
+	tpl.HasResource(jsii.String("AWS::EC2::SecurityGroup"), map[string]any{
+		"Properties": map[string]any{"GroupDescription": "Job web load balancer: HTTP and HTTPS from the allowed CIDRs",
+			"SecurityGroupIngress": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{"CidrIp": "192.0.2.0/24", "FromPort": 443})})},
+		"Metadata": assertions.Match_Absent(),
+	})
+	jobs(t).HasResource(jsii.String("AWS::EC2::SecurityGroup"), map[string]any{
+		"Properties": map[string]any{"GroupDescription": "Job web load balancer: HTTP and HTTPS from the allowed CIDRs"},
+		"Metadata": map[string]any{"cdk_nag": map[string]any{"rules_to_suppress": []any{map[string]any{
+			"id": "AwsSolutions-EC23", "reason": assertions.Match_StringLikeRegexp(jsii.String("public by configuration")),
+		}}}},
+	})
+	jobs(t).ResourceCountIs(jsii.String("AWS::EC2::VPCEndpoint"), jsii.Number(0)) // the example has a NAT gateway
+}
+
+func TestJobStoreBringYourOwnBucketAndTables(t *testing.T) {
+	app := newApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Byo"), nil)
+	bucket := awss3.Bucket_FromBucketName(stack, jsii.String("Bucket"), jsii.String("kotta-jobs-archive"))
+	jobsTable := awsdynamodb.Table_FromTableName(stack, jsii.String("Jobs"), jsii.String("kotta-jobs"))
+	usersTable := awsdynamodb.Table_FromTableName(stack, jsii.String("Users"), jsii.String("kotta-users"))
+	store := jobstore.New(stack, "Store", &jobstore.Props{ExistingBucket: bucket, ExistingJobsTable: jobsTable, ExistingUsersTable: usersTable})
+	assert.Nil(t, store.LogsBucket)
+	tpl := template(stack)
+	for _, typ := range []string{"AWS::S3::Bucket", "AWS::DynamoDB::Table"} {
+		tpl.ResourceCountIs(jsii.String(typ), jsii.Number(0))
+	}
+	tpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
+		"Roles": []any{ref("StoreWorkerRole")},
+		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
+			"Sid": "ExecuteOutputs", "Effect": "Allow", "Action": assertions.Match_AnyValue(),
+			"Resource": map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"}, ":s3:::kotta-jobs-archive/outputs/*"}}},
+		}})},
+	})
+}
+
+func TestJobStoreGrantsAnotherAppsPrincipal(t *testing.T) {
+	app := newApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Other"), nil)
+	store := jobstore.New(stack, "Store", &jobstore.Props{Lifecycle: lifecycle.Development()})
+	batch := awsiam.NewRole(stack, jsii.String("BatchJobRole"), &awsiam.RoleProps{AssumedBy: awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil)})
+	store.GrantExecute(batch)
+	template(stack).HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
+		"Roles": []any{ref("BatchJobRole")},
+		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+			assertions.Match_ObjectLike(&map[string]any{"Sid": "ExecuteOutputs", "Resource": prefixArn("StoreJobsBucket", "outputs/")}),
+			assertions.Match_ObjectLike(&map[string]any{"Sid": "ExecuteReadCode", "Resource": prefixArn("StoreJobsBucket", "code/")}),
+		})},
+	})
+}
+
+func TestJobStoreRejectsAKeyForABucketItDidNotMake(t *testing.T) {
+	stack := awscdk.NewStack(newApp(nil), jsii.String("S"), nil)
+	bucket := awss3.Bucket_FromBucketName(stack, jsii.String("B"), jsii.String("theirs"))
+	msg := panicMessage(func() {
+		jobstore.New(stack, "Store", &jobstore.Props{ExistingBucket: bucket, EncryptionKey: awsKey(stack)})
+	})
+	assert.Contains(t, msg, "jobstore Store: EncryptionKey applies to a bucket the store creates")
+}
+
+func TestJobRunnerRejectsImpossibleProps(t *testing.T) {
+	stack := awscdk.NewStack(newApp(nil), jsii.String("S"), nil)
+	for _, tc := range []struct {
+		name  string
+		props *jobrunner.Props
+		want  []string
+	}{
+		{"nothing", &jobrunner.Props{}, []string{"Vpc is required", "Store is required", "WorkerCommand is required", "Web.CertificateArn", "Web.Command is required"}},
+		{"bad classes", &jobrunner.Props{Classes: []jobrunner.JobClass{
+			{Name: "a", InstanceTypes: []string{"m5.huge"}, Min: 3, Max: 2},
+			{Name: "a", InstanceTypes: []string{"m7g.large", "m5.large"}, Max: 1},
+		}}, []string{`"m5.huge" is not an EC2 instance type`, "min 3 and max 2", `class name "a" is empty or used twice`, "one architecture per class"}},
+		{"visibility beyond 12 hours", &jobrunner.Props{VisibilityTimeout: awscdk.Duration_Hours(jsii.Number(13))}, []string{"VisibilityTimeout 46800 s is outside SQS's 0 to 43200 s"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := panicMessage(func() { jobrunner.New(stack, "Runner", tc.props) })
+			for _, w := range tc.want {
+				assert.Contains(t, msg, w)
+			}
+		})
+	}
+	require.Empty(t, *stack.Node().Children())
+}
+
+// Example_jobstoreInAnotherApp shows another CDK app using Kotta's store on its own, with props only:
+// its own Batch job role gets the worker's rights.
+func Example_jobstoreInAnotherApp() {
+	app := newApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("GenomicsPipeline"), nil)
+	store := jobstore.New(stack, "Store", &jobstore.Props{
+		NoncurrentVersionExpiration: awscdk.Duration_Days(jsii.Number(90)),
+		Lifecycle:                   lifecycle.Production(),
+	})
+	batchJobs := awsiam.NewRole(stack, jsii.String("BatchJobRole"), &awsiam.RoleProps{
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil),
+	})
+	store.GrantExecute(batchJobs)
+
+	tpl := template(stack)
+	fmt.Println("buckets:", len(*tpl.FindResources(jsii.String("AWS::S3::Bucket"), nil)))
+	fmt.Println("tables:", len(*tpl.FindResources(jsii.String("AWS::DynamoDB::Table"), map[string]any{"DeletionPolicy": "Retain"})), "retained")
+	fmt.Println("job table key:", jobstore.JobsTableKey, "index:", jobstore.ByUserIndex)
+	// Output:
+	// buckets: 2
+	// tables: 2 retained
+	// job table key: job_id index: by-user
+}
+
+func awsKey(scope constructs.Construct) awskms.IKey {
+	return awskms.NewKey(scope, jsii.String("Key"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
+}
