@@ -337,7 +337,7 @@ func TestJobsWebIsBehindAnHTTPSLoadBalancerThatRedirectsHTTP(t *testing.T) {
 	tpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::Listener"), map[string]any{
 		"Port": 443, "Protocol": "HTTPS",
 		"Certificates":   []any{map[string]any{"CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab"}},
-		"DefaultActions": []any{map[string]any{"Type": "forward", "TargetGroupArn": ref("RunnerLoadBalancerHttpsWebGroup")}},
+		"DefaultActions": []any{map[string]any{"Type": "forward", "TargetGroupArn": ref("RunnerFrontLoadBalancerHttpsWebGroup")}},
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::Listener"), map[string]any{
 		"Port": 80, "Protocol": "HTTP",
@@ -349,7 +349,7 @@ func TestJobsWebIsBehindAnHTTPSLoadBalancerThatRedirectsHTTP(t *testing.T) {
 		"TargetGroupAttributes": assertions.Match_ArrayWith(&[]any{map[string]any{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}}),
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::AutoScaling::AutoScalingGroup"), map[string]any{
-		"MinSize": "1", "MaxSize": "2", "HealthCheckType": "ELB", "TargetGroupARNs": []any{ref("RunnerLoadBalancerHttpsWebGroup")},
+		"MinSize": "1", "MaxSize": "2", "HealthCheckType": "ELB", "TargetGroupARNs": []any{ref("RunnerFrontLoadBalancerHttpsWebGroup")},
 	})
 }
 
@@ -365,7 +365,7 @@ func TestJobsSecurityGroupsLetOnlyTheLoadBalancerIn(t *testing.T) {
 		"SecurityGroupEgress": assertions.Match_Absent(),
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroupEgress"), map[string]any{
-		"GroupId":                    map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^RunnerLoadBalancerSecurityGroup")), "GroupId"}},
+		"GroupId":                    map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^RunnerFrontSecurityGroup")), "GroupId"}},
 		"DestinationSecurityGroupId": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^RunnerWebSecurityGroup")), "GroupId"}},
 		"FromPort":                   8888, "ToPort": 8888,
 	})
@@ -373,7 +373,7 @@ func TestJobsSecurityGroupsLetOnlyTheLoadBalancerIn(t *testing.T) {
 	tpl.ResourceCountIs(jsii.String("AWS::EC2::SecurityGroupIngress"), jsii.Number(1))
 	tpl.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroupIngress"), map[string]any{
 		"GroupId":               map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^RunnerWebSecurityGroup")), "GroupId"}},
-		"SourceSecurityGroupId": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^RunnerLoadBalancerSecurityGroup")), "GroupId"}},
+		"SourceSecurityGroupId": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^RunnerFrontSecurityGroup")), "GroupId"}},
 		"FromPort":              8888, "ToPort": 8888, "IpProtocol": "tcp",
 	})
 	// Workers: nothing in.

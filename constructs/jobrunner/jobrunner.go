@@ -33,6 +33,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stratolab/stratolab/constructs/jobstore"
+	"github.com/stratolab/stratolab/constructs/webfront"
 	"github.com/stratolab/stratolab/internal/awsrules"
 )
 
@@ -208,7 +209,7 @@ func New(scope constructs.Construct, id string, props *Props) *JobRunner {
 			Vpc:               p.Vpc,
 			Service:           awsec2.InterfaceVpcEndpointAwsService_SQS(),
 			PrivateDnsEnabled: jsii.Bool(true),
-			Subnets:           privateSubnets(p.Vpc),
+			Subnets:           webfront.PrivateSubnets(p.Vpc),
 			SecurityGroups:    &[]awsec2.ISecurityGroup{endpointSG},
 			Open:              jsii.Bool(false),
 		})
@@ -270,7 +271,7 @@ func (r *JobRunner) newWorkerFleet(c JobClass, queue awssqs.Queue, sg awsec2.ISe
 		serviceUserData("kotta-worker", p.WorkerCommand, p.Store.Bucket, p.CodeKey, env))
 	asgProps := &awsautoscaling.AutoScalingGroupProps{
 		Vpc:           p.Vpc,
-		VpcSubnets:    privateSubnets(p.Vpc),
+		VpcSubnets:    webfront.PrivateSubnets(p.Vpc),
 		MinCapacity:   jsii.Number(c.Min),
 		MaxCapacity:   jsii.Number(c.Max),
 		Cooldown:      awscdk.Duration_Minutes(jsii.Number(5)),
@@ -361,40 +362,15 @@ func (r *JobRunner) scaleOnQueue(name string, c JobClass, asg awsautoscaling.Aut
 func (r *JobRunner) newWeb(webSG awsec2.ISecurityGroup) {
 	p := r.props
 	w := p.Web
-	albSG := awsec2.NewSecurityGroup(r.Construct, jsii.String("LoadBalancerSecurityGroup"), &awsec2.SecurityGroupProps{
-		Vpc: p.Vpc, Description: jsii.String("Job web load balancer: HTTP and HTTPS from the allowed CIDRs"), AllowAllOutbound: jsii.Bool(false),
-	})
-	open := false
-	for _, cidr := range w.AllowedCidrs {
-		peer := awsec2.Peer_Ipv4(jsii.String(cidr))
-		if strings.Contains(cidr, ":") {
-			peer = awsec2.Peer_Ipv6(jsii.String(cidr))
-		}
-		open = open || cidr == "0.0.0.0/0" || cidr == "::/0"
-		albSG.AddIngressRule(peer, awsec2.Port_Tcp(jsii.Number(443)), jsii.String("HTTPS from "+cidr), nil)
-		albSG.AddIngressRule(peer, awsec2.Port_Tcp(jsii.Number(80)), jsii.String("HTTP (redirected to HTTPS) from "+cidr), nil)
-	}
-	if open {
-		cdknag.NagSuppressions_AddResourceSuppressions(albSG, &[]*cdknag.NagPackSuppression{{
-			Id: jsii.String("AwsSolutions-EC23"),
-			Reason: jsii.String("The jobs web UI is public by configuration (its allowed CIDRs include the whole internet): the load balancer " +
-				"accepts only 80, which redirects, and 443, which terminates TLS; the web servers behind it accept only the load balancer."),
-		}}, jsii.Bool(false))
-	}
-
-	alb := awselasticloadbalancingv2.NewApplicationLoadBalancer(r.Construct, jsii.String("LoadBalancer"), &awselasticloadbalancingv2.ApplicationLoadBalancerProps{
-		Vpc:                     p.Vpc,
-		InternetFacing:          jsii.Bool(true),
-		VpcSubnets:              &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC},
-		SecurityGroup:           albSG,
-		DropInvalidHeaderFields: jsii.Bool(true),
-	})
 	logs := p.AccessLogsBucket
 	if logs == nil {
 		logs = p.Store.LogsBucket
 	}
-	alb.LogAccessLogs(logs, jsii.String("alb/jobs-web"))
-	r.LoadBalancer = alb
+	front := webfront.New(r.Construct, "Front", &webfront.Props{
+		Vpc: p.Vpc, CertificateArn: w.CertificateArn, Purpose: "Job web", AccessLogs: logs,
+		AccessLogsPrefix: "alb/jobs-web", AllowedCidrs: w.AllowedCidrs,
+	})
+	r.LoadBalancer = front.LoadBalancer
 
 	env := map[string]*string{
 		"WEB_PORT": jsii.String(fmt.Sprint(w.Port)), "JOBS_BUCKET": p.Store.Bucket.BucketName(),
@@ -410,7 +386,7 @@ func (r *JobRunner) newWeb(webSG awsec2.ISecurityGroup) {
 	lt := r.launchTemplate("Web", w.InstanceType, 30, p.Store.WebRole, webSG, serviceUserData("kotta-web", w.Command, p.Store.Bucket, p.CodeKey, env))
 	asg := awsautoscaling.NewAutoScalingGroup(r.Construct, jsii.String("WebServers"), &awsautoscaling.AutoScalingGroupProps{
 		Vpc:            p.Vpc,
-		VpcSubnets:     privateSubnets(p.Vpc),
+		VpcSubnets:     webfront.PrivateSubnets(p.Vpc),
 		LaunchTemplate: lt,
 		MinCapacity:    jsii.Number(w.Min),
 		MaxCapacity:    jsii.Number(w.Max),
@@ -424,13 +400,7 @@ func (r *JobRunner) newWeb(webSG awsec2.ISecurityGroup) {
 	})
 	r.WebFleet = asg
 
-	https := alb.AddListener(jsii.String("Https"), &awselasticloadbalancingv2.BaseApplicationListenerProps{
-		Port:         jsii.Number(443),
-		Protocol:     awselasticloadbalancingv2.ApplicationProtocol_HTTPS,
-		Certificates: &[]awselasticloadbalancingv2.IListenerCertificate{awselasticloadbalancingv2.ListenerCertificate_FromArn(jsii.String(w.CertificateArn))},
-		Open:         jsii.Bool(false),
-	})
-	https.AddTargets(jsii.String("Web"), &awselasticloadbalancingv2.AddApplicationTargetsProps{
+	front.HTTPS.AddTargets(jsii.String("Web"), &awselasticloadbalancingv2.AddApplicationTargetsProps{
 		Port:                jsii.Number(w.Port),
 		Protocol:            awselasticloadbalancingv2.ApplicationProtocol_HTTP,
 		Targets:             &[]awselasticloadbalancingv2.IApplicationLoadBalancerTarget{asg},
@@ -440,11 +410,6 @@ func (r *JobRunner) newWeb(webSG awsec2.ISecurityGroup) {
 			HealthyHttpCodes: jsii.String("200-399"),
 			Interval:         awscdk.Duration_Seconds(jsii.Number(30)),
 		},
-	})
-	alb.AddRedirect(&awselasticloadbalancingv2.ApplicationLoadBalancerRedirectConfig{
-		SourcePort: jsii.Number(80), SourceProtocol: awselasticloadbalancingv2.ApplicationProtocol_HTTP,
-		TargetPort: jsii.Number(443), TargetProtocol: awselasticloadbalancingv2.ApplicationProtocol_HTTPS,
-		Open: jsii.Bool(false),
 	})
 }
 
@@ -528,13 +493,6 @@ func serviceUserData(service, command string, bucket awss3.IBucket, codeKey stri
 	}
 	ud.AddCommands(*jsii.Strings(commands...)...)
 	return ud
-}
-
-func privateSubnets(vpc awsec2.IVpc) *awsec2.SubnetSelection {
-	if len(*vpc.PrivateSubnets()) > 0 {
-		return &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS}
-	}
-	return &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_ISOLATED}
 }
 
 func withDefaults(in *Props) *Props {

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stratolab/stratolab/constructs/lifecycle"
+	"github.com/stratolab/stratolab/constructs/securebucket"
 )
 
 // The bucket's prefixes.
@@ -107,9 +108,7 @@ func New(scope constructs.Construct, id string, props *Props) *JobStore {
 		panic(fmt.Sprintf("jobstore %s: EncryptionKey applies to a bucket the store creates, not to ExistingBucket (grant its key yourself)", id))
 	}
 	s := &JobStore{Construct: constructs.NewConstruct(scope, jsii.String(id)), key: props.EncryptionKey}
-	// Access logs are delivered under a bucket policy, never an ACL: the buckets disable ACLs
-	// (BucketOwnerEnforced). Pinned here, so that the store works in apps that do not set the flag.
-	s.Node().SetContext(jsii.String("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"), true)
+	securebucket.PinLogDeliveryByPolicy(s.Construct)
 	policy := props.Lifecycle.OrDefault()
 
 	if props.ExistingBucket != nil {
@@ -118,7 +117,7 @@ func New(scope constructs.Construct, id string, props *Props) *JobStore {
 	} else {
 		s.LogsBucket = props.LogsBucket
 		if s.LogsBucket == nil {
-			s.LogsBucket = s.newLogsBucket(props, policy)
+			s.LogsBucket = securebucket.NewLogs(s.Construct, "LogsBucket", props.LogRetention, policy)
 		}
 		s.Bucket = s.newJobsBucket(props, policy)
 	}
@@ -153,51 +152,17 @@ func New(scope constructs.Construct, id string, props *Props) *JobStore {
 	return s
 }
 
-func (s *JobStore) newLogsBucket(p *Props, policy lifecycle.Policy) awss3.IBucket {
-	b := awss3.NewBucket(s.Construct, jsii.String("LogsBucket"), &awss3.BucketProps{
-		// Server access logs and load balancer logs can only be delivered to SSE-S3 buckets.
-		Encryption:        awss3.BucketEncryption_S3_MANAGED,
-		EnforceSSL:        jsii.Bool(true),
-		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
-		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
-		Versioned:         jsii.Bool(true),
-		LifecycleRules: &[]*awss3.LifecycleRule{{
-			Id:                          jsii.String("expire-logs"),
-			Expiration:                  durationOr(p.LogRetention, awscdk.Duration_Days(jsii.Number(365))),
-			NoncurrentVersionExpiration: awscdk.Duration_Days(jsii.Number(30)),
-		}},
-		RemovalPolicy:     policy.RemovalPolicy,
-		AutoDeleteObjects: jsii.Bool(policy.AutoDelete),
-	})
-	cdknag.NagSuppressions_AddResourceSuppressions(b, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-S1"),
-		Reason: jsii.String("This is the access-log destination of the jobs bucket and the load balancer; logging its own access into itself would loop."),
-	}}, jsii.Bool(false))
-	return b
-}
-
 func (s *JobStore) newJobsBucket(p *Props, policy lifecycle.Policy) awss3.IBucket {
-	props := &awss3.BucketProps{
-		Encryption:             awss3.BucketEncryption_S3_MANAGED,
-		EnforceSSL:             jsii.Bool(true),
-		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
-		ObjectOwnership:        awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
-		Versioned:              jsii.Bool(true),
-		ServerAccessLogsBucket: s.LogsBucket,
-		ServerAccessLogsPrefix: jsii.String(accessLogsPrefix),
-		LifecycleRules: &[]*awss3.LifecycleRule{
+	return securebucket.New(s.Construct, "JobsBucket", &securebucket.Props{
+		AccessLogs:       s.LogsBucket,
+		AccessLogsPrefix: accessLogsPrefix,
+		EncryptionKey:    p.EncryptionKey,
+		LifecycleRules: []*awss3.LifecycleRule{
 			{Id: jsii.String("expire-noncurrent-versions"), NoncurrentVersionExpiration: durationOr(p.NoncurrentVersionExpiration, awscdk.Duration_Days(jsii.Number(30)))},
 			{Id: jsii.String("abort-incomplete-uploads"), AbortIncompleteMultipartUploadAfter: durationOr(p.IncompleteUploadExpiration, awscdk.Duration_Days(jsii.Number(7)))},
 		},
-		RemovalPolicy:     policy.RemovalPolicy,
-		AutoDeleteObjects: jsii.Bool(policy.AutoDelete),
-	}
-	if p.EncryptionKey != nil {
-		props.Encryption = awss3.BucketEncryption_KMS
-		props.EncryptionKey = p.EncryptionKey
-		props.BucketKeyEnabled = jsii.Bool(true)
-	}
-	return awss3.NewBucket(s.Construct, jsii.String("JobsBucket"), props)
+		Lifecycle: policy,
+	})
 }
 
 func (s *JobStore) newTable(id, key string, p *Props, policy lifecycle.Policy) awsdynamodb.Table {
