@@ -27,6 +27,7 @@ type Config struct {
 	Enabled    Enabled    `yaml:"enabled" doc:"Which modules this instance deploys. All are off by default."`
 	Auth       Auth       `yaml:"auth" doc:"The Cognito user pool: used when enabled.auth is set or a module that logs users in is enabled."`
 	Jobs       Jobs       `yaml:"jobs" doc:"Cloud Kotta's jobs platform: used when enabled.jobs is set."`
+	Lookup     Lookup     `yaml:"lookup" doc:"The QA Authority Lookup service: used when enabled.lookup is set."`
 
 	// Sources maps every key path that came from a file (such as "vpc.cidr" or
 	// "vpc.private_subnet_ids[1]") to where it was written.
@@ -69,8 +70,9 @@ type Compliance struct {
 
 // Enabled switches modules on. Modules add their flag here as they are built.
 type Enabled struct {
-	Auth bool `yaml:"auth" doc:"The Cognito user pool stack <instance>/Auth, on its own. Modules that log users in turn it on themselves."`
-	Jobs bool `yaml:"jobs" doc:"Cloud Kotta's jobs platform: <instance>/JobsData and <instance>/Jobs."`
+	Auth   bool `yaml:"auth" doc:"The Cognito user pool stack <instance>/Auth, on its own. Modules that log users in turn it on themselves."`
+	Jobs   bool `yaml:"jobs" doc:"Cloud Kotta's jobs platform: <instance>/JobsData and <instance>/Jobs."`
+	Lookup bool `yaml:"lookup" doc:"The QA Authority Lookup service: <instance>/LookupData and <instance>/Lookup."`
 }
 
 // Pos is where a key was written.
@@ -224,4 +226,77 @@ type JobsWeb struct {
 	Port            int      `yaml:"port" doc:"Port the web app listens on."`
 	HealthCheckPath string   `yaml:"health_check_path" doc:"Path the load balancer checks."`
 	AllowedCidrs    []string `yaml:"allowed_cidrs" doc:"Who may reach the load balancer on 80 and 443."`
+}
+
+// Lookup is the QA Authority Lookup service: <instance>/LookupData (EFS, buckets, secrets) and
+// <instance>/Lookup (ECS cluster, app and database services, load balancer, DataSync).
+type Lookup struct {
+	Capacity         string             `yaml:"capacity" enum:"ec2|fargate" doc:"ec2: ECS on an autoscaling group of ECS-optimized AL2023 hosts (the QA deployment's). fargate: no hosts to manage."`
+	InstanceType     string             `yaml:"instance_type" doc:"ec2: host instance type."`
+	MinInstances     int                `yaml:"min_instances" doc:"ec2: fewest hosts."`
+	MaxInstances     int                `yaml:"max_instances" doc:"ec2: most hosts."`
+	App              LookupApp          `yaml:"app" doc:"The web app."`
+	Database         LookupDatabase     `yaml:"database" doc:"The MariaDB database, one task on EFS."`
+	Efs              LookupEfs          `yaml:"efs" doc:"The file system and its access points."`
+	LoadBalancer     LookupLoadBalancer `yaml:"load_balancer" doc:"The HTTPS load balancer."`
+	Sync             LookupSync         `yaml:"sync" doc:"DataSync of authority files from S3."`
+	LogRetentionDays int                `yaml:"log_retention_days" doc:"Days to keep container and sync logs (a CloudWatch retention value)."`
+	Lifecycle        LifecycleOverride  `yaml:"lifecycle" doc:"Overrides the instance lifecycle for the file system, buckets and secrets."`
+}
+
+// LookupApp is the web app's container and service.
+type LookupApp struct {
+	Image                      string `yaml:"image" doc:"Container image, with a tag."`
+	Port                       int    `yaml:"port" doc:"Port the app listens on."`
+	Cpu                        int    `yaml:"cpu" doc:"Task CPU units (1024 = 1 vCPU)."`
+	MemoryMiB                  int    `yaml:"memory_mib" doc:"Task memory in MiB."`
+	DesiredCount               int    `yaml:"desired_count" doc:"Tasks to run (the scaling minimum)."`
+	MaxCount                   int    `yaml:"max_count" doc:"Most tasks CPU scaling may run."`
+	CpuTargetPercent           int    `yaml:"cpu_target_percent" doc:"Average CPU the service scales to hold, 10 to 90."`
+	AuthoritiesPath            string `yaml:"authorities_path" doc:"Where the authorities access point is mounted (read-only)."`
+	HealthCheckPath            string `yaml:"health_check_path" doc:"Target group health check path."`
+	DeregistrationDelaySeconds int    `yaml:"deregistration_delay_seconds" doc:"How long the load balancer drains a stopping task, 0 to 3600."`
+	RailsEnv                   string `yaml:"rails_env" doc:"RAILS_ENV in the env file."`
+}
+
+// LookupDatabase is the database's container and service.
+type LookupDatabase struct {
+	Image        string `yaml:"image" doc:"Container image, with a tag."`
+	Port         int    `yaml:"port" doc:"MariaDB port."`
+	Cpu          int    `yaml:"cpu" doc:"Task CPU units."`
+	MemoryMiB    int    `yaml:"memory_mib" doc:"Task memory in MiB."`
+	DesiredCount int    `yaml:"desired_count" doc:"Always 1: one MariaDB per data directory."`
+	Name         string `yaml:"name" doc:"MYSQL_DATABASE: the app's database."`
+	User         string `yaml:"user" doc:"MYSQL_USER: the app's database user."`
+}
+
+// LookupEfs is the file system and its access points.
+type LookupEfs struct {
+	InfrequentAccessAfterDays int               `yaml:"infrequent_access_after_days" doc:"Days after which unread files move to Infrequent Access: 1, 7, 14, 30, 60, 90, 180, 270 or 365."`
+	AllowRootPosixUser        bool              `yaml:"allow_root_posix_user" doc:"Permit uid or gid 0 on an access point."`
+	Authorities               LookupAccessPoint `yaml:"authorities" doc:"The authorities access point."`
+	Database                  LookupAccessPoint `yaml:"database" doc:"The database access point."`
+}
+
+// LookupAccessPoint is an EFS access point.
+type LookupAccessPoint struct {
+	Path        string `yaml:"path" doc:"Root directory in the file system."`
+	Uid         int    `yaml:"uid" doc:"POSIX user every client acts as."`
+	Gid         int    `yaml:"gid" doc:"POSIX group every client acts as."`
+	Permissions string `yaml:"permissions" doc:"Octal permissions of the root directory when created, such as 0755."`
+}
+
+// LookupLoadBalancer is the HTTPS load balancer.
+type LookupLoadBalancer struct {
+	Internal       bool     `yaml:"internal" doc:"An internal load balancer in the private subnets, instead of an internet-facing one."`
+	CertificateArn string   `yaml:"certificate_arn" doc:"ACM certificate of the service's host name, in the instance's region."`
+	AllowedCidrs   []string `yaml:"allowed_cidrs" doc:"Who may reach the load balancer on 80 and 443."`
+}
+
+// LookupSync copies authority files from S3 to EFS with DataSync.
+type LookupSync struct {
+	Enabled      bool   `yaml:"enabled" doc:"Run the DataSync task."`
+	SourceBucket string `yaml:"source_bucket" doc:"Bucket holding the authority files."`
+	SourcePrefix string `yaml:"source_prefix" doc:"Prefix of the files in the bucket."`
+	Schedule     string `yaml:"schedule" doc:"cron(...) or rate(...) schedule expression."`
 }

@@ -87,6 +87,7 @@ func validate(cfg *Config, instanceFile string) Problems {
 	v.compliance()
 	v.auth()
 	v.jobs()
+	v.lookup()
 	return v.problems
 }
 

@@ -2,7 +2,6 @@ package instance
 
 import (
 	"fmt"
-	"net/netip"
 	"regexp"
 	"strings"
 
@@ -79,16 +78,7 @@ func (v *validator) jobs() {
 	if !strings.HasPrefix(w.HealthCheckPath, "/") {
 		v.errorf("jobs.web.health_check_path", "%q must start with / (such as /health)", w.HealthCheckPath)
 	}
-	if len(w.AllowedCidrs) == 0 {
-		v.errorf("jobs.web.allowed_cidrs", "is empty: nobody could reach the web server (such as [0.0.0.0/0] or your campus ranges)")
-	}
-	for i, c := range w.AllowedCidrs {
-		if pfx, err := netip.ParsePrefix(c); err != nil {
-			v.errorf(fmt.Sprintf("jobs.web.allowed_cidrs[%d]", i), "%q is not a CIDR (such as 192.0.2.0/24 or 0.0.0.0/0)", c)
-		} else if pfx.Masked() != pfx {
-			v.errorf(fmt.Sprintf("jobs.web.allowed_cidrs[%d]", i), "%q has host bits set (did you mean %s?)", c, pfx.Masked())
-		}
-	}
+	v.cidrs("jobs.web.allowed_cidrs", w.AllowedCidrs)
 	if j.Lifecycle.RemovalPolicy == "snapshot" {
 		v.errorf("jobs.lifecycle.removal_policy", "snapshot is not something S3 buckets support (retain or destroy)")
 	}

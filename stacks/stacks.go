@@ -26,6 +26,8 @@ type Instance struct {
 	Auth *Auth
 	// Jobs is nil unless enabled.jobs is set.
 	Jobs *Jobs
+	// Lookup is nil unless enabled.lookup is set.
+	Lookup *Lookup
 	// Stacks in the order Build created them.
 	Stacks []awscdk.Stack
 }
@@ -43,6 +45,9 @@ func Build(app constructs.Construct, cfg *instance.Config) *Instance {
 	}
 	if cfg.Enabled.Jobs {
 		in.Jobs = newJobs(in, cfg)
+	}
+	if cfg.Enabled.Lookup {
+		in.Lookup = newLookup(in, cfg)
 	}
 
 	tags := awscdk.Tags_Of(in.Scope)

@@ -187,6 +187,39 @@ func TestLoadRejects(t *testing.T) {
 			want: []string{"jobs.worker.command: is required", "jobs.web.command: is required", "jobs.web.certificate_arn: is required"}},
 		{name: "jobs scale-in time that is not a multiple of 5", file: withJobs(jobsKeys + "  scale_in_after_minutes: 7\n"),
 			want: []string{"lab.yaml:16: jobs.scale_in_after_minutes: 7 must be a multiple of 5"}},
+		{name: "lookup on an existing VPC with fewer than two subnets", file: lookupExisting("[subnet-0123456789abcdef0]", "[subnet-0aaa1111bbbb2222c]"),
+			want: []string{"lab.yaml:9: vpc.private_subnet_ids: lists 1 subnet(s), but the lookup service needs at least two private subnets",
+				"lab.yaml:10: vpc.public_subnet_ids: lists 1 subnet(s), but an internet-facing load balancer needs two public subnets"}},
+		{name: "lookup malformed certificate ARN", file: withLookup("    certificate_arn: arn:aws:acm:us-east-1:123456789012:certificate/not-a-uuid\n"),
+			want: []string{`lab.yaml:12: lookup.load_balancer.certificate_arn: "arn:aws:acm:us-east-1:123456789012:certificate/not-a-uuid" is not an ACM certificate ARN`}},
+		{name: "lookup container port outside 1-65535", file: withLookup(lookupCert + "  app: {port: 70000}\n  database: {port: 0}\n"),
+			want: []string{"lab.yaml:13: lookup.app.port: 70000 is not a port (1 to 65535)", "lab.yaml:14: lookup.database.port: 0 is not a port"}},
+		{name: "lookup CPU units out of range on EC2", file: withLookup(lookupCert + "  app: {cpu: 64}\n"),
+			want: []string{"lab.yaml:13: lookup.app.cpu: cpu 64 is out of range (128 to 10240 CPU units"}},
+		{name: "lookup Fargate memory that does not go with its CPU", file: withLookup(lookupCert + "  capacity: fargate\n  app: {cpu: 256, memory_mib: 4096}\n"),
+			want: []string{"lab.yaml:14: lookup.app.memory_mib: memory 4096 MiB does not go with Fargate cpu 256 (512 to 2048 in steps of 512)"}},
+		{name: "lookup Fargate CPU that is not a Fargate size", file: withLookup(lookupCert + "  capacity: fargate\n  database: {cpu: 300}\n"),
+			want: []string{"lab.yaml:14: lookup.database.cpu: cpu 300 is not a Fargate size"}},
+		{name: "lookup cron expression that is not valid", file: withLookup(lookupCert + "  sync: {enabled: true, source_bucket: authority-files, schedule: \"cron(0 * * * *)\"}\n"),
+			want: []string{`lab.yaml:13: lookup.sync.schedule: "cron(0 * * * *)" is not a schedule expression`}},
+		{name: "lookup cron with both day fields set", file: withLookup(lookupCert + "  sync: {enabled: true, source_bucket: authority-files, schedule: \"cron(0 * * * MON *)\"}\n"),
+			want: []string{"lookup.sync.schedule:", "exactly one of day-of-month and day-of-week to ?"}},
+		{name: "lookup sync without a source bucket", file: withLookup(lookupCert + "  sync: {enabled: true}\n"),
+			want: []string{`lab.yaml:13: lookup.sync.source_bucket: "" is not a bucket name`}},
+		{name: "lookup access point uid 0", file: withLookup(lookupCert + "  efs:\n    database: {uid: 0}\n"),
+			want: []string{"lab.yaml:14: lookup.efs.database.uid: 0 is root", "allow_root_posix_user"}},
+		{name: "lookup access point gid 0", file: withLookup(lookupCert + "  efs:\n    authorities: {gid: 0}\n"),
+			want: []string{"lab.yaml:14: lookup.efs.authorities.gid: 0 is root"}},
+		{name: "lookup access point permissions that are not octal", file: withLookup(lookupCert + "  efs:\n    authorities: {permissions: rwxr-xr-x}\n"),
+			want: []string{`lab.yaml:14: lookup.efs.authorities.permissions: "rwxr-xr-x" is not octal permissions`}},
+		{name: "lookup database desired count above 1", file: withLookup(lookupCert + "  database: {desired_count: 2}\n"),
+			want: []string{"lab.yaml:13: lookup.database.desired_count: 2: the database runs exactly 1 task"}},
+		{name: "lookup infrequent access after days EFS does not offer", file: withLookup(lookupCert + "  efs: {infrequent_access_after_days: 45}\n"),
+			want: []string{"lab.yaml:13: lookup.efs.infrequent_access_after_days: 45 is not an EFS lifecycle value"}},
+		{name: "lookup on a one-AZ VPC", file: strings.Replace(withLookup(lookupCert), "[us-east-1a, us-east-1b]", "[us-east-1a]", 1),
+			want: []string{"vpc.max_azs: the VPC spans 1 AZ, but the lookup service's load balancer needs two"}},
+		{name: "lookup enabled without a certificate", file: withLookup(""),
+			want: []string{"lookup.load_balancer.certificate_arn: is required"}},
 		{name: "missing instance", instance: "nope", file: "",
 			want: []string{`unknown instance "nope"`, "instances in", "lab"}},
 		{name: "no instance given", instance: "-", file: "",
@@ -354,4 +387,33 @@ const jobsKeys = `  worker:
 // withJobs is goodInstance with the jobs module on and the given lines under jobs:, from line 11.
 func withJobs(lines string) string {
 	return goodInstance + "enabled:\n  jobs: true\njobs:\n" + lines
+}
+
+// lookupCert is the lookup load balancer's certificate; withLookup puts it on lines 11 and 12.
+const lookupCert = `  load_balancer:
+    certificate_arn: "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab"
+`
+
+// withLookup is goodInstance with the lookup service on and the given lines under lookup:, from line 11.
+func withLookup(lines string) string {
+	if !strings.HasPrefix(lines, "  load_balancer:") && strings.HasPrefix(lines, "    certificate_arn") {
+		lines = "  load_balancer:\n" + lines
+	}
+	return goodInstance + "enabled:\n  lookup: true\nlookup:\n" + lines
+}
+
+// lookupExisting is a lookup instance on a one-AZ existing VPC whose subnet lists are lines 9 and 10.
+func lookupExisting(private, public string) string {
+	return `env: {account: "123456789012", region: us-east-1}
+lifecycle: development
+enabled: {lookup: true}
+lookup:
+  load_balancer: {certificate_arn: "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab"}
+vpc:
+  type: existing
+  vpc_id: vpc-0123456789abcdef0
+  private_subnet_ids: ` + private + `
+  public_subnet_ids: ` + public + `
+  availability_zones: [us-east-1a]
+`
 }

@@ -11,6 +11,8 @@ import (
 var statefulTypes = []string{
 	"AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable", "AWS::EFS::FileSystem",
 	"AWS::Cognito::UserPool", "AWS::Logs::LogGroup", "AWS::ECR::Repository", "AWS::KMS::Key",
+	// A replaced database password secret would no longer match the password MariaDB keeps on EFS.
+	"AWS::SecretsManager::Secret",
 }
 
 // pinnedLogicalIDs is the contract: every stateful resource of every instance file, by stack and type.
@@ -23,6 +25,12 @@ var pinnedLogicalIDs = map[string]map[string]map[string][]string{
 			"AWS::DynamoDB::Table": {"StoreJobsTableAB5AB593", "StoreUsersTable6FD0F967"},
 			"AWS::S3::Bucket":      {"StoreJobsBucket39AB0646", "StoreLogsBucket28104788"},
 		},
+		"Lookup":     {"AWS::Logs::LogGroup": {"ServiceAppLogs089362DE", "ServiceDatabaseLogs64D5CF44"}},
+		"LookupData": lookupDataIDs,
+	},
+	"lookup-existing-vpc": {
+		"Lookup":     {"AWS::Logs::LogGroup": {"ServiceAppLogs089362DE", "ServiceDatabaseLogs64D5CF44", "ServiceSyncLogsE414ABAF"}},
+		"LookupData": lookupDataIDs,
 	},
 	"archive": {},
 }
@@ -49,4 +57,13 @@ func TestStatefulLogicalIDsArePinned(t *testing.T) {
 			assert.Equal(t, want, got)
 		})
 	}
+}
+
+// lookupDataIDs are the same in every instance: the construct paths do not depend on configuration.
+var lookupDataIDs = map[string][]string{
+	"AWS::EFS::FileSystem": {"StorageFileSystemFFD87EE1"},
+	"AWS::Logs::LogGroup":  {"StorageEnvFileDeploymentLogs1A31E64E"},
+	"AWS::S3::Bucket":      {"StorageConfigBucket20979455", "StorageLogsBucket16160246"},
+	"AWS::SecretsManager::Secret": {"StorageDatabasePassword72661338", "StorageDatabaseRootPassword46444901",
+		"StorageReloadTokenD8B64465", "StorageSecretKeyBase51F2EC96"},
 }

@@ -104,3 +104,77 @@ func ACMCertificateARN(arn, region string) string {
 	}
 	return ""
 }
+
+// fargateSizes maps Fargate task CPU units to the memory sizes (MiB) they allow: from, to, step.
+var fargateSizes = map[int][3]int{
+	256:   {512, 2048, 512},
+	512:   {1024, 4096, 1024},
+	1024:  {2048, 8192, 1024},
+	2048:  {4096, 16384, 1024},
+	4096:  {8192, 30720, 1024},
+	8192:  {16384, 61440, 4096},
+	16384: {32768, 122880, 8192},
+}
+
+// ECSTaskSize checks a task's CPU units and memory: Fargate's fixed combinations, or on EC2 128 to
+// 10240 CPU units and at least 128 MiB.
+func ECSTaskSize(cpu, memoryMiB int, fargate bool) string {
+	if fargate {
+		m, ok := fargateSizes[cpu]
+		switch {
+		case !ok:
+			return fmt.Sprintf("cpu %d is not a Fargate size (256, 512, 1024, 2048, 4096, 8192 or 16384)", cpu)
+		case memoryMiB < m[0] || memoryMiB > m[1] || (memoryMiB-m[0])%m[2] != 0:
+			return fmt.Sprintf("memory %d MiB does not go with Fargate cpu %d (%d to %d in steps of %d)", memoryMiB, cpu, m[0], m[1], m[2])
+		}
+		return ""
+	}
+	switch {
+	case cpu < 128 || cpu > 10240:
+		return fmt.Sprintf("cpu %d is out of range (128 to 10240 CPU units; 1024 is one vCPU)", cpu)
+	case memoryMiB < 128:
+		return fmt.Sprintf("memory %d MiB is too small (at least 128)", memoryMiB)
+	}
+	return ""
+}
+
+var (
+	rateRe = regexp.MustCompile(`^rate\(([1-9][0-9]*) (minute|minutes|hour|hours|day|days)\)$`)
+	cronRe = regexp.MustCompile(`^cron\(([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+)\)$`)
+	// One field of an AWS cron expression: numbers, names, ranges, steps, lists and the wildcards.
+	cronFieldRe = regexp.MustCompile(`^(\*|\?|L|W|[0-9A-Za-z#L-]+)(/[0-9]+)?(,(\*|[0-9A-Za-z#L-]+)(/[0-9]+)?)*$`)
+)
+
+// ScheduleExpression checks an AWS schedule expression: rate(1 hour), or cron(minutes hours
+// day-of-month month day-of-week year) with exactly one of the two day fields set to ?.
+func ScheduleExpression(expr string) string {
+	if m := rateRe.FindStringSubmatch(expr); m != nil {
+		if (m[1] == "1") != !strings.HasSuffix(m[2], "s") {
+			return "uses the wrong plural (rate(1 hour), rate(2 hours))"
+		}
+		return ""
+	}
+	m := cronRe.FindStringSubmatch(expr)
+	if m == nil {
+		return "is not a schedule expression (cron(minutes hours day-of-month month day-of-week year), such as cron(0 * * * ? *), or rate(1 hour))"
+	}
+	for i, f := range m[1:] {
+		if !cronFieldRe.MatchString(f) {
+			return fmt.Sprintf("has a malformed field %d, %q", i+1, f)
+		}
+	}
+	if (m[3] == "?") == (m[5] == "?") {
+		return "must set exactly one of day-of-month and day-of-week to ? (such as cron(0 * * * ? *))"
+	}
+	for _, bound := range []struct {
+		field    string
+		max      int
+		position string
+	}{{m[1], 59, "minutes"}, {m[2], 23, "hours"}} {
+		var n int
+		if _, err := fmt.Sscanf(bound.field, "%d", &n); err == nil && fmt.Sprint(n) == bound.field && n > bound.max {
+			return fmt.Sprintf("has %s %d (0 to %d)", bound.position, n, bound.max)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,554 @@
+package lookup
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapplicationautoscaling"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdatasync"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsefs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsservicediscovery"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/stratolab/stratolab/constructs/lifecycle"
+	"github.com/stratolab/stratolab/constructs/webfront"
+	"github.com/stratolab/stratolab/internal/awsrules"
+)
+
+// DatabaseHostName is the database service's name in the Cloud Map namespace: db.<namespace>.
+const DatabaseHostName = "db"
+
+// App is the web app's container and service.
+type App struct {
+	// Container image. Default: - ghcr.io/ld4p/qa_authority_lookup:latest
+	Image string
+	// Port the app listens on. Default: - 3000
+	Port int
+	// Task CPU units and memory in MiB. Default: - 512 and 1024
+	Cpu, MemoryMiB int
+	// Tasks to run, and the most that CPU scaling may add. Default: - 2 and 4
+	DesiredCount, MaxCount int
+	// Average CPU the service scales to hold. Default: - 60
+	CpuTargetPercent int
+	// Where the authorities access point is mounted (read-only). Default: - /app/ld4p/qa_server-webapp/config/authorities
+	AuthoritiesPath string
+	// Target group health check path. Default: - /
+	HealthCheckPath string
+	// How long the load balancer drains a task. Default: - 30 seconds
+	DeregistrationDelay awscdk.Duration
+}
+
+// Database is the database's container and service. It always runs exactly one task.
+type Database struct {
+	// Container image. Default: - mariadb:11.4
+	Image string
+	// Port. Default: - 3306
+	Port int
+	// Task CPU units and memory in MiB. Default: - 512 and 1024
+	Cpu, MemoryMiB int
+	// Where the database access point is mounted. Default: - /var/lib/mysql
+	DataPath string
+}
+
+// Sync copies authority files from S3 into the authorities access point with DataSync.
+type Sync struct {
+	// Bucket holding the authority files. Required.
+	Source awss3.IBucket
+	// Prefix of the files in Source. Default: - the whole bucket
+	Prefix string
+	// EventBridge-style schedule: cron(0 * * * ? *) or rate(1 hour). Default: - hourly, as the seed's
+	Schedule string
+}
+
+// ServiceProps configure the stateless half.
+type ServiceProps struct {
+	// The VPC; tasks and capacity run in its private subnets. Required.
+	Vpc awsec2.IVpc
+	// The storage the services mount and read. Required.
+	Storage *Storage
+	// Cloud Map namespace of the cluster, such as lookup.example.internal. Required.
+	Namespace string
+	// Run on Fargate instead of EC2 capacity. Default: - false: EC2, as the QA deployment does
+	Fargate bool
+	// EC2 capacity: instance type and size. Default: - m5.large, 1 to 2
+	InstanceType               string
+	MinInstances, MaxInstances int
+	App                        App
+	Database                   Database
+	// ACM certificate of the service's host name. Required.
+	CertificateArn string
+	// Who may reach the load balancer. Default: - 0.0.0.0/0
+	AllowedCidrs []string
+	// An internal load balancer, for a service only the campus network reaches. Default: - false
+	Internal bool
+	// How long container logs are kept. Default: - awslogs.RetentionDays_ONE_MONTH
+	LogRetention awslogs.RetentionDays
+	// What happens to the log groups on destroy. Default: - lifecycle.Production()
+	Lifecycle lifecycle.Policy
+	// Copy authority files from S3 on a schedule. Default: - no sync
+	Sync *Sync
+}
+
+// Service is the cluster, the two services and the load balancer.
+type Service struct {
+	constructs.Construct
+	Cluster          awsecs.ICluster
+	AppService       awsecs.IBaseService
+	DatabaseService  awsecs.IBaseService
+	LoadBalancer     awselasticloadbalancingv2.IApplicationLoadBalancer
+	AppSecurityGroup awsec2.ISecurityGroup
+	// SyncTask is the DataSync task; nil without Sync.
+	SyncTask awsdatasync.CfnTask
+
+	p        *ServiceProps
+	capacity awsecs.AsgCapacityProvider
+}
+
+// NewService creates the services. It panics on props that cannot work, before creating anything.
+func NewService(scope constructs.Construct, id string, props *ServiceProps) *Service {
+	p := serviceDefaults(props)
+	if err := p.check(); err != nil {
+		panic(fmt.Sprintf("lookup service %s: %v", id, err))
+	}
+	s := &Service{Construct: constructs.NewConstruct(scope, jsii.String(id)), p: p}
+	st := p.Storage
+
+	cluster := awsecs.NewCluster(s.Construct, jsii.String("Cluster"), &awsecs.ClusterProps{
+		Vpc:                 p.Vpc,
+		ContainerInsightsV2: awsecs.ContainerInsights_ENABLED,
+		DefaultCloudMapNamespace: &awsecs.CloudMapNamespaceOptions{
+			Name: jsii.String(p.Namespace), Type: awsservicediscovery.NamespaceType_DNS_PRIVATE, Vpc: p.Vpc,
+		},
+	})
+	s.Cluster = cluster
+	if !p.Fargate {
+		s.ec2Capacity(cluster)
+	}
+
+	appSG := s.securityGroup("AppSecurityGroup", "Lookup app tasks: inbound only from the load balancer")
+	dbSG := s.securityGroup("DatabaseSecurityGroup", "Lookup database task: MariaDB only from the app tasks")
+	dbSG.AddIngressRule(appSG, awsec2.Port_Tcp(jsii.Number(p.Database.Port)), jsii.String("MariaDB from the app"), nil)
+	s.AppSecurityGroup = appSG
+	s.allowNFS("NfsFromApp", appSG, "app tasks")
+	s.allowNFS("NfsFromDatabase", dbSG, "the database task")
+
+	logs := func(id string) awslogs.ILogGroup {
+		return awslogs.NewLogGroup(s.Construct, jsii.String(id), &awslogs.LogGroupProps{
+			Retention: p.LogRetention, RemovalPolicy: p.Lifecycle.OrDefault().RemovalPolicy,
+		})
+	}
+
+	// The database: one task, and a deployment that stops the old task before starting the new one.
+	dbTask := s.taskDefinition("DatabaseTask", p.Database.Cpu, p.Database.MemoryMiB, "database", st.DatabaseAccessPoint, true)
+	dbContainer := dbTask.AddContainer(jsii.String("db"), &awsecs.ContainerDefinitionOptions{
+		ContainerName:  jsii.String("db"),
+		Image:          awsecs.ContainerImage_FromRegistry(jsii.String(p.Database.Image), nil),
+		MemoryLimitMiB: jsii.Number(p.Database.MemoryMiB),
+		PortMappings:   &[]*awsecs.PortMapping{{ContainerPort: jsii.Number(p.Database.Port), Name: jsii.String("mariadb")}},
+		Logging:        awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{StreamPrefix: jsii.String("db"), LogGroup: logs("DatabaseLogs")}),
+		Secrets: &map[string]awsecs.Secret{
+			"MYSQL_ROOT_PASSWORD": awsecs.Secret_FromSecretsManager(st.DatabaseRootPassword, nil),
+			"MYSQL_PASSWORD":      awsecs.Secret_FromSecretsManager(st.DatabasePassword, nil),
+		},
+		HealthCheck: &awsecs.HealthCheck{
+			Command:     jsii.Strings("CMD", "healthcheck.sh", "--connect", "--innodb_initialized"),
+			Interval:    awscdk.Duration_Seconds(jsii.Number(30)),
+			Timeout:     awscdk.Duration_Seconds(jsii.Number(5)),
+			Retries:     jsii.Number(3),
+			StartPeriod: awscdk.Duration_Seconds(jsii.Number(60)),
+		},
+	})
+	dbContainer.AddMountPoints(&awsecs.MountPoint{ContainerPath: jsii.String(p.Database.DataPath), SourceVolume: jsii.String("database"), ReadOnly: jsii.Bool(false)})
+	s.useEnvFile(dbTask)
+	s.DatabaseService = s.service("DatabaseService", dbTask, dbSG, 1, 0, 100, &awsecs.CloudMapOptions{
+		Name: jsii.String(DatabaseHostName), DnsRecordType: awsservicediscovery.DnsRecordType_A, DnsTtl: awscdk.Duration_Seconds(jsii.Number(10)),
+	})
+
+	// The app: several tasks, CPU-scaled, reading the authorities read-only.
+	appTask := s.taskDefinition("AppTask", p.App.Cpu, p.App.MemoryMiB, "authorities", st.AuthoritiesAccessPoint, false)
+	appContainer := appTask.AddContainer(jsii.String("app"), &awsecs.ContainerDefinitionOptions{
+		ContainerName:  jsii.String("app"),
+		Image:          awsecs.ContainerImage_FromRegistry(jsii.String(p.App.Image), nil),
+		MemoryLimitMiB: jsii.Number(p.App.MemoryMiB),
+		PortMappings:   &[]*awsecs.PortMapping{{ContainerPort: jsii.Number(p.App.Port), Name: jsii.String("http")}},
+		Logging:        awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{StreamPrefix: jsii.String("app"), LogGroup: logs("AppLogs")}),
+		Secrets: &map[string]awsecs.Secret{
+			"SECRET_KEY_BASE": awsecs.Secret_FromSecretsManager(st.SecretKeyBase, nil),
+			"MYSQL_PASSWORD":  awsecs.Secret_FromSecretsManager(st.DatabasePassword, nil),
+			"RELOAD_TOKEN":    awsecs.Secret_FromSecretsManager(st.ReloadToken, nil),
+		},
+	})
+	appContainer.AddMountPoints(&awsecs.MountPoint{ContainerPath: jsii.String(p.App.AuthoritiesPath), SourceVolume: jsii.String("authorities"), ReadOnly: jsii.Bool(true)})
+	s.useEnvFile(appTask)
+	app := s.service("AppService", appTask, appSG, p.App.DesiredCount, 50, 200, nil)
+	app.Node().AddDependency(s.DatabaseService)
+	s.AppService = app
+	scaling := app.AutoScaleTaskCount(&awsapplicationautoscaling.EnableScalingProps{MinCapacity: jsii.Number(p.App.DesiredCount), MaxCapacity: jsii.Number(p.App.MaxCount)})
+	scaling.ScaleOnCpuUtilization(jsii.String("Cpu"), &awsecs.CpuUtilizationScalingProps{
+		TargetUtilizationPercent: jsii.Number(p.App.CpuTargetPercent),
+		ScaleInCooldown:          awscdk.Duration_Minutes(jsii.Number(5)),
+		ScaleOutCooldown:         awscdk.Duration_Minutes(jsii.Number(1)),
+	})
+
+	front := webfront.New(s.Construct, "Front", &webfront.Props{
+		Vpc: p.Vpc, CertificateArn: p.CertificateArn, Purpose: "Lookup service", AccessLogs: st.LogsBucket,
+		AccessLogsPrefix: "alb/lookup", AllowedCidrs: p.AllowedCidrs, Internal: p.Internal,
+	})
+	front.HTTPS.AddTargets(jsii.String("App"), &awselasticloadbalancingv2.AddApplicationTargetsProps{
+		Port:     jsii.Number(p.App.Port),
+		Protocol: awselasticloadbalancingv2.ApplicationProtocol_HTTP,
+		Targets: &[]awselasticloadbalancingv2.IApplicationLoadBalancerTarget{app.LoadBalancerTarget(&awsecs.LoadBalancerTargetOptions{
+			ContainerName: jsii.String("app"), ContainerPort: jsii.Number(p.App.Port),
+		})},
+		DeregistrationDelay: p.App.DeregistrationDelay,
+		HealthCheck: &awselasticloadbalancingv2.HealthCheck{
+			Path: jsii.String(p.App.HealthCheckPath), HealthyHttpCodes: jsii.String("200"), Interval: awscdk.Duration_Seconds(jsii.Number(30)),
+		},
+	})
+	s.LoadBalancer = front.LoadBalancer
+
+	if p.Sync != nil {
+		s.sync(p.Sync)
+	}
+	return s
+}
+
+func (s *Service) securityGroup(id, description string) awsec2.SecurityGroup {
+	return awsec2.NewSecurityGroup(s.Construct, jsii.String(id), &awsec2.SecurityGroupProps{
+		Vpc: s.p.Vpc, Description: jsii.String(description), AllowAllOutbound: jsii.Bool(true),
+	})
+}
+
+// allowNFS opens 2049 on the file system's security group to one of this service's security groups.
+// The rule lives here, beside the services, so that the storage stack never depends on them.
+func (s *Service) allowNFS(id string, from awsec2.ISecurityGroup, who string) {
+	awsec2.NewCfnSecurityGroupIngress(s.Construct, jsii.String(id), &awsec2.CfnSecurityGroupIngressProps{
+		GroupId:               s.p.Storage.FileSystemSecurityGroup.SecurityGroupId(),
+		SourceSecurityGroupId: from.SecurityGroupId(),
+		IpProtocol:            jsii.String("tcp"),
+		FromPort:              jsii.Number(2049),
+		ToPort:                jsii.Number(2049),
+		Description:           jsii.String("NFS from " + who),
+	})
+}
+
+// taskDefinition makes an awsvpc task definition with one EFS volume through an access point, mounted
+// with IAM authorization and TLS, and grants its task role exactly that mount.
+func (s *Service) taskDefinition(id string, cpu, memory int, volume string, ap awsefs.IAccessPoint, write bool) awsecs.TaskDefinition {
+	vol := &awsecs.Volume{Name: jsii.String(volume), EfsVolumeConfiguration: &awsecs.EfsVolumeConfiguration{
+		FileSystemId:      s.p.Storage.FileSystem.FileSystemId(),
+		TransitEncryption: jsii.String("ENABLED"),
+		AuthorizationConfig: &awsecs.AuthorizationConfig{
+			AccessPointId: ap.AccessPointId(), Iam: jsii.String("ENABLED"),
+		},
+	}}
+	var td awsecs.TaskDefinition
+	if s.p.Fargate {
+		td = awsecs.NewFargateTaskDefinition(s.Construct, jsii.String(id), &awsecs.FargateTaskDefinitionProps{
+			Cpu: jsii.Number(cpu), MemoryLimitMiB: jsii.Number(memory), Volumes: &[]*awsecs.Volume{vol},
+		})
+	} else {
+		td = awsecs.NewEc2TaskDefinition(s.Construct, jsii.String(id), &awsecs.Ec2TaskDefinitionProps{
+			NetworkMode: awsecs.NetworkMode_AWS_VPC, Volumes: &[]*awsecs.Volume{vol},
+		})
+		cdknag.NagSuppressions_AddResourceSuppressions(td, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-ECS2"),
+			Reason: jsii.String("The one environment variable is AWS_REGION, which the CDK adds to every awsvpc container on EC2 (such tasks " +
+				"cannot read the region from instance metadata); it is not a secret. Settings come from the S3 env file, secrets from Secrets Manager."),
+		}}, jsii.Bool(false))
+	}
+	actions := []string{"elasticfilesystem:ClientMount"}
+	if write {
+		actions = append(actions, "elasticfilesystem:ClientWrite")
+	}
+	td.AddToTaskRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("Mount" + strings.ToUpper(volume[:1]) + volume[1:]),
+		Actions:    jsii.Strings(actions...),
+		Resources:  &[]*string{s.p.Storage.FileSystem.FileSystemArn()},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"elasticfilesystem:AccessPointArn": ap.AccessPointArn()}},
+	}))
+	return td
+}
+
+// useEnvFile points the task's container at the env file and lets its execution role read that one
+// object. (The CDK's EnvironmentFile grants s3:GetObject*, s3:GetBucket* and s3:List* on the bucket.)
+func (s *Service) useEnvFile(td awsecs.TaskDefinition) {
+	st := s.p.Storage
+	object := st.ConfigBucket.ArnForObjects(jsii.String(st.EnvFileKey))
+	td.Node().DefaultChild().(awsecs.CfnTaskDefinition).AddPropertyOverride(jsii.String("ContainerDefinitions.0.EnvironmentFiles"),
+		[]map[string]any{{"Type": "s3", "Value": object}})
+	td.AddToExecutionRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("ReadEnvFile"), Actions: jsii.Strings("s3:GetObject"), Resources: &[]*string{object},
+	}))
+	td.AddToExecutionRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("LocateEnvFileBucket"), Actions: jsii.Strings("s3:GetBucketLocation"), Resources: &[]*string{st.ConfigBucket.BucketArn()},
+	}))
+}
+
+func (s *Service) service(id string, td awsecs.TaskDefinition, sg awsec2.ISecurityGroup, desired, minHealthy, maxHealthy int, cloudMap *awsecs.CloudMapOptions) awsecs.BaseService {
+	subnets := webfront.PrivateSubnets(s.p.Vpc)
+	breaker := &awsecs.DeploymentCircuitBreaker{Enable: jsii.Bool(true), Rollback: jsii.Bool(true)}
+	if s.p.Fargate {
+		return awsecs.NewFargateService(s.Construct, jsii.String(id), &awsecs.FargateServiceProps{
+			Cluster: s.Cluster, TaskDefinition: td, DesiredCount: jsii.Number(desired),
+			MinHealthyPercent: jsii.Number(minHealthy), MaxHealthyPercent: jsii.Number(maxHealthy),
+			SecurityGroups: &[]awsec2.ISecurityGroup{sg}, VpcSubnets: subnets, CloudMapOptions: cloudMap,
+			CircuitBreaker: breaker, EnableECSManagedTags: jsii.Bool(true), PropagateTags: awsecs.PropagatedTagSource_SERVICE,
+		})
+	}
+	return awsecs.NewEc2Service(s.Construct, jsii.String(id), &awsecs.Ec2ServiceProps{
+		Cluster: s.Cluster, TaskDefinition: td, DesiredCount: jsii.Number(desired),
+		MinHealthyPercent: jsii.Number(minHealthy), MaxHealthyPercent: jsii.Number(maxHealthy),
+		SecurityGroups: &[]awsec2.ISecurityGroup{sg}, VpcSubnets: subnets, CloudMapOptions: cloudMap,
+		CircuitBreaker: breaker, EnableECSManagedTags: jsii.Bool(true), PropagateTags: awsecs.PropagatedTagSource_SERVICE,
+		CapacityProviderStrategies: &[]*awsecs.CapacityProviderStrategy{{CapacityProvider: s.capacity.CapacityProviderName(), Weight: jsii.Number(1)}},
+		PlacementStrategies:        &[]awsecs.PlacementStrategy{awsecs.PlacementStrategy_SpreadAcross(jsii.String("attribute:ecs.availability-zone")), awsecs.PlacementStrategy_SpreadAcrossInstances()},
+	})
+}
+
+// ec2Capacity is an autoscaling group of ECS-optimized AL2023 hosts (IMDSv2, encrypted gp3) that the
+// cluster scales through a capacity provider.
+func (s *Service) ec2Capacity(cluster awsecs.Cluster) {
+	p := s.p
+	hw := awsecs.AmiHardwareType_STANDARD
+	if awsrules.EC2Arch(p.InstanceType) == "arm64" {
+		hw = awsecs.AmiHardwareType_ARM
+	}
+	role := awsiam.NewRole(s.Construct, jsii.String("HostRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil),
+		Description: jsii.String("ECS container instances of the lookup service"),
+	})
+	hostSG := awsec2.NewSecurityGroup(s.Construct, jsii.String("HostSecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc: p.Vpc, Description: jsii.String("Lookup ECS hosts: no inbound; tasks have their own security groups"), AllowAllOutbound: jsii.Bool(true),
+	})
+	lt := awsec2.NewLaunchTemplate(s.Construct, jsii.String("HostLaunchTemplate"), &awsec2.LaunchTemplateProps{
+		InstanceType:            awsec2.NewInstanceType(jsii.String(p.InstanceType)),
+		MachineImage:            awsecs.EcsOptimizedImage_AmazonLinux2023(hw, nil),
+		UserData:                awsec2.UserData_ForLinux(nil),
+		Role:                    role,
+		SecurityGroup:           hostSG,
+		RequireImdsv2:           jsii.Bool(true),
+		HttpTokens:              awsec2.LaunchTemplateHttpTokens_REQUIRED,
+		HttpPutResponseHopLimit: jsii.Number(1),
+		DetailedMonitoring:      jsii.Bool(true),
+		BlockDevices: &[]*awsec2.BlockDevice{{
+			DeviceName: jsii.String("/dev/xvda"),
+			Volume: awsec2.BlockDeviceVolume_Ebs(jsii.Number(30), &awsec2.EbsDeviceOptions{
+				Encrypted: jsii.Bool(true), VolumeType: awsec2.EbsDeviceVolumeType_GP3, DeleteOnTermination: jsii.Bool(true),
+			}),
+		}},
+	})
+	notifications := awssns.NewTopic(s.Construct, jsii.String("HostNotifications"), &awssns.TopicProps{
+		DisplayName: jsii.String("Lookup ECS host launch, termination and error events"), EnforceSSL: jsii.Bool(true),
+	})
+	asg := awsautoscaling.NewAutoScalingGroup(s.Construct, jsii.String("Hosts"), &awsautoscaling.AutoScalingGroupProps{
+		Vpc:            p.Vpc,
+		VpcSubnets:     webfront.PrivateSubnets(p.Vpc),
+		LaunchTemplate: lt,
+		MinCapacity:    jsii.Number(p.MinInstances),
+		MaxCapacity:    jsii.Number(p.MaxInstances),
+		Cooldown:       awscdk.Duration_Minutes(jsii.Number(5)),
+		HealthChecks:   awsautoscaling.HealthChecks_Ec2(&awsautoscaling.Ec2HealthChecksOptions{GracePeriod: awscdk.Duration_Minutes(jsii.Number(5))}),
+		Notifications:  &[]*awsautoscaling.NotificationConfiguration{{Topic: notifications, ScalingEvents: awsautoscaling.ScalingEvents_ALL()}},
+	})
+	s.capacity = awsecs.NewAsgCapacityProvider(s.Construct, jsii.String("Capacity"), &awsecs.AsgCapacityProviderProps{
+		AutoScalingGroup:                   asg,
+		EnableManagedScaling:               jsii.Bool(true),
+		EnableManagedTerminationProtection: jsii.Bool(false),
+		EnableManagedDraining:              jsii.Bool(true),
+	})
+	cluster.AddAsgCapacityProvider(s.capacity, nil)
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("The ECS agent on these hosts calls ecs:DiscoverPollEndpoint, ecs:Poll, ecs:StartTelemetrySession and ecr:GetAuthorizationToken, " +
+			"which take no resource ARN, and ecs:Submit* on this cluster; the CDK grants exactly what the agent needs, and nothing on data."),
+	}}, jsii.Bool(true))
+}
+
+// sync copies authority files from S3 into the authorities access point on a schedule, with roles that
+// can only read the source prefix and mount the access point.
+func (s *Service) sync(sync *Sync) {
+	p, st := s.p, s.p.Storage
+	stack := awscdk.Stack_Of(s.Construct)
+	sg := awsec2.NewSecurityGroup(s.Construct, jsii.String("SyncSecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc: p.Vpc, Description: jsii.String("DataSync to the lookup EFS: NFS out only"), AllowAllOutbound: jsii.Bool(false),
+	})
+	sg.AddEgressRule(awsec2.Peer_SecurityGroupId(st.FileSystemSecurityGroup.SecurityGroupId(), nil), awsec2.Port_Tcp(jsii.Number(2049)), jsii.String("NFS to the file system"), nil)
+	s.allowNFS("NfsFromSync", sg, "DataSync")
+
+	prefix := strings.Trim(sync.Prefix, "/")
+	objects := *sync.Source.BucketArn() + "/*"
+	if prefix != "" {
+		objects = *sync.Source.BucketArn() + "/" + prefix + "/*"
+	}
+	s3Role := awsiam.NewRole(s.Construct, jsii.String("SyncSourceRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("datasync.amazonaws.com"), nil),
+		Description: jsii.String("DataSync reads the authority files from S3"),
+		InlinePolicies: &map[string]awsiam.PolicyDocument{"ReadAuthorities": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: jsii.Strings("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"), Resources: &[]*string{sync.Source.BucketArn()}}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: jsii.Strings("s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:GetObjectVersionTagging"), Resources: jsii.Strings(objects)}),
+		}})},
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(s3Role, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("DataSync reads every object under the authority files' prefix of the source bucket (read-only actions); the object keys are the files to copy."),
+	}}, jsii.Bool(true))
+	efsRole := awsiam.NewRole(s.Construct, jsii.String("SyncMountRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("datasync.amazonaws.com"), nil),
+		Description: jsii.String("DataSync mounts the authorities access point"),
+		InlinePolicies: &map[string]awsiam.PolicyDocument{"MountAuthorities": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:    jsii.Strings("elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"),
+				Resources:  &[]*string{st.FileSystem.FileSystemArn()},
+				Conditions: &map[string]any{"StringEquals": map[string]any{"elasticfilesystem:AccessPointArn": st.AuthoritiesAccessPoint.AccessPointArn()}},
+			}),
+		}})},
+	})
+	subnet := (*p.Vpc.SelectSubnets(webfront.PrivateSubnets(p.Vpc)).SubnetIds)[0]
+	arn := func(service, resource string) *string {
+		return jsii.String("arn:" + *stack.Partition() + ":" + service + ":" + *stack.Region() + ":" + *stack.Account() + ":" + resource)
+	}
+	efsLocation := awsdatasync.NewCfnLocationEFS(s.Construct, jsii.String("SyncDestination"), &awsdatasync.CfnLocationEFSProps{
+		EfsFilesystemArn:        st.FileSystem.FileSystemArn(),
+		AccessPointArn:          st.AuthoritiesAccessPoint.AccessPointArn(),
+		FileSystemAccessRoleArn: efsRole.RoleArn(),
+		InTransitEncryption:     jsii.String("TLS1_2"),
+		Ec2Config: &awsdatasync.CfnLocationEFS_Ec2ConfigProperty{
+			SecurityGroupArns: &[]*string{arn("ec2", "security-group/"+*sg.SecurityGroupId())},
+			SubnetArn:         arn("ec2", "subnet/"+*subnet),
+		},
+	})
+	s3Location := awsdatasync.NewCfnLocationS3(s.Construct, jsii.String("SyncSource"), &awsdatasync.CfnLocationS3Props{
+		S3BucketArn:  sync.Source.BucketArn(),
+		S3Config:     &awsdatasync.CfnLocationS3_S3ConfigProperty{BucketAccessRoleArn: s3Role.RoleArn()},
+		Subdirectory: jsii.String("/" + prefix),
+	})
+	logGroup := awslogs.NewLogGroup(s.Construct, jsii.String("SyncLogs"), &awslogs.LogGroupProps{
+		Retention: p.LogRetention, RemovalPolicy: p.Lifecycle.OrDefault().RemovalPolicy,
+	})
+	awslogs.NewResourcePolicy(s.Construct, jsii.String("SyncLogsPolicy"), &awslogs.ResourcePolicyProps{
+		PolicyStatements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("datasync.amazonaws.com"), nil)},
+			Actions:    jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+			Resources:  jsii.Strings(*logGroup.LogGroupArn()),
+		})},
+	})
+	schedule := sync.Schedule
+	if schedule == "" {
+		schedule = "cron(0 * * * ? *)"
+	}
+	s.SyncTask = awsdatasync.NewCfnTask(s.Construct, jsii.String("SyncTask"), &awsdatasync.CfnTaskProps{
+		Name:                   jsii.String("authorities-from-s3"),
+		SourceLocationArn:      s3Location.AttrLocationArn(),
+		DestinationLocationArn: efsLocation.AttrLocationArn(),
+		CloudWatchLogGroupArn:  logGroup.LogGroupArn(),
+		Schedule:               &awsdatasync.CfnTask_TaskScheduleProperty{ScheduleExpression: jsii.String(schedule)},
+		Options: &awsdatasync.CfnTask_OptionsProperty{
+			OverwriteMode:        jsii.String("ALWAYS"),
+			PreserveDeletedFiles: jsii.String("REMOVE"),
+			VerifyMode:           jsii.String("ONLY_FILES_TRANSFERRED"),
+			LogLevel:             jsii.String("BASIC"),
+			// S3 carries no POSIX metadata; the access point decides ownership.
+			PosixPermissions: jsii.String("NONE"), Uid: jsii.String("NONE"), Gid: jsii.String("NONE"),
+		},
+	})
+}
+
+func serviceDefaults(in *ServiceProps) *ServiceProps {
+	p := ServiceProps{}
+	if in != nil {
+		p = *in
+	}
+	setString(&p.InstanceType, "m5.large")
+	setInt(&p.MinInstances, 1)
+	setInt(&p.MaxInstances, 2)
+	a := &p.App
+	setString(&a.Image, "ghcr.io/ld4p/qa_authority_lookup:latest")
+	setInt(&a.Port, 3000)
+	setInt(&a.Cpu, 512)
+	setInt(&a.MemoryMiB, 1024)
+	setInt(&a.DesiredCount, 2)
+	setInt(&a.MaxCount, 4)
+	setInt(&a.CpuTargetPercent, 60)
+	setString(&a.AuthoritiesPath, "/app/ld4p/qa_server-webapp/config/authorities")
+	setString(&a.HealthCheckPath, "/")
+	if a.DeregistrationDelay == nil {
+		a.DeregistrationDelay = awscdk.Duration_Seconds(jsii.Number(30))
+	}
+	d := &p.Database
+	setString(&d.Image, "mariadb:11.4")
+	setInt(&d.Port, 3306)
+	setInt(&d.Cpu, 512)
+	setInt(&d.MemoryMiB, 1024)
+	setString(&d.DataPath, "/var/lib/mysql")
+	if p.LogRetention == "" {
+		p.LogRetention = awslogs.RetentionDays_ONE_MONTH
+	}
+	return &p
+}
+
+func (p *ServiceProps) check() error {
+	var errs []string
+	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	if p.Vpc == nil || p.Storage == nil || p.Namespace == "" {
+		add("Vpc, Storage and Namespace are required")
+	}
+	if why := awsrules.ACMCertificateARN(p.CertificateArn, ""); why != "" {
+		add("CertificateArn %q %s", p.CertificateArn, why)
+	}
+	for name, port := range map[string]int{"App.Port": p.App.Port, "Database.Port": p.Database.Port} {
+		if port < 1 || port > 65535 {
+			add("%s %d is not a port (1 to 65535)", name, port)
+		}
+	}
+	for name, cm := range map[string][2]int{"App": {p.App.Cpu, p.App.MemoryMiB}, "Database": {p.Database.Cpu, p.Database.MemoryMiB}} {
+		if why := awsrules.ECSTaskSize(cm[0], cm[1], p.Fargate); why != "" {
+			add("%s: %s", name, why)
+		}
+	}
+	if p.App.DesiredCount < 1 || p.App.MaxCount < p.App.DesiredCount {
+		add("App.DesiredCount %d and MaxCount %d must satisfy 1 <= desired <= max", p.App.DesiredCount, p.App.MaxCount)
+	}
+	if !p.Fargate {
+		if why := awsrules.EC2InstanceType(p.InstanceType); why != "" {
+			add("InstanceType %q %s", p.InstanceType, why)
+		}
+		if p.MinInstances < 0 || p.MinInstances > p.MaxInstances || p.MaxInstances < 1 {
+			add("MinInstances %d and MaxInstances %d must satisfy 0 <= min <= max, max >= 1", p.MinInstances, p.MaxInstances)
+		}
+	}
+	if p.Sync != nil {
+		if p.Sync.Source == nil {
+			add("Sync.Source is required")
+		}
+		if why := awsrules.ScheduleExpression(p.Sync.Schedule); p.Sync.Schedule != "" && why != "" {
+			add("Sync.Schedule %q %s", p.Sync.Schedule, why)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func setString(s *string, def string) {
+	if *s == "" {
+		*s = def
+	}
+}
+
+func setInt(i *int, def int) {
+	if *i == 0 {
+		*i = def
+	}
+}

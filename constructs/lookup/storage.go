@@ -1,0 +1,239 @@
+// Package lookup runs "a web app plus its database on EFS": the QA Authority Lookup service, whose
+// defaults it carries (a Rails app on port 3000 reading authority files from EFS, and MariaDB on 3306
+// keeping its data on EFS).
+//
+// NewStorage makes what must survive a redeploy: an encrypted EFS file system with two access points
+// (authorities and database), each owned by a non-root POSIX user; a config bucket holding the app's
+// env file; a logs bucket; and the generated secrets (database passwords, Rails' secret_key_base, the
+// reload token), which never appear in the env file or a template.
+//
+// NewService runs on a Storage: an ECS cluster (EC2 capacity on the ECS-optimized AL2023 AMI, or
+// Fargate) with two services. The database runs as its own service of exactly one task whose
+// deployments never overlap, so only one MariaDB ever writes the data directory; the app reaches it
+// through Cloud Map and scales on CPU behind an HTTPS load balancer. An optional DataSync task copies
+// authority files from S3 into the authorities access point on a schedule.
+package lookup
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsefs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3deployment"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/stratolab/stratolab/constructs/lifecycle"
+	"github.com/stratolab/stratolab/constructs/securebucket"
+	"github.com/stratolab/stratolab/constructs/webfront"
+)
+
+// AccessPoint is where an access point roots clients and who they act as.
+type AccessPoint struct {
+	// Root directory in the file system, created on first use.
+	Path string
+	// POSIX user and group every client of the access point acts as, and that owns Path.
+	Uid, Gid int
+	// Octal permissions of Path when it is created, such as "0755".
+	Permissions string
+}
+
+// DefaultAuthorities is the authorities access point: /authorities, owned by 1000:1000, 0755.
+func DefaultAuthorities() AccessPoint {
+	return AccessPoint{Path: "/authorities", Uid: 1000, Gid: 1000, Permissions: "0755"}
+}
+
+// DefaultDatabase is the database access point: /db-mysql-data, owned by the MariaDB image's mysql
+// user (999:999), 0750.
+func DefaultDatabase() AccessPoint {
+	return AccessPoint{Path: "/db-mysql-data", Uid: 999, Gid: 999, Permissions: "0750"}
+}
+
+// StorageProps configure the stateful half.
+type StorageProps struct {
+	// The VPC whose private subnets get the mount targets. Required.
+	Vpc awsec2.IVpc
+	// When files move to EFS Infrequent Access. Default: - awsefs.LifecyclePolicy_AFTER_30_DAYS
+	InfrequentAccessAfter awsefs.LifecyclePolicy
+	// AWS Backup's daily EFS backups. Default: - false (turn on in production)
+	AutomaticBackups bool
+	// The access points. Default: - DefaultAuthorities() and DefaultDatabase()
+	Authorities, Database *AccessPoint
+	// Permit uid or gid 0 on an access point. Default: - false: root is refused
+	AllowRootPosixUser bool
+	// Plain settings written to the env file (never secrets). Default: - none
+	Settings map[string]string
+	// Key of the env file in the config bucket. Default: - lookup.env
+	EnvFileKey string
+	// What happens to the file system, buckets and secrets on destroy. Default: - lifecycle.Production()
+	Lifecycle lifecycle.Policy
+}
+
+// Storage is the file system, its access points, the config and logs buckets and the secrets.
+type Storage struct {
+	constructs.Construct
+	FileSystem awsefs.IFileSystem
+	// FileSystemSecurityGroup guards the mount targets; services open 2049 on it to their own tasks only.
+	FileSystemSecurityGroup                     awsec2.ISecurityGroup
+	AuthoritiesAccessPoint, DatabaseAccessPoint awsefs.IAccessPoint
+	// Authorities and Database are the access points' settings.
+	Authorities, Database AccessPoint
+	// ConfigBucket holds the env file, at EnvFileKey.
+	ConfigBucket awss3.IBucket
+	EnvFileKey   string
+	// LogsBucket receives the config bucket's and the load balancer's access logs.
+	LogsBucket awss3.IBucket
+	// Generated at deploy time: the app's database password, MariaDB's root password, Rails'
+	// secret_key_base and the authority reload token.
+	DatabasePassword, DatabaseRootPassword, SecretKeyBase, ReloadToken awssecretsmanager.ISecret
+}
+
+// NewStorage creates the stateful half. It panics on props that cannot work, before creating anything.
+func NewStorage(scope constructs.Construct, id string, p *StorageProps) *Storage {
+	if p == nil || p.Vpc == nil {
+		panic(fmt.Sprintf("lookup storage %s: Vpc is required", id))
+	}
+	auth, db := DefaultAuthorities(), DefaultDatabase()
+	if p.Authorities != nil {
+		auth = *p.Authorities
+	}
+	if p.Database != nil {
+		db = *p.Database
+	}
+	for name, ap := range map[string]AccessPoint{"Authorities": auth, "Database": db} {
+		if (ap.Uid == 0 || ap.Gid == 0) && !p.AllowRootPosixUser {
+			panic(fmt.Sprintf("lookup storage %s: %s access point runs as %d:%d; root is refused unless AllowRootPosixUser", id, name, ap.Uid, ap.Gid))
+		}
+		if !strings.HasPrefix(ap.Path, "/") || ap.Path == "/" {
+			panic(fmt.Sprintf("lookup storage %s: %s access point path %q must be an absolute directory below /", id, name, ap.Path))
+		}
+	}
+	policy := p.Lifecycle.OrDefault()
+	s := &Storage{Construct: constructs.NewConstruct(scope, jsii.String(id)), Authorities: auth, Database: db}
+	securebucket.PinLogDeliveryByPolicy(s.Construct)
+
+	sg := awsec2.NewSecurityGroup(s.Construct, jsii.String("FileSystemSecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc:              p.Vpc,
+		Description:      jsii.String("Lookup service EFS mount targets: NFS only from the service tasks"),
+		AllowAllOutbound: jsii.Bool(false),
+	})
+	s.FileSystemSecurityGroup = sg
+	ia := p.InfrequentAccessAfter
+	if ia == "" {
+		ia = awsefs.LifecyclePolicy_AFTER_30_DAYS
+	}
+	fsPolicy := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("DenyUnencryptedTransport"),
+			Effect:     awsiam.Effect_DENY,
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+			Actions:    jsii.Strings("*"),
+			Conditions: &map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+		}),
+	}})
+	fs := awsefs.NewFileSystem(s.Construct, jsii.String("FileSystem"), &awsefs.FileSystemProps{
+		Vpc:                    p.Vpc,
+		VpcSubnets:             webfront.PrivateSubnets(p.Vpc),
+		SecurityGroup:          sg,
+		Encrypted:              jsii.Bool(true),
+		LifecyclePolicy:        ia,
+		EnableAutomaticBackups: jsii.Bool(p.AutomaticBackups),
+		PerformanceMode:        awsefs.PerformanceMode_GENERAL_PURPOSE,
+		ThroughputMode:         awsefs.ThroughputMode_ELASTIC,
+		// Anonymous (non-IAM) mounts are refused because a file system policy exists and allows them nothing.
+		// "true" only stops the CDK adding its own statement, which would give every principal that reaches a
+		// mount target ClientWrite and ClientRootAccess; IAM clients get exactly their task roles' grants.
+		AllowAnonymousAccess: jsii.Bool(true),
+		FileSystemPolicy:     fsPolicy,
+		RemovalPolicy:        policy.RemovalPolicy,
+	})
+	s.FileSystem = fs
+	s.AuthoritiesAccessPoint = accessPoint(fs, "AuthoritiesAccessPoint", auth)
+	s.DatabaseAccessPoint = accessPoint(fs, "DatabaseAccessPoint", db)
+
+	s.LogsBucket = securebucket.NewLogs(s.Construct, "LogsBucket", nil, policy)
+	s.ConfigBucket = securebucket.New(s.Construct, "ConfigBucket", &securebucket.Props{
+		AccessLogs: s.LogsBucket, AccessLogsPrefix: "s3-access/config-bucket/", Lifecycle: policy,
+	})
+	s.EnvFileKey = p.EnvFileKey
+	if s.EnvFileKey == "" {
+		s.EnvFileKey = "lookup.env"
+	}
+	s.writeEnvFile(p.Settings, policy)
+
+	s.DatabasePassword = s.secret("DatabasePassword", "Password of the app's MariaDB user", 40, policy)
+	s.DatabaseRootPassword = s.secret("DatabaseRootPassword", "MariaDB root password", 40, policy)
+	s.SecretKeyBase = s.secret("SecretKeyBase", "Rails secret_key_base of the lookup app", 128, policy)
+	s.ReloadToken = s.secret("ReloadToken", "Token that lets an admin reload the authorities", 48, policy)
+	return s
+}
+
+func accessPoint(fs awsefs.FileSystem, id string, ap AccessPoint) awsefs.AccessPoint {
+	uid, gid := fmt.Sprint(ap.Uid), fmt.Sprint(ap.Gid)
+	return fs.AddAccessPoint(jsii.String(id), &awsefs.AccessPointOptions{
+		Path:      jsii.String(ap.Path),
+		PosixUser: &awsefs.PosixUser{Uid: jsii.String(uid), Gid: jsii.String(gid)},
+		CreateAcl: &awsefs.Acl{OwnerUid: jsii.String(uid), OwnerGid: jsii.String(gid), Permissions: jsii.String(ap.Permissions)},
+	})
+}
+
+// writeEnvFile puts the plain settings into the config bucket as KEY=value lines, sorted.
+func (s *Storage) writeEnvFile(settings map[string]string, policy lifecycle.Policy) {
+	keys := make([]string, 0, len(settings))
+	for k := range settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k + "=" + settings[k] + "\n")
+	}
+	// The deployment function's own log group, under the lifecycle: the CDK's default one is retained.
+	logs := awslogs.NewLogGroup(s.Construct, jsii.String("EnvFileDeploymentLogs"), &awslogs.LogGroupProps{
+		Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: policy.RemovalPolicy,
+	})
+	awss3deployment.NewBucketDeployment(s.Construct, jsii.String("EnvFile"), &awss3deployment.BucketDeploymentProps{
+		LogGroup:          logs,
+		DestinationBucket: s.ConfigBucket,
+		Sources:           &[]awss3deployment.ISource{awss3deployment.Source_Data(jsii.String(s.EnvFileKey), jsii.String(b.String()), nil)},
+		Prune:             jsii.Bool(false),
+		RetainOnDelete:    jsii.Bool(false),
+	})
+	// The CDK's shared deployment function copies the env file from the CDK asset bucket into the
+	// config bucket once per deployment.
+	stack := awscdk.Stack_Of(s.Construct)
+	for _, child := range *stack.Node().Children() {
+		if !strings.HasPrefix(*child.(constructs.IConstruct).Node().Id(), "Custom::CDKBucketDeployment") {
+			continue
+		}
+		cdknag.NagSuppressions_AddResourceSuppressions(child, &[]*cdknag.NagPackSuppression{
+			{Id: jsii.String("AwsSolutions-IAM4"), Reason: jsii.String("The CDK's bucket deployment function logs to CloudWatch through AWSLambdaBasicExecutionRole, which grants only log stream writes."),
+				AppliesTo: &[]any{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}},
+			{Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String("The CDK's bucket deployment function reads its asset objects (s3:GetObject*, s3:List*) from the bootstrap asset bucket and writes objects of the config bucket (s3:DeleteObject*, s3:Abort*, <bucket>/*): object keys are the deployment's files.")},
+			{Id: jsii.String("AwsSolutions-L1"), Reason: jsii.String("The bucket deployment function's runtime is pinned by the CDK release, which upgrades it; it runs only during deployments.")},
+		}, jsii.Bool(true))
+	}
+}
+
+func (s *Storage) secret(id, description string, length int, policy lifecycle.Policy) awssecretsmanager.ISecret {
+	secret := awssecretsmanager.NewSecret(s.Construct, jsii.String(id), &awssecretsmanager.SecretProps{
+		Description: jsii.String(description),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength: jsii.Number(length), ExcludePunctuation: jsii.Bool(true),
+		},
+		RemovalPolicy: policy.RemovalPolicy,
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(secret, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SMG4"),
+		Reason: jsii.String(description + " is read by the containers at start and, for the database passwords, also lives in MariaDB's own data " +
+			"directory on EFS: automatic rotation would change the secret without changing MariaDB. Rotate it by setting the new value in both, then redeploying."),
+	}}, jsii.Bool(false))
+	return secret
+}
