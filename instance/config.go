@@ -28,6 +28,7 @@ type Config struct {
 	Auth       Auth       `yaml:"auth" doc:"The Cognito user pool: used when enabled.auth is set or a module that logs users in is enabled."`
 	Jobs       Jobs       `yaml:"jobs" doc:"Cloud Kotta's jobs platform: used when enabled.jobs is set."`
 	Lookup     Lookup     `yaml:"lookup" doc:"The QA Authority Lookup service: used when enabled.lookup is set."`
+	Hub        Hub        `yaml:"hub" doc:"JupyterHub on EKS: used when enabled.hub is set."`
 
 	// Sources maps every key path that came from a file (such as "vpc.cidr" or
 	// "vpc.private_subnet_ids[1]") to where it was written.
@@ -73,6 +74,7 @@ type Enabled struct {
 	Auth   bool `yaml:"auth" doc:"The Cognito user pool stack <instance>/Auth, on its own. Modules that log users in turn it on themselves."`
 	Jobs   bool `yaml:"jobs" doc:"Cloud Kotta's jobs platform: <instance>/JobsData and <instance>/Jobs."`
 	Lookup bool `yaml:"lookup" doc:"The QA Authority Lookup service: <instance>/LookupData and <instance>/Lookup."`
+	Hub    bool `yaml:"hub" doc:"JupyterHub and Dask Gateway on EKS, logging in through Cognito: <instance>/Hub (turns Auth on)."`
 }
 
 // Pos is where a key was written.
@@ -177,7 +179,7 @@ type TokenValidity struct {
 
 // AuthEnabled reports whether the instance has an Auth stack: enabled.auth, or a module that logs users
 // in through it. Modules that need Auth add themselves here.
-func (c *Config) AuthEnabled() bool { return c.Enabled.Auth }
+func (c *Config) AuthEnabled() bool { return c.Enabled.Auth || c.Enabled.Hub }
 
 // AuthDomainPrefix is the hosted UI prefix: auth.domain_prefix, or the instance name.
 func (c *Config) AuthDomainPrefix() string {
@@ -299,4 +301,83 @@ type LookupSync struct {
 	SourceBucket string `yaml:"source_bucket" doc:"Bucket holding the authority files."`
 	SourcePrefix string `yaml:"source_prefix" doc:"Prefix of the files in the bucket."`
 	Schedule     string `yaml:"schedule" doc:"cron(...) or rate(...) schedule expression."`
+}
+
+// Hub is OpenSARlab's and HelioCloud's JupyterHub on EKS: <instance>/Hub.
+type Hub struct {
+	KubernetesVersion string            `yaml:"kubernetes_version" doc:"EKS Kubernetes version: 1.34, 1.35 or 1.36 (what the pinned kubectl 1.35 drives)."`
+	Host              string            `yaml:"host" doc:"The hub's URL, https://hub.example.edu."`
+	CertificateArn    string            `yaml:"certificate_arn" doc:"ACM certificate of the host, in the instance's region."`
+	AllowedCidrs      []string          `yaml:"allowed_cidrs" doc:"Who may reach the hub's load balancer."`
+	AdminUsers        []string          `yaml:"admin_users" doc:"Hub admins, by Cognito email."`
+	AdminGroup        string            `yaml:"admin_group" doc:"Cognito group whose members are hub admins."`
+	Endpoint          HubEndpoint       `yaml:"endpoint" doc:"The Kubernetes API endpoint."`
+	AdminPrincipals   []string          `yaml:"admin_principals" doc:"IAM principals (ARNs) that may assume <instance>-cluster-access, the cluster-admin role."`
+	Core              HubCore           `yaml:"core" doc:"The core node group: hub, proxy and system pods."`
+	Nodes             []HubNodeGroup    `yaml:"nodes" doc:"User node groups, one managed node group each."`
+	Profiles          []HubProfile      `yaml:"profiles" doc:"Server options users choose from."`
+	HomeStorage       string            `yaml:"home_storage" enum:"efs|ebs" doc:"Home directories on the shared encrypted EFS file system, or one EBS volume per user."`
+	SnapshotRetention int               `yaml:"snapshot_retention" doc:"Daily snapshots of user volumes to keep, 1 to 1000."`
+	Ecr               HubEcr            `yaml:"ecr" doc:"The ECR repositories of profile images."`
+	Charts            HubCharts         `yaml:"charts" doc:"Pinned Helm chart versions."`
+	Dask              bool              `yaml:"dask" doc:"Dask Gateway, wired to JupyterHub for auth (HelioCloud's DaskHub)."`
+	Lifecycle         LifecycleOverride `yaml:"lifecycle" doc:"Overrides the instance lifecycle for the home file system, ECR repositories and keys."`
+}
+
+// HubEndpoint is the Kubernetes API endpoint.
+type HubEndpoint struct {
+	Private      bool     `yaml:"private" doc:"Private endpoint only: kubectl works from inside the VPC."`
+	AllowedCidrs []string `yaml:"allowed_cidrs" doc:"Who may reach the public endpoint."`
+}
+
+// HubCore is the core node group.
+type HubCore struct {
+	InstanceTypes []string `yaml:"instance_types" doc:"Core node instance types."`
+	Min           int      `yaml:"min" doc:"Fewest core nodes."`
+	Max           int      `yaml:"max" doc:"Most core nodes."`
+}
+
+// HubNodeGroup is a user node group (OpenSARlab's nodes[]).
+type HubNodeGroup struct {
+	Name          string   `yaml:"name" doc:"Name that profiles select: lowercase letters, digits and dashes."`
+	InstanceTypes []string `yaml:"instance_types" doc:"Instance types, one CPU architecture."`
+	Min           int      `yaml:"min" doc:"Fewest nodes (0 costs nothing while unused)."`
+	Max           int      `yaml:"max" doc:"Most nodes."`
+	Spot          bool     `yaml:"spot" doc:"Spot capacity."`
+	RootVolumeGiB int      `yaml:"root_volume_gib" doc:"Encrypted gp3 root volume size, 20 to 16384 GiB."`
+	GPU           bool     `yaml:"gpu" doc:"NVIDIA AMI and a nvidia.com/gpu=true:NoSchedule taint."`
+}
+
+// HubProfile is a server option (OpenSARlab's profiles[]).
+type HubProfile struct {
+	Name        string      `yaml:"name" doc:"Slug: lowercase letters, digits and dashes."`
+	DisplayName string      `yaml:"display_name" doc:"Name shown to users."`
+	Description string      `yaml:"description" doc:"Description shown to users."`
+	Image       string      `yaml:"image" doc:"Image name in the instance's ECR namespace (<instance>-cluster/<image>)."`
+	Tag         string      `yaml:"tag" doc:"Image tag."`
+	CPU         HubResource `yaml:"cpu" doc:"CPU cores: guarantee and limit."`
+	Memory      HubResource `yaml:"memory" doc:"Memory, as KubeSpawner takes it (4G, not 4Gi): guarantee and limit."`
+	Node        string      `yaml:"node" doc:"Name of the node group the profile runs on."`
+	StorageGiB  int         `yaml:"storage_gib" doc:"Home directory size in GiB."`
+	Default     bool        `yaml:"default" doc:"The profile offered first."`
+	Groups      []string    `yaml:"groups" doc:"Cognito groups that may use it; empty: everyone."`
+}
+
+// HubResource is a guarantee and a limit.
+type HubResource struct {
+	Guarantee string `yaml:"guarantee" doc:"What the pod is guaranteed."`
+	Limit     string `yaml:"limit" doc:"What the pod may use at most."`
+}
+
+// HubEcr is the profile images' repositories.
+type HubEcr struct {
+	TagMutability string `yaml:"tag_mutability" enum:"MUTABLE|IMMUTABLE" doc:"Whether a tag can be pushed again."`
+	KeepImages    int    `yaml:"keep_images" doc:"Images each repository keeps, 1 to 1000."`
+}
+
+// HubCharts are pinned chart versions.
+type HubCharts struct {
+	JupyterHub        string `yaml:"jupyterhub" doc:"jupyterhub chart from https://hub.jupyter.org/helm-chart/."`
+	DaskGateway       string `yaml:"dask_gateway" doc:"dask-gateway chart from https://helm.dask.org."`
+	ClusterAutoscaler string `yaml:"cluster_autoscaler" doc:"cluster-autoscaler chart from https://kubernetes.github.io/autoscaler."`
 }

@@ -88,6 +88,7 @@ func validate(cfg *Config, instanceFile string) Problems {
 	v.auth()
 	v.jobs()
 	v.lookup()
+	v.hub()
 	return v.problems
 }
 

@@ -28,6 +28,8 @@ type Instance struct {
 	Jobs *Jobs
 	// Lookup is nil unless enabled.lookup is set.
 	Lookup *Lookup
+	// Hub is nil unless enabled.hub is set.
+	Hub *Hub
 	// Stacks in the order Build created them.
 	Stacks []awscdk.Stack
 }
@@ -49,6 +51,9 @@ func Build(app constructs.Construct, cfg *instance.Config) *Instance {
 	if cfg.Enabled.Lookup {
 		in.Lookup = newLookup(in, cfg)
 	}
+	if cfg.Enabled.Hub {
+		in.Hub = newHub(in, cfg)
+	}
 
 	tags := awscdk.Tags_Of(in.Scope)
 	tags.Add(jsii.String(cfg.Tags.CostKey), jsii.String(cfg.Name), nil)
@@ -56,6 +61,11 @@ func Build(app constructs.Construct, cfg *instance.Config) *Instance {
 		tags.Add(jsii.String(k), jsii.String(v), nil)
 	}
 	applyCompliance(in.Scope, cfg.Compliance.Packs)
+	if !cfg.Production() {
+		// The CDK gives the log groups of its own helper functions (the kubectl provider, AwsCustomResource)
+		// a RETAIN policy; a development instance leaves nothing behind after cdk destroy --all.
+		awscdk.RemovalPolicies_Of(in.Scope).Destroy(&awscdk.RemovalPolicyProps{ApplyToResourceTypes: jsii.Strings("AWS::Logs::LogGroup")})
+	}
 	return in
 }
 

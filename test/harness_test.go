@@ -47,6 +47,7 @@ func TestMain(m *testing.M) {
 	// Tests must not pick up the caller's account or region.
 	os.Unsetenv("CDK_DEFAULT_ACCOUNT")
 	os.Unsetenv("CDK_DEFAULT_REGION")
+	stacks.AssetRoot = ".." // npm assets (the kubectl layer) are under the project root
 	var err error
 	if outRoot, err = os.MkdirTemp("", "stratolab-test-"); err != nil {
 		panic(err)

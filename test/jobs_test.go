@@ -154,8 +154,11 @@ func TestNoWildcardOrManagedAccessAnywhere(t *testing.T) {
 	for _, name := range instanceNames(t) {
 		s := synth(t, name)
 		for _, id := range s.stackIDs() {
-			raw, _ := json.Marshal(s.templates[id]["Resources"])
-			assert.NotContains(t, string(raw), "FullAccess", "%s/%s", name, id)
+			for logical, r := range s.templates[id]["Resources"].(map[string]any) {
+				props, _ := r.(map[string]any)["Properties"].(map[string]any)
+				managed, _ := json.Marshal(props["ManagedPolicyArns"])
+				assert.NotContains(t, string(managed), "FullAccess", "%s/%s/%s", name, id, logical)
+			}
 			for _, typ := range []string{"AWS::IAM::User", "AWS::IAM::AccessKey"} {
 				assert.Empty(t, resourcesOfType(s.templates[id], typ), "%s/%s has an %s", name, id, typ)
 			}

@@ -27,6 +27,14 @@ var pinnedLogicalIDs = map[string]map[string]map[string][]string{
 		},
 		"Lookup":     {"AWS::Logs::LogGroup": {"ServiceAppLogs089362DE", "ServiceDatabaseLogs64D5CF44"}},
 		"LookupData": lookupDataIDs,
+		"Hub": {
+			"AWS::ECR::Repository":        {"HubRepositorygpunotebook9AFB48AE", "HubRepositorynotebook02148FD0"},
+			"AWS::EFS::FileSystem":        {"HubHomeFileSystem415A4BDF"},
+			"AWS::KMS::Key":               {"HubSecretsKey9B4FA79E"},
+			"AWS::SecretsManager::Secret": {"HubDaskGatewayToken54C3A399"},
+			"AWS::Logs::LogGroup": {"AWS679f53fac002430cb0da5b7982bd2287LogGroup449FB7C2", "HubClusterKubectlProviderHandlerLogGroupA782E9DD",
+				"HubClusterKubectlProviderframeworkonEventLogGroup259EB5B7"},
+		},
 	},
 	"lookup-existing-vpc": {
 		"Lookup":     {"AWS::Logs::LogGroup": {"ServiceAppLogs089362DE", "ServiceDatabaseLogs64D5CF44", "ServiceSyncLogsE414ABAF"}},

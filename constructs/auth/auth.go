@@ -303,6 +303,10 @@ type ClientOptions struct {
 	// Token validities.
 	// Default: - the pool's TokenValidity
 	TokenValidity TokenValidity
+	// Where the client is created. Give the consuming module's scope when it reads the secret: a value
+	// that crosses stacks becomes a stack output, which would show the secret in plain text.
+	// Default: - beside the pool
+	Scope constructs.Construct
 }
 
 // Client is an app client of the pool.
@@ -355,7 +359,7 @@ func (a *Auth) AddClient(id string, o ClientOptions) *Client {
 	tv.Access = orDuration(tv.Access, a.tokenValidity.Access, awscdk.Duration_Minutes(jsii.Number(60)))
 	tv.ID = orDuration(tv.ID, a.tokenValidity.ID, awscdk.Duration_Minutes(jsii.Number(60)))
 	tv.Refresh = orDuration(tv.Refresh, a.tokenValidity.Refresh, awscdk.Duration_Days(jsii.Number(30)))
-	client := a.pool.AddClient(jsii.String(id), &awscognito.UserPoolClientOptions{
+	options := &awscognito.UserPoolClientOptions{
 		UserPoolClientName: optional(o.Name),
 		GenerateSecret:     jsii.Bool(o.GenerateSecret),
 		OAuth: &awscognito.OAuthSettings{
@@ -371,7 +375,18 @@ func (a *Auth) AddClient(id string, o ClientOptions) *Client {
 		AccessTokenValidity:        tv.Access,
 		IdTokenValidity:            tv.ID,
 		RefreshTokenValidity:       tv.Refresh,
-	})
+	}
+	var client awscognito.UserPoolClient
+	if o.Scope != nil {
+		client = awscognito.NewUserPoolClient(o.Scope, jsii.String(id), &awscognito.UserPoolClientProps{
+			UserPool: a.pool, UserPoolClientName: options.UserPoolClientName, GenerateSecret: options.GenerateSecret,
+			OAuth: options.OAuth, SupportedIdentityProviders: options.SupportedIdentityProviders, AuthFlows: options.AuthFlows,
+			PreventUserExistenceErrors: options.PreventUserExistenceErrors, EnableTokenRevocation: options.EnableTokenRevocation,
+			AccessTokenValidity: options.AccessTokenValidity, IdTokenValidity: options.IdTokenValidity, RefreshTokenValidity: options.RefreshTokenValidity,
+		})
+	} else {
+		client = a.pool.AddClient(jsii.String(id), options)
+	}
 	return &Client{Client: client, confidential: o.GenerateSecret}
 }
 

