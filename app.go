@@ -16,13 +16,18 @@ import (
 	"github.com/stratolab/stratolab/stacks"
 )
 
-// instanceDir holds default.yaml and one NAME.yaml per instance, relative to the project root (where the CLI runs the app).
-const instanceDir = "instance"
+// defaultInstanceDir holds default.yaml and one NAME.yaml per instance, relative to the project root
+// (where the CLI runs the app). `-c instance_dir=DIR` reads them from elsewhere (make bench does).
+const defaultInstanceDir = "instance"
 
 func main() {
 	app := awscdk.NewApp(nil)
 	name, _ := app.Node().TryGetContext(jsii.String("instance")).(string)
-	cfg, err := instance.Load(instanceDir, name)
+	dir, _ := app.Node().TryGetContext(jsii.String("instance_dir")).(string)
+	if dir == "" {
+		dir = defaultInstanceDir
+	}
+	cfg, err := instance.Load(dir, name)
 	if err != nil {
 		var problems instance.Problems
 		if errors.As(err, &problems) {

@@ -77,7 +77,7 @@ func (v *validator) hub() {
 		nodes[n.Name] = n
 		v.instanceTypes(p+".instance_types", n.InstanceTypes)
 		v.minMax(p, n.Min, n.Max)
-		if n.RootVolumeGiB < 20 || n.RootVolumeGiB > 16384 {
+		if n.RootVolumeGiB != 0 && (n.RootVolumeGiB < 20 || n.RootVolumeGiB > 16384) { // 0: the default
 			v.errorf(p+".root_volume_gib", "%d is out of range (20 to 16384 GiB)", n.RootVolumeGiB)
 		}
 	}
@@ -108,7 +108,7 @@ func (v *validator) hub() {
 		}
 		v.resources(p+".cpu", pr.CPU, parseCores)
 		v.resources(p+".memory", pr.Memory, parseMemory)
-		if pr.StorageGiB < 1 || pr.StorageGiB > 16384 {
+		if pr.StorageGiB < 0 || pr.StorageGiB > 16384 { // 0: the default
 			v.errorf(p+".storage_gib", "%d is out of range (1 to 16384 GiB)", pr.StorageGiB)
 		}
 		if pr.Default {

@@ -40,7 +40,7 @@ func (v *validator) jobs() {
 			}
 		}
 		v.minMax(p, c.Min, c.Max)
-		if c.RootVolumeGiB < 8 || c.RootVolumeGiB > 16384 {
+		if c.RootVolumeGiB != 0 && (c.RootVolumeGiB < 8 || c.RootVolumeGiB > 16384) { // 0: the default
 			v.errorf(p+".root_volume_gib", "%d is out of range (8 to 16384 GiB)", c.RootVolumeGiB)
 		}
 	}

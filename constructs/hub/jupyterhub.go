@@ -57,7 +57,7 @@ func (h *Hub) newJupyterHub() {
 		"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": Namespace},
 	})
 	host := strings.TrimSuffix(p.Host, "/")
-	h.OAuthClient = p.Auth.AddClient("Hub", auth.ClientOptions{
+	h.OAuthClient = p.Auth.AddClient("OAuthClient", auth.ClientOptions{
 		Name:           p.ClusterName + "-hub",
 		CallbackURLs:   []string{host + "/hub/oauth_callback"},
 		LogoutURLs:     []string{host + "/"},

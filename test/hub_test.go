@@ -1,0 +1,338 @@
+package test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stratolab/stratolab/constructs/auth"
+	"github.com/stratolab/stratolab/constructs/hub"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func hubTemplate(t *testing.T) assertions.Template {
+	return template(synth(t, "example").stack(t, "Hub"))
+}
+
+// chartValues returns the values of a Helm release in an instance's Hub stack, as JSON, with every
+// CloudFormation reference replaced by "<Ref:...>" or "<GetAtt:...>".
+func chartValues(t *testing.T, instance, chart string) map[string]any {
+	for _, r := range synth(t, instance).templates["Hub"]["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		props, _ := res["Properties"].(map[string]any)
+		if res["Type"] != "Custom::AWSCDK-EKS-HelmChart" || props["Chart"] != chart {
+			continue
+		}
+		raw := flatten(props["Values"])
+		var values map[string]any
+		require.NoError(t, json.Unmarshal([]byte(raw), &values), raw)
+		return values
+	}
+	t.Fatalf("no %s chart in %s/Hub", chart, instance)
+	return nil
+}
+
+// flatten turns a string or an Fn::Join of strings and references into one string.
+func flatten(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case map[string]any:
+		if join, ok := x["Fn::Join"].([]any); ok {
+			var b strings.Builder
+			for _, part := range join[1].([]any) {
+				b.WriteString(flatten(part))
+			}
+			return b.String()
+		}
+		for k, val := range x {
+			raw, _ := json.Marshal(val)
+			return "<" + strings.TrimPrefix(k, "Fn::") + ":" + strings.ReplaceAll(string(raw), `"`, "'") + ">"
+		}
+	}
+	return fmt.Sprint(v)
+}
+
+func at(v any, path ...string) any {
+	for _, p := range path {
+		v = v.(map[string]any)[p]
+	}
+	return v
+}
+
+func TestHubClusterVersionLoggingAndSecretsEncryption(t *testing.T) {
+	tpl := hubTemplate(t)
+	tpl.HasResourceProperties(jsii.String("AWS::EKS::Cluster"), map[string]any{
+		"Name":    "example-cluster",
+		"Version": "1.35",
+		"Logging": map[string]any{"ClusterLogging": map[string]any{"EnabledTypes": []any{
+			map[string]any{"Type": "api"}, map[string]any{"Type": "audit"}, map[string]any{"Type": "authenticator"},
+			map[string]any{"Type": "controllerManager"}, map[string]any{"Type": "scheduler"}}}},
+		"EncryptionConfig": []any{map[string]any{"Provider": map[string]any{"KeyArn": arnOf("HubSecretsKey")}, "Resources": []any{"secrets"}}},
+		"AccessConfig":     map[string]any{"AuthenticationMode": "API", "BootstrapClusterCreatorAdminPermissions": false},
+		"ResourcesVpcConfig": assertions.Match_ObjectLike(&map[string]any{
+			"EndpointPrivateAccess": true, "EndpointPublicAccess": true, "PublicAccessCidrs": []any{"192.0.2.0/24"}}),
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::KMS::Key"), map[string]any{"EnableKeyRotation": true})
+}
+
+func TestHubNodeGroupsLabelsTaintsScalingAndSpot(t *testing.T) {
+	tpl := hubTemplate(t)
+	tpl.ResourceCountIs(jsii.String("AWS::EKS::Nodegroup"), jsii.Number(3))
+	tpl.HasResourceProperties(jsii.String("AWS::EKS::Nodegroup"), map[string]any{
+		"NodegroupName": "core", "CapacityType": "ON_DEMAND", "InstanceTypes": []any{"t3a.large"},
+		"Labels":        map[string]any{"hub.jupyter.org/node-purpose": "core", "stratolab.io/node-group": "core"},
+		"ScalingConfig": map[string]any{"MinSize": 1, "MaxSize": 3, "DesiredSize": 1},
+		"Taints":        assertions.Match_Absent(),
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::EKS::Nodegroup"), map[string]any{
+		"NodegroupName": "general", "CapacityType": "ON_DEMAND", "AmiType": "AL2023_x86_64_STANDARD",
+		"InstanceTypes": []any{"m5.2xlarge", "m5a.2xlarge"},
+		"Labels":        map[string]any{"hub.jupyter.org/node-purpose": "user", "stratolab.io/node-group": "general"},
+		"ScalingConfig": map[string]any{"MinSize": 0, "MaxSize": 15, "DesiredSize": 0},
+		"Taints":        assertions.Match_Absent(),
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::EKS::Nodegroup"), map[string]any{
+		"NodegroupName": "gpu", "CapacityType": "SPOT", "AmiType": "AL2023_x86_64_NVIDIA",
+		"Labels":        map[string]any{"hub.jupyter.org/node-purpose": "user", "stratolab.io/node-group": "gpu"},
+		"ScalingConfig": map[string]any{"MinSize": 0, "MaxSize": 4, "DesiredSize": 0},
+		"Taints":        []any{map[string]any{"Effect": "NO_SCHEDULE", "Key": "nvidia.com/gpu", "Value": "true"}},
+	})
+	// Every group boots from a launch template with an encrypted gp3 root volume and IMDSv2.
+	tpl.ResourcePropertiesCountIs(jsii.String("AWS::EC2::LaunchTemplate"), map[string]any{
+		"LaunchTemplateData": assertions.Match_ObjectLike(&map[string]any{
+			"MetadataOptions": map[string]any{"HttpTokens": "required", "HttpPutResponseHopLimit": 2},
+			"BlockDeviceMappings": []any{map[string]any{"DeviceName": "/dev/xvda", "Ebs": assertions.Match_ObjectLike(&map[string]any{
+				"Encrypted": true, "VolumeType": "gp3"})}},
+		}),
+	}, jsii.Number(3))
+	tpl.HasResourceProperties(jsii.String("AWS::EC2::LaunchTemplate"), map[string]any{
+		"LaunchTemplateData": assertions.Match_ObjectLike(&map[string]any{"BlockDeviceMappings": []any{map[string]any{
+			"DeviceName": "/dev/xvda", "Ebs": assertions.Match_ObjectLike(&map[string]any{"VolumeSize": 100})}}}),
+	})
+}
+
+func TestHubHelmReleasesArePinned(t *testing.T) {
+	tpl := hubTemplate(t)
+	for _, c := range []struct{ chart, repo, version, ns string }{
+		{"jupyterhub", "https://hub.jupyter.org/helm-chart/", "4.3.3", "jhub"},
+		{"dask-gateway", "https://helm.dask.org", "2025.4.0", "dask-gateway"},
+		{"cluster-autoscaler", "https://kubernetes.github.io/autoscaler", "9.59.0", "kube-system"},
+	} {
+		tpl.HasResourceProperties(jsii.String("Custom::AWSCDK-EKS-HelmChart"), map[string]any{
+			"Chart": c.chart, "Repository": c.repo, "Version": c.version, "Namespace": c.ns,
+		})
+	}
+	// Helm runs in the kubectl provider's Lambda (15-minute cap): the hub release does not wait past it.
+	tpl.HasResourceProperties(jsii.String("Custom::AWSCDK-EKS-HelmChart"), map[string]any{"Chart": "jupyterhub", "Timeout": "840s"})
+}
+
+func TestHubValuesProfilesAndNodeSelectors(t *testing.T) {
+	v := chartValues(t, "example", "jupyterhub")
+	profiles := at(v, "singleuser", "profileList").([]any)
+	require.Len(t, profiles, 3)
+	general := profiles[0].(map[string]any)
+	assert.Equal(t, "general", general["slug"])
+	assert.Equal(t, "General purpose", general["display_name"])
+	assert.Equal(t, true, general["default"])
+	o := general["kubespawner_override"].(map[string]any)
+	assert.Equal(t, map[string]any{"stratolab.io/node-group": "general"}, o["node_selector"])
+	assert.Equal(t, 1.0, o["cpu_guarantee"])
+	assert.Equal(t, 2.0, o["cpu_limit"])
+	assert.Equal(t, "4G", o["mem_guarantee"])
+	assert.Equal(t, "8G", o["mem_limit"])
+	assert.Equal(t, "10Gi", o["storage_capacity"])
+	// <account>.dkr.ecr.<region>.<suffix>/<repository name>:<tag>, all resolved at deploy time.
+	assert.Regexp(t, `^<Select:.*>\.dkr\.ecr\.<Select:.*>\.<Ref:'AWS::URLSuffix'>/<Ref:'HubRepositorynotebook[0-9A-F]+'>:2026\.11$`, o["image"])
+	gpu := profiles[2].(map[string]any)["kubespawner_override"].(map[string]any)
+	assert.Equal(t, map[string]any{"stratolab.io/node-group": "gpu"}, gpu["node_selector"])
+	assert.Equal(t, []any{map[string]any{"key": "nvidia.com/gpu", "operator": "Equal", "value": "true", "effect": "NoSchedule"}}, gpu["tolerations"])
+	assert.Regexp(t, `/<Ref:'HubRepositorygpunotebook[0-9A-F]+'>:2026\.11$`, gpu["image"])
+	// Profiles are offered by Cognito group.
+	assert.Equal(t, map[string]any{"general": []any{"general"}, "large": []any{"general"}, "gpu": []any{"gpu"}}, at(v, "custom", "profileGroups"))
+	assert.Contains(t, at(v, "hub", "extraConfig", "10-profile-groups"), `get_config("custom.profileGroups", {})`)
+	// Core pods on core nodes, user pods on user nodes; no pre-puller hook inside Helm's Lambda.
+	assert.Equal(t, map[string]any{"hub.jupyter.org/node-purpose": "core"}, at(v, "hub", "nodeSelector"))
+	assert.Equal(t, "require", at(v, "scheduling", "userPods", "nodeAffinity", "matchNodePurpose"))
+	assert.Equal(t, false, at(v, "prePuller", "hook", "enabled"))
+	assert.Equal(t, false, at(v, "prePuller", "continuous", "enabled"))
+	assert.Equal(t, hub.EFSStorageClass, at(v, "singleuser", "storage", "dynamic", "storageClass"))
+}
+
+func TestHubValuesLogInThroughTheCognitoPool(t *testing.T) {
+	v := chartValues(t, "example", "jupyterhub")
+	oauth := at(v, "hub", "config", "GenericOAuthenticator").(map[string]any)
+	domain := "https://<GetStackOutput:{'OutputName':'PublishOutputRefAuthUserPoolDomain"
+	assert.Equal(t, "https://hub.example.org/hub/oauth_callback", oauth["oauth_callback_url"])
+	for key, path := range map[string]string{"authorize_url": "/oauth2/authorize", "token_url": "/oauth2/token", "userdata_url": "/oauth2/userInfo"} {
+		assert.True(t, strings.HasPrefix(oauth[key].(string), domain), "%s: %v", key, oauth[key])
+		assert.True(t, strings.HasSuffix(oauth[key].(string), ".auth.us-east-1.amazoncognito.com"+path), "%s: %v", key, oauth[key])
+	}
+	assert.Contains(t, oauth["logout_redirect_url"], "/logout?client_id=<Ref:'HubOAuthClient")
+	assert.Contains(t, oauth["logout_redirect_url"], "&logout_uri=https://hub.example.org/")
+	assert.Contains(t, oauth["client_id"], "<Ref:'HubOAuthClient")
+	assert.Equal(t, []any{"openid", "email", "profile"}, oauth["scope"])
+	assert.Equal(t, "cognito:groups", oauth["claim_groups_key"])
+	assert.Equal(t, []any{"sudo"}, oauth["admin_groups"])
+	assert.Equal(t, []any{"general", "gpu", "sudo"}, oauth["allowed_groups"])
+	assert.Equal(t, "generic-oauth", at(v, "hub", "config", "JupyterHub", "authenticator_class"))
+	assert.Equal(t, []any{"instructor@example.org"}, at(v, "hub", "config", "Authenticator", "admin_users"))
+	// The secret comes from a Kubernetes secret, never from the values.
+	assert.NotContains(t, oauth, "client_secret")
+	assert.Equal(t, map[string]any{"valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": "hub-oauth", "key": "client-secret"}}},
+		at(v, "hub", "extraEnv", "OAUTH_CLIENT_SECRET"))
+}
+
+func TestHubClientSecretReachesKubernetesWithoutPlainText(t *testing.T) {
+	tpl := hubTemplate(t)
+	// The hub's client lives in the Hub stack, so its secret never becomes a cross-stack output.
+	tpl.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolClient"), map[string]any{
+		"ClientName": "example-cluster-hub", "GenerateSecret": true, "AllowedOAuthFlows": []any{"code"},
+		"CallbackURLs": []any{"https://hub.example.org/hub/oauth_callback"},
+	})
+	secret := ""
+	for _, r := range synth(t, "example").templates["Hub"]["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == "Custom::AWSCDK-EKS-KubernetesResource" && strings.Contains(flatten(res["Properties"].(map[string]any)["Manifest"]), "hub-oauth") {
+			secret = flatten(res["Properties"].(map[string]any)["Manifest"])
+		}
+	}
+	assert.Contains(t, secret, `"client-secret":"<GetAtt:['HubOAuthClientDescribeCognitoUserPoolClient`)
+	for _, id := range []string{"Auth", "Hub"} {
+		for name, o := range synth(t, "example").templates[id]["Outputs"].(map[string]any) {
+			raw, _ := json.Marshal(o)
+			assert.NotContains(t, string(raw), "ClientSecret", "%s output %s", id, name)
+		}
+	}
+}
+
+func TestHubRepositoriesPerImage(t *testing.T) {
+	tpl := hubTemplate(t)
+	tpl.ResourceCountIs(jsii.String("AWS::ECR::Repository"), jsii.Number(2))
+	for _, image := range []string{"notebook", "gpu-notebook"} {
+		tpl.HasResource(jsii.String("AWS::ECR::Repository"), map[string]any{
+			"DeletionPolicy": "Delete",
+			"Properties": map[string]any{
+				"RepositoryName":             "example-cluster/" + image,
+				"ImageScanningConfiguration": map[string]any{"ScanOnPush": true},
+				"ImageTagMutability":         "MUTABLE",
+				"EncryptionConfiguration":    map[string]any{"EncryptionType": "KMS"},
+				"EmptyOnDelete":              true,
+				"LifecyclePolicy":            map[string]any{"LifecyclePolicyText": assertions.Match_StringLikeRegexp(jsii.String(`"countNumber":20`))},
+			},
+		})
+	}
+}
+
+func TestHubAccessRoleTrustsOnlyTheConfiguredPrincipals(t *testing.T) {
+	tpl := hubTemplate(t)
+	tpl.HasResourceProperties(jsii.String("AWS::IAM::Role"), map[string]any{
+		"RoleName": "example-cluster-access",
+		"AssumeRolePolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+			"Action": "sts:AssumeRole", "Effect": "Allow",
+			"Principal": map[string]any{"AWS": "arn:aws:iam::123456789012:role/ResearchComputingAdmins"},
+		}}},
+		"ManagedPolicyArns": assertions.Match_Absent(),
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::EKS::AccessEntry"), map[string]any{
+		"PrincipalArn": arnOf("HubAccessRole"),
+		"AccessPolicies": []any{map[string]any{"AccessScope": map[string]any{"Type": "cluster"},
+			"PolicyArn": map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"}, ":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"}}}}},
+	})
+	tpl.HasOutput(jsii.String("UpdateKubeconfig"), map[string]any{"Value": map[string]any{"Fn::Join": []any{"",
+		[]any{"aws eks update-kubeconfig --name example-cluster --region us-east-1 --role-arn ", arnOf("HubAccessRole")}}}})
+}
+
+func TestHubStorageAutoscalerAndSnapshots(t *testing.T) {
+	tpl := hubTemplate(t)
+	tpl.HasResourceProperties(jsii.String("AWS::EFS::FileSystem"), map[string]any{"Encrypted": true})
+	tpl.HasResourceProperties(jsii.String("AWS::EKS::Addon"), map[string]any{
+		"AddonName":               "aws-ebs-csi-driver",
+		"PodIdentityAssociations": []any{map[string]any{"RoleArn": arnOf("HubEbsCsiRole"), "ServiceAccount": "ebs-csi-controller-sa"}},
+		"ConfigurationValues":     `{"controller":{"k8sTagClusterId":"example-cluster"}}`,
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::EKS::Addon"), map[string]any{"AddonName": "aws-efs-csi-driver"})
+	tpl.HasResourceProperties(jsii.String("AWS::EKS::PodIdentityAssociation"), map[string]any{
+		"Namespace": "kube-system", "ServiceAccount": "cluster-autoscaler", "RoleArn": arnOf("HubAutoscalerRole"),
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
+		"Roles": []any{ref("HubAutoscalerRole")},
+		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
+			"Sid": "ResizeThisClustersGroups", "Effect": "Allow", "Resource": "*",
+			"Action":    []any{"autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"},
+			"Condition": map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/k8s.io/cluster-autoscaler/example-cluster": "owned"}},
+		}})},
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::DLM::LifecyclePolicy"), map[string]any{
+		"State": "ENABLED",
+		"PolicyDetails": map[string]any{
+			"ResourceTypes": []any{"VOLUME"},
+			"TargetTags":    []any{map[string]any{"Key": "kubernetes.io/cluster/example-cluster", "Value": "owned"}},
+			"Schedules": []any{assertions.Match_ObjectLike(&map[string]any{
+				"CreateRule": map[string]any{"Interval": 24, "IntervalUnit": "HOURS", "Times": []any{"07:00"}},
+				"RetainRule": map[string]any{"Count": 7}})},
+		},
+	})
+	storage := ""
+	for _, r := range synth(t, "example").templates["Hub"]["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == "Custom::AWSCDK-EKS-KubernetesResource" && strings.Contains(flatten(res["Properties"].(map[string]any)["Manifest"]), "StorageClass") {
+			storage = flatten(res["Properties"].(map[string]any)["Manifest"])
+		}
+	}
+	assert.Contains(t, storage, `"provisioningMode":"efs-ap"`)
+	assert.Contains(t, storage, `"provisioner":"ebs.csi.aws.com"`)
+	assert.Contains(t, storage, `"encrypted":"true"`)
+	assert.Contains(t, storage, `"reclaimPolicy":"Delete"`, "development: volumes go with the instance")
+}
+
+func TestHubDaskGatewaySharesATokenWithJupyterHub(t *testing.T) {
+	dask := chartValues(t, "example", "dask-gateway")
+	assert.Equal(t, "jupyterhub", at(dask, "gateway", "auth", "type"))
+	assert.Equal(t, "http://hub.jhub:8081/hub/api", at(dask, "gateway", "auth", "jupyterhub", "apiUrl"))
+	assert.Equal(t, hub.DaskSecretName, at(dask, "gateway", "auth", "jupyterhub", "apiTokenFromSecretName"))
+	v := chartValues(t, "example", "jupyterhub")
+	assert.Contains(t, at(v, "hub", "extraConfig", "20-dask-gateway"), `"name": "dask-gateway"`)
+	assert.Equal(t, "https://hub.example.org/services/dask-gateway", at(v, "singleuser", "extraEnv", "DASK_GATEWAY__ADDRESS"))
+	hubTemplate(t).HasResourceProperties(jsii.String("AWS::SecretsManager::Secret"), map[string]any{
+		"GenerateSecretString": map[string]any{"ExcludePunctuation": true, "PasswordLength": 64},
+	})
+}
+
+func TestHubIngressIsHTTPSWithRedirect(t *testing.T) {
+	v := chartValues(t, "example", "jupyterhub")
+	assert.Equal(t, true, at(v, "ingress", "enabled"))
+	assert.Equal(t, []any{"hub.example.org"}, at(v, "ingress", "hosts"))
+	a := at(v, "ingress", "annotations").(map[string]any)
+	assert.Equal(t, "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab", a["alb.ingress.kubernetes.io/certificate-arn"])
+	assert.Equal(t, "443", a["alb.ingress.kubernetes.io/ssl-redirect"])
+	assert.Equal(t, `[{"HTTP": 80}, {"HTTPS": 443}]`, a["alb.ingress.kubernetes.io/listen-ports"])
+	assert.Equal(t, "/hub/health", a["alb.ingress.kubernetes.io/healthcheck-path"])
+	assert.Equal(t, "ClusterIP", at(v, "proxy", "service", "type"))
+	hubTemplate(t).HasResourceProperties(jsii.String("Custom::AWSCDK-EKS-HelmChart"), map[string]any{
+		"Chart": "aws-load-balancer-controller", "Repository": "https://aws.github.io/eks-charts"})
+}
+
+func TestHubRejectsImpossibleProps(t *testing.T) {
+	stack := awscdk.NewStack(newApp(nil), jsii.String("S"), nil)
+	users := auth.New(stack, "Auth", &auth.Props{DomainPrefix: "hub-test"})
+	before := len(*stack.Node().Children())
+	msg := panicMessage(func() {
+		hub.New(stack, "Hub", &hub.Props{
+			Auth: users, Version: "1.29", Host: "http://hub.example.edu", CertificateArn: "arn:aws:acm:cert",
+			NodeGroups: []hub.NodeGroup{{Name: "gpu", Min: 3, Max: 1}},
+			Profiles:   []hub.Profile{{Name: "a", Node: "nowhere", Memory: hub.Resources{Guarantee: "4Gi", Limit: "8G"}, CPU: hub.Resources{Guarantee: "1", Limit: "2"}}},
+		})
+	})
+	for _, want := range []string{`Version "1.29" is not supported (with kubectl 1.35: 1.34, 1.35, 1.36)`, `Host "http://hub.example.edu" must be an https:// URL`,
+		"node group gpu has no instance types", "min 3 and max 1", `profile a names node group "nowhere", which is not defined`,
+		`memory "4Gi" is in Kubernetes' form; KubeSpawner takes a number with K, M, G or T (4G, not 4Gi)`, "AdminPrincipals is empty"} {
+		assert.Contains(t, msg, want)
+	}
+	assert.Len(t, *stack.Node().Children(), before, "nothing is created before the props are checked")
+}
