@@ -128,6 +128,12 @@ func TestHubHelmReleasesArePinned(t *testing.T) {
 			"Chart": c.chart, "Repository": c.repo, "Version": c.version, "Namespace": c.ns,
 		})
 	}
+	// The hub release waits for its secrets and storage classes.
+	tpl.HasResource(jsii.String("Custom::AWSCDK-EKS-HelmChart"), map[string]any{
+		"Properties": assertions.Match_ObjectLike(&map[string]any{"Chart": "jupyterhub"}),
+		"DependsOn": assertions.Match_ArrayWith(&[]any{assertions.Match_StringLikeRegexp(jsii.String("^HubClustermanifestHubSecrets")),
+			assertions.Match_StringLikeRegexp(jsii.String("^HubClustermanifestStorageClasses"))}),
+	})
 	// Helm runs in the kubectl provider's Lambda (15-minute cap): the hub release does not wait past it.
 	tpl.HasResourceProperties(jsii.String("Custom::AWSCDK-EKS-HelmChart"), map[string]any{"Chart": "jupyterhub", "Timeout": "840s"})
 }
@@ -286,6 +292,7 @@ func TestHubStorageAutoscalerAndSnapshots(t *testing.T) {
 		}
 	}
 	assert.Contains(t, storage, `"provisioningMode":"efs-ap"`)
+	assert.Contains(t, storage, `"mountOptions":["tls"]`, "homes are encrypted in transit")
 	assert.Contains(t, storage, `"provisioner":"ebs.csi.aws.com"`)
 	assert.Contains(t, storage, `"encrypted":"true"`)
 	assert.Contains(t, storage, `"reclaimPolicy":"Delete"`, "development: volumes go with the instance")

@@ -152,9 +152,10 @@ type Hub struct {
 	// OAuthClient is the hub's Cognito client.
 	OAuthClient *auth.Client
 
-	p       *Props
-	cluster awseksv2.Cluster
-	policy  lifecycle.Policy
+	p              *Props
+	cluster        awseksv2.Cluster
+	policy         lifecycle.Policy
+	storageClasses awseksv2.KubernetesManifest
 }
 
 var (

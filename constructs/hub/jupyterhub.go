@@ -104,7 +104,8 @@ func (h *Hub) newJupyterHub() {
 		Timeout: awscdk.Duration_Minutes(jsii.Number(14)),
 		Wait:    jsii.Bool(false),
 	})
-	h.JupyterHub.Node().AddDependency(secretManifest)
+	// The hub's database volume uses the ebs-gp3 class, and user homes efs-home.
+	h.JupyterHub.Node().AddDependency(secretManifest, h.storageClasses)
 
 	if p.Dask {
 		dask := h.cluster.AddHelmChart(jsii.String("DaskGateway"), &awseksv2.HelmChartOptions{

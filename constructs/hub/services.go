@@ -106,6 +106,8 @@ func (h *Hub) newStorage() {
 				"uid": "1000", "gid": "100", "basePath": "/home",
 			},
 			"reclaimPolicy": reclaim,
+			// efs-utils mounts over TLS: home directories are encrypted in transit as well as at rest.
+			"mountOptions": []any{"tls"},
 		},
 		&map[string]any{
 			"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
@@ -117,6 +119,7 @@ func (h *Hub) newStorage() {
 		},
 	)
 	classes.Node().AddDependency(ebs, efsAddon)
+	h.storageClasses = classes
 
 	h.newSnapshotPolicy()
 }
