@@ -19,6 +19,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stratolab/stratolab/constructs/lifecycle"
 	"github.com/stratolab/stratolab/internal/awsrules"
+	"github.com/stratolab/stratolab/internal/optional"
 )
 
 // Props configure the user pool.
@@ -238,10 +239,10 @@ func New(scope constructs.Construct, id string, props *Props) *Auth {
 	if s := props.SES; s != nil {
 		poolProps.Email = awscognito.UserPoolEmail_WithSES(&awscognito.UserPoolSESOptions{
 			FromEmail:         jsii.String(s.FromAddress),
-			FromName:          optional(s.FromName),
-			ReplyTo:           optional(s.ReplyTo),
-			SesVerifiedDomain: optional(s.VerifiedDomain),
-			SesRegion:         optional(s.Region),
+			FromName:          optional.String(s.FromName),
+			ReplyTo:           optional.String(s.ReplyTo),
+			SesVerifiedDomain: optional.String(s.VerifiedDomain),
+			SesRegion:         optional.String(s.Region),
 		})
 	} else {
 		poolProps.Email = awscognito.UserPoolEmail_WithCognito(nil)
@@ -278,7 +279,7 @@ func New(scope constructs.Construct, id string, props *Props) *Auth {
 	a.IssuerURL = jsii.String("https://" + *pool.UserPoolProviderUrl())
 
 	for _, g := range props.Groups {
-		opts := &awscognito.UserPoolGroupOptions{GroupName: jsii.String(g.Name), Description: optional(g.Description)}
+		opts := &awscognito.UserPoolGroupOptions{GroupName: jsii.String(g.Name), Description: optional.String(g.Description)}
 		if g.Precedence != nil {
 			opts.Precedence = jsii.Number(*g.Precedence)
 		}
@@ -360,13 +361,13 @@ func (a *Auth) AddClient(id string, o ClientOptions) *Client {
 	tv.ID = orDuration(tv.ID, a.tokenValidity.ID, awscdk.Duration_Minutes(jsii.Number(60)))
 	tv.Refresh = orDuration(tv.Refresh, a.tokenValidity.Refresh, awscdk.Duration_Days(jsii.Number(30)))
 	options := &awscognito.UserPoolClientOptions{
-		UserPoolClientName: optional(o.Name),
+		UserPoolClientName: optional.String(o.Name),
 		GenerateSecret:     jsii.Bool(o.GenerateSecret),
 		OAuth: &awscognito.OAuthSettings{
 			Flows:        &awscognito.OAuthFlows{AuthorizationCodeGrant: jsii.Bool(true)},
 			Scopes:       &[]awscognito.OAuthScope{awscognito.OAuthScope_OPENID(), awscognito.OAuthScope_EMAIL(), awscognito.OAuthScope_PROFILE()},
 			CallbackUrls: jsii.Strings(o.CallbackURLs...),
-			LogoutUrls:   optionalList(o.LogoutURLs),
+			LogoutUrls:   optional.Strings(o.LogoutURLs),
 		},
 		SupportedIdentityProviders: &[]awscognito.UserPoolClientIdentityProvider{awscognito.UserPoolClientIdentityProvider_COGNITO()},
 		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
@@ -465,20 +466,6 @@ func num(i *int) *float64 {
 		return nil
 	}
 	return jsii.Number(*i)
-}
-
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return jsii.String(s)
-}
-
-func optionalList(ss []string) *[]*string {
-	if len(ss) == 0 {
-		return nil
-	}
-	return jsii.Strings(ss...)
 }
 
 func orDuration(ds ...awscdk.Duration) awscdk.Duration {

@@ -30,6 +30,8 @@ import (
 	"github.com/stratolab/stratolab/constructs/lifecycle"
 	"github.com/stratolab/stratolab/constructs/webfront"
 	"github.com/stratolab/stratolab/internal/awsrules"
+	"github.com/stratolab/stratolab/internal/launchtemplate"
+	"github.com/stratolab/stratolab/internal/names"
 )
 
 // Labels and namespaces the hub uses.
@@ -232,17 +234,9 @@ func (h *Hub) newNodeGroups() {
 				size = 100
 			}
 		}
-		lt := awsec2.NewLaunchTemplate(h.Construct, jsii.String(pascal(g.Name)+"NodeTemplate"), &awsec2.LaunchTemplateProps{
-			RequireImdsv2:           jsii.Bool(true),
-			HttpTokens:              awsec2.LaunchTemplateHttpTokens_REQUIRED,
-			HttpPutResponseHopLimit: jsii.Number(2), // the EBS CSI node plugin reads instance metadata from its pod
-			BlockDevices: &[]*awsec2.BlockDevice{{
-				DeviceName: jsii.String("/dev/xvda"),
-				Volume: awsec2.BlockDeviceVolume_Ebs(jsii.Number(size), &awsec2.EbsDeviceOptions{
-					Encrypted: jsii.Bool(true), VolumeType: awsec2.EbsDeviceVolumeType_GP3, DeleteOnTermination: jsii.Bool(true),
-				}),
-			}},
-		})
+		// Hop limit 2: the EBS CSI node plugin reads instance metadata from its pod.
+		lt := launchtemplate.New(h.Construct, names.Pascal(g.Name)+"NodeTemplate", launchtemplate.Props{RootVolumeGiB: size, HopLimit: 2})
+
 		var types []awsec2.InstanceType
 		for _, t := range g.InstanceTypes {
 			types = append(types, awsec2.NewInstanceType(jsii.String(t)))
@@ -270,7 +264,7 @@ func (h *Hub) newNodeGroups() {
 		if g.GPU {
 			opts.Taints = &[]*awseksv2.TaintSpec{{Effect: awseksv2.TaintEffect_NO_SCHEDULE, Key: jsii.String(GPUTaintKey), Value: jsii.String("true")}}
 		}
-		h.NodeGroups[g.Name] = h.cluster.AddNodegroupCapacity(jsii.String(pascal(g.Name)+"Nodes"), opts)
+		h.NodeGroups[g.Name] = h.cluster.AddNodegroupCapacity(jsii.String(names.Pascal(g.Name)+"Nodes"), opts)
 	}
 }
 
@@ -455,14 +449,6 @@ func (p *Props) check() error {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return nil
-}
-
-func pascal(s string) string {
-	var b strings.Builder
-	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == '-' || r == '_' }) {
-		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
-	}
-	return b.String()
 }
 
 func contains(list []string, s string) bool {

@@ -35,6 +35,8 @@ import (
 	"github.com/stratolab/stratolab/constructs/jobstore"
 	"github.com/stratolab/stratolab/constructs/webfront"
 	"github.com/stratolab/stratolab/internal/awsrules"
+	"github.com/stratolab/stratolab/internal/launchtemplate"
+	"github.com/stratolab/stratolab/internal/names"
 )
 
 // MaxVisibilityTimeout is SQS's limit: 12 hours.
@@ -168,7 +170,7 @@ func New(scope constructs.Construct, id string, props *Props) *JobRunner {
 		queue := r.newQueues(c)
 		queueArns = append(queueArns, queue.QueueArn())
 		workerPolicy = append(workerPolicy, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("Work" + pascal(c.Name) + "Jobs"),
+			Sid:       jsii.String("Work" + names.Pascal(c.Name) + "Jobs"),
 			Actions:   jsii.Strings(workerQueueActions...),
 			Resources: &[]*string{queue.QueueArn()},
 		}))
@@ -224,7 +226,7 @@ var (
 
 func (r *JobRunner) newQueues(c JobClass) awssqs.Queue {
 	p := r.props
-	name := pascal(c.Name)
+	name := names.Pascal(c.Name)
 	dlq := awssqs.NewQueue(r.Construct, jsii.String(name+"DeadLetterQueue"), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
@@ -261,7 +263,7 @@ func (r *JobRunner) newQueues(c JobClass) awssqs.Queue {
 
 func (r *JobRunner) newWorkerFleet(c JobClass, queue awssqs.Queue, sg awsec2.ISecurityGroup) {
 	p := r.props
-	name := pascal(c.Name)
+	name := names.Pascal(c.Name)
 	env := map[string]*string{
 		"JOB_CLASS": jsii.String(c.Name), "JOB_QUEUE_URL": queue.QueueUrl(),
 		"JOBS_BUCKET": p.Store.Bucket.BucketName(), "JOBS_TABLE": p.Store.JobsTable.TableName(), "USERS_TABLE": p.Store.UsersTable.TableName(),
@@ -439,25 +441,9 @@ func (r *JobRunner) launchTemplate(id, instanceType string, rootGiB int, role aw
 		}
 		image = awsec2.MachineImage_LatestAmazonLinux2023(&awsec2.AmazonLinux2023ImageSsmParameterProps{CpuType: cpu})
 	}
-	if rootGiB == 0 {
-		rootGiB = 30
-	}
-	return awsec2.NewLaunchTemplate(r.Construct, jsii.String(id+"LaunchTemplate"), &awsec2.LaunchTemplateProps{
-		InstanceType:            awsec2.NewInstanceType(jsii.String(instanceType)),
-		MachineImage:            image,
-		Role:                    role,
-		SecurityGroup:           sg,
-		UserData:                ud,
-		RequireImdsv2:           jsii.Bool(true),
-		HttpTokens:              awsec2.LaunchTemplateHttpTokens_REQUIRED,
-		HttpPutResponseHopLimit: jsii.Number(1),
-		DetailedMonitoring:      jsii.Bool(true),
-		BlockDevices: &[]*awsec2.BlockDevice{{
-			DeviceName: jsii.String("/dev/xvda"),
-			Volume: awsec2.BlockDeviceVolume_Ebs(jsii.Number(rootGiB), &awsec2.EbsDeviceOptions{
-				Encrypted: jsii.Bool(true), VolumeType: awsec2.EbsDeviceVolumeType_GP3, DeleteOnTermination: jsii.Bool(true),
-			}),
-		}},
+	return launchtemplate.New(r.Construct, id+"LaunchTemplate", launchtemplate.Props{
+		InstanceType: instanceType, MachineImage: image, Role: role, SecurityGroup: sg, UserData: ud,
+		RootVolumeGiB: rootGiB, DetailedMonitoring: true,
 	})
 }
 
@@ -609,13 +595,4 @@ func (p *Props) check() error {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return nil
-}
-
-// pascal turns a class name such as "gpu-large" into "GpuLarge" for construct IDs.
-func pascal(s string) string {
-	var b strings.Builder
-	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == '-' || r == '_' }) {
-		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
-	}
-	return b.String()
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/stratolab/stratolab/constructs/lifecycle"
 	"github.com/stratolab/stratolab/constructs/webfront"
 	"github.com/stratolab/stratolab/internal/awsrules"
+	"github.com/stratolab/stratolab/internal/launchtemplate"
 )
 
 // DatabaseHostName is the database service's name in the Cloud Map namespace: db.<namespace>.
@@ -331,23 +332,11 @@ func (s *Service) ec2Capacity(cluster awsecs.Cluster) {
 	hostSG := awsec2.NewSecurityGroup(s.Construct, jsii.String("HostSecurityGroup"), &awsec2.SecurityGroupProps{
 		Vpc: p.Vpc, Description: jsii.String("Lookup ECS hosts: no inbound; tasks have their own security groups"), AllowAllOutbound: jsii.Bool(true),
 	})
-	lt := awsec2.NewLaunchTemplate(s.Construct, jsii.String("HostLaunchTemplate"), &awsec2.LaunchTemplateProps{
-		InstanceType:            awsec2.NewInstanceType(jsii.String(p.InstanceType)),
-		MachineImage:            awsecs.EcsOptimizedImage_AmazonLinux2023(hw, nil),
-		UserData:                awsec2.UserData_ForLinux(nil),
-		Role:                    role,
-		SecurityGroup:           hostSG,
-		RequireImdsv2:           jsii.Bool(true),
-		HttpTokens:              awsec2.LaunchTemplateHttpTokens_REQUIRED,
-		HttpPutResponseHopLimit: jsii.Number(1),
-		DetailedMonitoring:      jsii.Bool(true),
-		BlockDevices: &[]*awsec2.BlockDevice{{
-			DeviceName: jsii.String("/dev/xvda"),
-			Volume: awsec2.BlockDeviceVolume_Ebs(jsii.Number(30), &awsec2.EbsDeviceOptions{
-				Encrypted: jsii.Bool(true), VolumeType: awsec2.EbsDeviceVolumeType_GP3, DeleteOnTermination: jsii.Bool(true),
-			}),
-		}},
+	lt := launchtemplate.New(s.Construct, "HostLaunchTemplate", launchtemplate.Props{
+		InstanceType: p.InstanceType, MachineImage: awsecs.EcsOptimizedImage_AmazonLinux2023(hw, nil),
+		UserData: awsec2.UserData_ForLinux(nil), Role: role, SecurityGroup: hostSG, DetailedMonitoring: true,
 	})
+
 	notifications := awssns.NewTopic(s.Construct, jsii.String("HostNotifications"), &awssns.TopicProps{
 		DisplayName: jsii.String("Lookup ECS host launch, termination and error events"), EnforceSSL: jsii.Bool(true),
 	})

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stratolab/stratolab/constructs/lifecycle"
+	"github.com/stratolab/stratolab/internal/optional"
 )
 
 // Props configure a Network. Set at most one of Existing and Lookup; with neither, a new VPC is built.
@@ -113,13 +114,13 @@ func New(scope constructs.Construct, id string, props *Props) *Network {
 		e := props.Existing
 		n.Vpc = awsec2.Vpc_FromVpcAttributes(n.Construct, jsii.String("Vpc"), &awsec2.VpcAttributes{
 			VpcId:             jsii.String(e.VpcID),
-			VpcCidrBlock:      optional(e.Cidr),
+			VpcCidrBlock:      optional.String(e.Cidr),
 			AvailabilityZones: jsii.Strings(e.AvailabilityZones...),
-			PublicSubnetIds:   optionalList(e.PublicSubnetIDs),
+			PublicSubnetIds:   optional.Strings(e.PublicSubnetIDs),
 			PrivateSubnetIds:  jsii.Strings(e.PrivateSubnetIDs...),
 		})
 	case props.Lookup != nil:
-		opts := &awsec2.VpcLookupOptions{VpcId: optional(props.Lookup.VpcID)}
+		opts := &awsec2.VpcLookupOptions{VpcId: optional.String(props.Lookup.VpcID)}
 		if props.Lookup.VpcID == "" {
 			opts.IsDefault = jsii.Bool(true)
 		}
@@ -264,20 +265,6 @@ func orInt(i, def int) int {
 		return def
 	}
 	return i
-}
-
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return jsii.String(s)
-}
-
-func optionalList(ss []string) *[]*string {
-	if len(ss) == 0 {
-		return nil
-	}
-	return jsii.Strings(ss...)
 }
 
 // PinAvailabilityZones records azs as the answer to the CDK's availability-zones context lookup for
