@@ -138,8 +138,13 @@ func (v *validator) hub() {
 			v.errorf(path, "%q is not a pinned chart version (such as 4.3.3)", version)
 		}
 	}
-	if v.cfg.Vpc.Type == "new" && v.cfg.Vpc.AZCount() < 2 {
-		v.errorf("vpc.max_azs", "the VPC spans %d AZ, but EKS needs subnets in two", v.cfg.Vpc.AZCount())
+	switch n := v.cfg.Vpc; {
+	case n.Type == "new" && n.AZCount() < 2:
+		v.errorf("vpc.max_azs", "the VPC spans %d AZ, but EKS needs subnets in two", n.AZCount())
+	case n.Type == "existing" && len(n.PrivateSubnetIDs) < 2:
+		v.errorf("vpc.private_subnet_ids", "lists %d subnet(s), but EKS needs private subnets in two AZs", len(n.PrivateSubnetIDs))
+	case n.Type == "existing" && len(n.PublicSubnetIDs) < 2:
+		v.errorf("vpc.public_subnet_ids", "lists %d subnet(s), but the hub's internet-facing load balancer needs two public subnets", len(n.PublicSubnetIDs))
 	}
 	if h.Lifecycle.RemovalPolicy == "snapshot" {
 		v.errorf("hub.lifecycle.removal_policy", "snapshot is not something EFS or ECR supports (retain or destroy)")

@@ -320,6 +320,8 @@ func TestHubIngressIsHTTPSWithRedirect(t *testing.T) {
 	assert.Equal(t, "443", a["alb.ingress.kubernetes.io/ssl-redirect"])
 	assert.Equal(t, `[{"HTTP": 80}, {"HTTPS": 443}]`, a["alb.ingress.kubernetes.io/listen-ports"])
 	assert.Equal(t, "/hub/health", a["alb.ingress.kubernetes.io/healthcheck-path"])
+	assert.Equal(t, "alb", at(v, "ingress", "ingressClassName"))
+	assert.Regexp(t, `^<GetStackOutput:.*PublicSubnet1.*>,<GetStackOutput:.*PublicSubnet2.*>$`, a["alb.ingress.kubernetes.io/subnets"])
 	assert.Equal(t, "ClusterIP", at(v, "proxy", "service", "type"))
 	hubTemplate(t).HasResourceProperties(jsii.String("Custom::AWSCDK-EKS-HelmChart"), map[string]any{
 		"Chart": "aws-load-balancer-controller", "Repository": "https://aws.github.io/eks-charts"})

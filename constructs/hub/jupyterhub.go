@@ -218,8 +218,13 @@ func (h *Hub) values() map[string]any {
 		oauth["allowed_groups"] = toAny(sortedKeys(allowed))
 	}
 
+	var publicSubnets []string
+	for _, sn := range *p.Vpc.PublicSubnets() {
+		publicSubnets = append(publicSubnets, *sn.SubnetId())
+	}
 	alb := map[string]any{
-		"kubernetes.io/ingress.class":                        "alb",
+		// Named, so the controller needs no kubernetes.io/role/elb tags on an existing VPC's subnets.
+		"alb.ingress.kubernetes.io/subnets":                  strings.Join(publicSubnets, ","),
 		"alb.ingress.kubernetes.io/scheme":                   "internet-facing",
 		"alb.ingress.kubernetes.io/target-type":              "ip",
 		"alb.ingress.kubernetes.io/certificate-arn":          p.CertificateArn,
@@ -248,7 +253,7 @@ func (h *Hub) values() map[string]any {
 			"chp":     map[string]any{"nodeSelector": map[string]any{NodePurposeLabel: "core"}},
 		},
 		"ingress": map[string]any{
-			"enabled": true, "annotations": alb, "hosts": []any{hostname}, "pathType": "Prefix",
+			"enabled": true, "ingressClassName": "alb", "annotations": alb, "hosts": []any{hostname}, "pathType": "Prefix",
 		},
 		"singleuser": map[string]any{
 			"profileList":   profiles,
