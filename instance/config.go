@@ -179,7 +179,9 @@ type TokenValidity struct {
 
 // AuthEnabled reports whether the instance has an Auth stack: enabled.auth, or a module that logs users
 // in through it. Modules that need Auth add themselves here.
-func (c *Config) AuthEnabled() bool { return c.Enabled.Auth || c.Enabled.Hub }
+func (c *Config) AuthEnabled() bool {
+	return c.Enabled.Auth || c.Enabled.Hub || (c.Enabled.Jobs && c.Jobs.Web.Login == "cognito")
+}
 
 // AuthDomainPrefix is the hosted UI prefix: auth.domain_prefix, or the instance name.
 func (c *Config) AuthDomainPrefix() string {
@@ -228,6 +230,8 @@ type JobsWeb struct {
 	Port            int      `yaml:"port" doc:"Port the web app listens on."`
 	HealthCheckPath string   `yaml:"health_check_path" doc:"Path the load balancer checks."`
 	AllowedCidrs    []string `yaml:"allowed_cidrs" doc:"Who may reach the load balancer on 80 and 443."`
+	Login           string   `yaml:"login" enum:"cognito|none" doc:"cognito: users log in through the instance's Cognito pool at the load balancer. none: the web app authenticates users itself."`
+	Host            string   `yaml:"host" doc:"The web server's URL, https://jobs.example.edu (required with login: cognito)."`
 }
 
 // Lookup is the QA Authority Lookup service: <instance>/LookupData (EFS, buckets, secrets) and

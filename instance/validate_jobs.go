@@ -79,6 +79,12 @@ func (v *validator) jobs() {
 		v.errorf("jobs.web.health_check_path", "%q must start with / (such as /health)", w.HealthCheckPath)
 	}
 	v.cidrs("jobs.web.allowed_cidrs", w.AllowedCidrs)
+	switch {
+	case w.Login == "cognito" && w.Host == "":
+		v.errorf("jobs.web.host", "is required with jobs.web.login: cognito (the web server's URL, such as https://jobs.example.edu; Cognito returns users to <host>/oauth2/idpresponse)")
+	case w.Host != "" && !hostRe.MatchString(w.Host):
+		v.errorf("jobs.web.host", "%q is not an https:// host URL (such as https://jobs.example.edu, no path)", w.Host)
+	}
 	if j.Lifecycle.RemovalPolicy == "snapshot" {
 		v.errorf("jobs.lifecycle.removal_policy", "snapshot is not something S3 buckets support (retain or destroy)")
 	}

@@ -1,8 +1,11 @@
 package stacks
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/stratolab/stratolab/constructs/auth"
 	"github.com/stratolab/stratolab/constructs/jobrunner"
 	"github.com/stratolab/stratolab/constructs/jobstore"
 	"github.com/stratolab/stratolab/instance"
@@ -40,6 +43,19 @@ func newJobs(in *Instance, cfg *instance.Config) *Jobs {
 			Name: c.Name, InstanceTypes: c.InstanceTypes, Min: c.Min, Max: c.Max, Spot: c.Spot, RootVolumeGiB: c.RootVolumeGiB,
 		})
 	}
+	web := jobrunner.WebProps{
+		CertificateArn: j.Web.CertificateArn, Command: j.Web.Command, InstanceType: j.Web.InstanceType,
+		Min: j.Web.Min, Max: j.Web.Max, Port: j.Web.Port, HealthCheckPath: j.Web.HealthCheckPath, AllowedCidrs: j.Web.AllowedCidrs,
+	}
+	if j.Web.Login == "cognito" {
+		host := strings.TrimSuffix(j.Web.Host, "/")
+		// In the Jobs stack, so that Auth never depends on Jobs.
+		client := in.Auth.Auth.AddClient("JobsWebClient", auth.ClientOptions{
+			Name: cfg.Name + "-jobs-web", CallbackURLs: []string{host + "/oauth2/idpresponse"}, LogoutURLs: []string{host + "/"},
+			GenerateSecret: true, Scope: s,
+		})
+		web.Login = &jobrunner.Login{UserPool: in.Auth.Auth.UserPool, Client: client.Client, Domain: in.Auth.Auth.Domain}
+	}
 	sqsEndpoint := j.SqsEndpoint == "create" || (j.SqsEndpoint == "auto" && cfg.Vpc.Type == "new" && cfg.Vpc.NatGateways == 0)
 	runner := jobrunner.New(s, "Runner", &jobrunner.Props{
 		Vpc:               in.Base.Network.Vpc,
@@ -50,12 +66,9 @@ func newJobs(in *Instance, cfg *instance.Config) *Jobs {
 		ScaleInAfter:      awscdk.Duration_Minutes(jsii.Number(j.ScaleInAfterMinutes)),
 		WorkerCommand:     j.Worker.Command,
 		CodeKey:           j.Worker.CodeKey,
-		Web: jobrunner.WebProps{
-			CertificateArn: j.Web.CertificateArn, Command: j.Web.Command, InstanceType: j.Web.InstanceType,
-			Min: j.Web.Min, Max: j.Web.Max, Port: j.Web.Port, HealthCheckPath: j.Web.HealthCheckPath, AllowedCidrs: j.Web.AllowedCidrs,
-		},
-		EventsTopic: j.EventsTopic,
-		SqsEndpoint: sqsEndpoint,
+		Web:               web,
+		EventsTopic:       j.EventsTopic,
+		SqsEndpoint:       sqsEndpoint,
 	})
 	awscdk.NewCfnOutput(s, jsii.String("WebUrl"), &awscdk.CfnOutputProps{
 		Value:       jsii.String("https://" + *runner.LoadBalancer.LoadBalancerDnsName()),

@@ -339,8 +339,22 @@ func TestJobsWebIsBehindAnHTTPSLoadBalancerThatRedirectsHTTP(t *testing.T) {
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::Listener"), map[string]any{
 		"Port": 443, "Protocol": "HTTPS",
-		"Certificates":   []any{map[string]any{"CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab"}},
-		"DefaultActions": []any{map[string]any{"Type": "forward", "TargetGroupArn": ref("RunnerFrontLoadBalancerHttpsWebGroup")}},
+		"Certificates": []any{map[string]any{"CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab"}},
+		// Users log in through the Cognito pool before anything is forwarded (Kotta used Login with Amazon).
+		"DefaultActions": []any{
+			map[string]any{"Type": "authenticate-cognito", "Order": 1, "AuthenticateCognitoConfig": map[string]any{
+				"UserPoolArn":      fromStack("example-Auth", "AuthUserPool.*Arn"),
+				"UserPoolClientId": ref("JobsWebClient"),
+				"UserPoolDomain":   fromStack("example-Auth", "AuthUserPoolDomain"),
+				"Scope":            "openid email profile",
+				"SessionTimeout":   "28800",
+			}},
+			map[string]any{"Type": "forward", "Order": 2, "TargetGroupArn": ref("RunnerWebTargets")},
+		},
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolClient"), map[string]any{
+		"ClientName": "example-jobs-web", "GenerateSecret": true, "AllowedOAuthFlows": []any{"code"},
+		"CallbackURLs": []any{"https://jobs.example.org/oauth2/idpresponse"},
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::Listener"), map[string]any{
 		"Port": 80, "Protocol": "HTTP",
@@ -352,7 +366,7 @@ func TestJobsWebIsBehindAnHTTPSLoadBalancerThatRedirectsHTTP(t *testing.T) {
 		"TargetGroupAttributes": assertions.Match_ArrayWith(&[]any{map[string]any{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}}),
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::AutoScaling::AutoScalingGroup"), map[string]any{
-		"MinSize": "1", "MaxSize": "2", "HealthCheckType": "ELB", "TargetGroupARNs": []any{ref("RunnerFrontLoadBalancerHttpsWebGroup")},
+		"MinSize": "1", "MaxSize": "2", "HealthCheckType": "ELB", "TargetGroupARNs": []any{ref("RunnerWebTargets")},
 	})
 }
 
@@ -365,7 +379,8 @@ func TestJobsSecurityGroupsLetOnlyTheLoadBalancerIn(t *testing.T) {
 			map[string]any{"CidrIp": "0.0.0.0/0", "Description": "HTTPS from 0.0.0.0/0", "FromPort": 443, "ToPort": 443, "IpProtocol": "tcp"},
 			map[string]any{"CidrIp": "0.0.0.0/0", "Description": "HTTP (redirected to HTTPS) from 0.0.0.0/0", "FromPort": 80, "ToPort": 80, "IpProtocol": "tcp"},
 		},
-		"SecurityGroupEgress": assertions.Match_Absent(),
+		// Out: only HTTPS to the identity provider (the Cognito token endpoint), and the web servers below.
+		"SecurityGroupEgress": []any{map[string]any{"CidrIp": "0.0.0.0/0", "Description": "Allow to IdP endpoint", "FromPort": 443, "ToPort": 443, "IpProtocol": "tcp"}},
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroupEgress"), map[string]any{
 		"GroupId":                    map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^RunnerFrontSecurityGroup")), "GroupId"}},
@@ -423,7 +438,7 @@ vpc: {availability_zones: [us-east-1a, us-east-1b]}
 enabled: {jobs: true}
 jobs:
   worker: {command: run-worker}
-  web: {command: run-web, certificate_arn: "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab", allowed_cidrs: [192.0.2.0/24]}
+  web: {command: run-web, certificate_arn: "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab", allowed_cidrs: [192.0.2.0/24], login: none}
 `
 
 func TestJobsWithoutNATGetAnSQSEndpointAndNoPublicIngressSuppression(t *testing.T) {

@@ -166,27 +166,31 @@ func TestLoadRejects(t *testing.T) {
 		{name: "jobs certificate from another region", file: withJobs(strings.Replace(jobsKeys, "acm:us-east-1", "acm:eu-west-1", 1)),
 			want: []string{"lab.yaml:14: jobs.web.certificate_arn:", "is in eu-west-1, but a load balancer in us-east-1 needs a certificate of its own region"}},
 		{name: "jobs class min greater than max", file: withJobs(jobsKeys + "  classes: [{name: prod, instance_types: [m5.large], min: 5, max: 2, root_volume_gib: 30}]\n"),
-			want: []string{"lab.yaml:16: jobs.classes[0].min: 5 is more than max 2"}},
+			want: []string{"lab.yaml:17: jobs.classes[0].min: 5 is more than max 2"}},
 		{name: "jobs web min greater than max", file: withJobs(strings.Replace(jobsKeys, "command: run-web", "command: run-web\n    min: 3\n    max: 1", 1)),
 			want: []string{"lab.yaml:16: jobs.web.min: 3 is more than max 1"}},
 		{name: "jobs visibility timeout out of range", file: withJobs(jobsKeys + "  visibility_timeout_seconds: 86400\n"),
-			want: []string{"lab.yaml:16: jobs.visibility_timeout_seconds: 86400 is outside what SQS allows (0 to 43200"}},
+			want: []string{"lab.yaml:17: jobs.visibility_timeout_seconds: 86400 is outside what SQS allows (0 to 43200"}},
 		{name: "jobs unknown instance type format", file: withJobs(jobsKeys + "  classes: [{name: prod, instance_types: [m5-xlarge], min: 0, max: 2, root_volume_gib: 30}]\n"),
-			want: []string{`lab.yaml:16: jobs.classes[0].instance_types[0]: "m5-xlarge" is not an EC2 instance type (family.size`}},
+			want: []string{`lab.yaml:17: jobs.classes[0].instance_types[0]: "m5-xlarge" is not an EC2 instance type (family.size`}},
 		{name: "jobs instance types of two architectures", file: withJobs(jobsKeys + "  classes: [{name: prod, instance_types: [m5.large, m7g.large], min: 0, max: 2, root_volume_gib: 30}]\n"),
 			want: []string{"jobs.classes[0].instance_types[1]: m7g.large is arm64 but m5.large is x86_64"}},
 		{name: "jobs empty list of classes", file: withJobs(jobsKeys + "  classes: []\n"),
-			want: []string{"lab.yaml:16: jobs.classes: is empty"}},
+			want: []string{"lab.yaml:17: jobs.classes: is empty"}},
 		{name: "jobs duplicate class names", file: withJobs(jobsKeys + "  classes:\n    - {name: prod, instance_types: [m5.large], min: 0, max: 2, root_volume_gib: 30}\n    - {name: prod, instance_types: [t3.small], min: 0, max: 1, root_volume_gib: 30}\n"),
-			want: []string{`lab.yaml:18: jobs.classes[1].name: "prod" is already the name of jobs.classes[0]`}},
+			want: []string{`lab.yaml:19: jobs.classes[1].name: "prod" is already the name of jobs.classes[0]`}},
 		{name: "jobs allowed CIDR that is not valid", file: withJobs(strings.Replace(jobsKeys, "command: run-web", "command: run-web\n    allowed_cidrs: [10.0.0.0/33, 192.0.2.1/24]", 1)),
 			want: []string{`lab.yaml:16: jobs.web.allowed_cidrs[0]: "10.0.0.0/33" is not a CIDR`, `jobs.web.allowed_cidrs[1]: "192.0.2.1/24" has host bits set (did you mean 192.0.2.0/24?)`}},
 		{name: "jobs code tarball outside code/", file: withJobs(strings.Replace(jobsKeys, "command: run-worker", "command: run-worker\n    code_key: uploads/app.tgz", 1)),
 			want: []string{`lab.yaml:13: jobs.worker.code_key: "uploads/app.tgz" must be a key under code/`}},
 		{name: "jobs enabled without its commands and certificate", file: withJobs(""),
 			want: []string{"jobs.worker.command: is required", "jobs.web.command: is required", "jobs.web.certificate_arn: is required"}},
+		{name: "jobs Cognito login without a host", file: withJobs(strings.Replace(jobsKeys, "    host: https://jobs.example.edu\n", "", 1)),
+			want: []string{"jobs.web.host: is required with jobs.web.login: cognito"}},
+		{name: "jobs host that is not https", file: withJobs(strings.Replace(jobsKeys, "https://jobs.example.edu", "http://jobs.example.edu", 1)),
+			want: []string{`lab.yaml:16: jobs.web.host: "http://jobs.example.edu" is not an https:// host URL`}},
 		{name: "jobs scale-in time that is not a multiple of 5", file: withJobs(jobsKeys + "  scale_in_after_minutes: 7\n"),
-			want: []string{"lab.yaml:16: jobs.scale_in_after_minutes: 7 must be a multiple of 5"}},
+			want: []string{"lab.yaml:17: jobs.scale_in_after_minutes: 7 must be a multiple of 5"}},
 		{name: "lookup on an existing VPC with fewer than two subnets", file: lookupExisting("[subnet-0123456789abcdef0]", "[subnet-0aaa1111bbbb2222c]"),
 			want: []string{"lab.yaml:9: vpc.private_subnet_ids: lists 1 subnet(s), but the lookup service needs at least two private subnets",
 				"lab.yaml:10: vpc.public_subnet_ids: lists 1 subnet(s), but an internet-facing load balancer needs two public subnets"}},
@@ -405,12 +409,13 @@ func TestLoadChecksAuthOnlyWhenTheAuthStackIsBuilt(t *testing.T) {
 	assert.Equal(t, "lab", cfg.AuthDomainPrefix(), "the prefix defaults to the instance name")
 }
 
-// jobsKeys are the jobs keys an enabled jobs module needs; withJobs puts them on lines 11 to 15.
+// jobsKeys are the jobs keys an enabled jobs module needs; withJobs puts them on lines 11 to 16.
 const jobsKeys = `  worker:
     command: run-worker
   web:
     certificate_arn: "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab"
     command: run-web
+    host: https://jobs.example.edu
 `
 
 // withJobs is goodInstance with the jobs module on and the given lines under jobs:, from line 11.

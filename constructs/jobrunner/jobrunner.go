@@ -22,8 +22,10 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2actions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -82,6 +84,18 @@ type WebProps struct {
 	HealthCheckPath string
 	// Who may reach the load balancer on 80 and 443. Default: - 0.0.0.0/0
 	AllowedCidrs []string
+	// Make users log in through a Cognito pool at the load balancer before anything reaches the web
+	// server (Kotta used Login with Amazon). The client needs a secret and the callback
+	// https://<host>/oauth2/idpresponse.
+	// Default: - no login at the load balancer: the web app authenticates users itself
+	Login *Login
+}
+
+// Login is the Cognito pool, client and domain the load balancer authenticates users with.
+type Login struct {
+	UserPool awscognito.IUserPool
+	Client   awscognito.IUserPoolClient
+	Domain   awscognito.IUserPoolDomain
 }
 
 // Props configure a JobRunner.
@@ -402,7 +416,8 @@ func (r *JobRunner) newWeb(webSG awsec2.ISecurityGroup) {
 	})
 	r.WebFleet = asg
 
-	front.HTTPS.AddTargets(jsii.String("Web"), &awselasticloadbalancingv2.AddApplicationTargetsProps{
+	targets := awselasticloadbalancingv2.NewApplicationTargetGroup(r.Construct, jsii.String("WebTargets"), &awselasticloadbalancingv2.ApplicationTargetGroupProps{
+		Vpc:                 p.Vpc,
 		Port:                jsii.Number(w.Port),
 		Protocol:            awselasticloadbalancingv2.ApplicationProtocol_HTTP,
 		Targets:             &[]awselasticloadbalancingv2.IApplicationLoadBalancerTarget{asg},
@@ -413,6 +428,16 @@ func (r *JobRunner) newWeb(webSG awsec2.ISecurityGroup) {
 			Interval:         awscdk.Duration_Seconds(jsii.Number(30)),
 		},
 	})
+	forward := awselasticloadbalancingv2.ListenerAction_Forward(&[]awselasticloadbalancingv2.IApplicationTargetGroup{targets}, nil)
+	action := forward
+	if l := w.Login; l != nil {
+		action = awselasticloadbalancingv2actions.NewAuthenticateCognitoAction(&awselasticloadbalancingv2actions.AuthenticateCognitoActionProps{
+			UserPool: l.UserPool, UserPoolClient: l.Client, UserPoolDomain: l.Domain,
+			Scope: jsii.String("openid email profile"), Next: forward,
+			SessionTimeout: awscdk.Duration_Hours(jsii.Number(8)),
+		})
+	}
+	front.HTTPS.AddAction(jsii.String("Default"), &awselasticloadbalancingv2.AddApplicationActionProps{Action: action})
 }
 
 func (r *JobRunner) newEventsTopic() {
