@@ -62,7 +62,7 @@ func OAuthCallbackURL(u string) string {
 
 var (
 	instanceTypeRe = regexp.MustCompile(`^([a-z][a-z0-9-]*)\.(nano|micro|small|medium|large|xlarge|[0-9]+xlarge|metal|metal-[0-9]+xl)$`)
-	generationRe   = regexp.MustCompile(`^[a-z-]*?([0-9]+)([a-z-]*)$`)
+	generationRe   = regexp.MustCompile(`^[a-z-]*?([0-9]+)([a-z0-9-]*)$`)
 	acmCertRe      = regexp.MustCompile(`^arn:aws[a-z-]*:acm:([a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 )
 
