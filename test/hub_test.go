@@ -345,3 +345,32 @@ func TestHubRejectsImpossibleProps(t *testing.T) {
 	}
 	assert.Len(t, *stack.Node().Children(), before, "nothing is created before the props are checked")
 }
+
+const hubEnv = `env: {account: "123456789012", region: us-east-1}
+vpc: {availability_zones: [us-east-1a, us-east-1b], nat_gateways: 1}
+enabled: {hub: true}
+hub:
+  host: https://hub.example.edu
+  certificate_arn: "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab"
+  admin_principals: [arn:aws:iam::123456789012:role/Admin]
+  nodes: [{name: general, instance_types: [m5.xlarge], max: 3}]
+  profiles: [{name: general, image: notebook, tag: "1", cpu: {guarantee: "1", limit: "2"}, memory: {guarantee: 2G, limit: 4G}, node: general}]
+`
+
+func TestHubPrivateEndpointAndEBSHomes(t *testing.T) {
+	built, _ := buildInstance(t, "privatehub", "lifecycle: production\n"+hubEnv+"  endpoint: {private: true}\n  home_storage: ebs\n")
+	tpl := template(built.Hub.Stack)
+	tpl.HasResourceProperties(jsii.String("AWS::EKS::Cluster"), map[string]any{
+		"ResourcesVpcConfig": assertions.Match_ObjectLike(&map[string]any{"EndpointPrivateAccess": true, "EndpointPublicAccess": false}),
+	})
+	v := built.Hub.Hub.Values
+	assert.Equal(t, hub.EBSStorageClass, v["singleuser"].(map[string]any)["storage"].(map[string]any)["dynamic"].(map[string]any)["storageClass"])
+	// Production: the home file system and repositories are kept, and volumes are retained by their class.
+	tpl.HasResource(jsii.String("AWS::EFS::FileSystem"), map[string]any{"DeletionPolicy": "Retain",
+		"Properties": assertions.Match_ObjectLike(&map[string]any{"BackupPolicy": map[string]any{"Status": "ENABLED"}})})
+	tpl.AllResourcesProperties(jsii.String("AWS::ECR::Repository"), map[string]any{"EmptyOnDelete": false})
+	// A profile without groups is for everyone.
+	oauth := v["hub"].(map[string]any)["config"].(map[string]any)["GenericOAuthenticator"].(map[string]any)
+	assert.Equal(t, true, oauth["allow_all"])
+	assert.NotContains(t, oauth, "allowed_groups")
+}

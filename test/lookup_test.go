@@ -376,3 +376,13 @@ func readEnvFile(t *testing.T, s *synthesized) string {
 	}
 	return readFile(t, found[0])
 }
+
+func TestLookupInternalLoadBalancerStaysInPrivateSubnets(t *testing.T) {
+	built, _ := buildInstance(t, "internal", "lifecycle: development\n"+strings.Replace(lookupEnv,
+		"load_balancer: {certificate_arn:", "load_balancer: {internal: true, allowed_cidrs: [10.0.0.0/8], certificate_arn:", 1))
+	tpl := template(built.Lookup.Stack)
+	tpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::LoadBalancer"), map[string]any{
+		"Scheme":  "internal",
+		"Subnets": assertions.Match_ArrayWith(&[]any{fromStack("internal-Base", "NetworkVpcPrivateSubnet1")}),
+	})
+}
