@@ -21,6 +21,13 @@ func TestInstancesHaveNoUnsuppressedNagErrors(t *testing.T) {
 	}
 }
 
+// TestExampleSynthesizesWithoutWarnings keeps `cdk synth` quiet for an instance with every module: a
+// warning annotation is printed as a validation report on every synth, and makes aws-cdk-lib hash the
+// whole cloud assembly (the 50 MB kubectl layer included) before and after its annotation plugin runs.
+func TestExampleSynthesizesWithoutWarnings(t *testing.T) {
+	assert.Empty(t, synth(t, "example").warnings())
+}
+
 // TestNagRejectsAnUnsafeResource proves the gate is wired: an unencrypted bucket without a TLS-only policy,
 // added to an instance's stack, produces AwsSolutions errors.
 func TestNagRejectsAnUnsafeResource(t *testing.T) {

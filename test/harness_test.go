@@ -225,12 +225,17 @@ func (s *synthesized) stack(t testing.TB, id string) awscdk.Stack {
 
 // errors returns every error annotation of the instance's stacks: cdk-nag findings and anything else
 // that would fail `cdk synth`.
-func (s *synthesized) errors() []string {
+func (s *synthesized) errors() []string { return s.messages(cxapi.SynthesisMessageLevel_ERROR) }
+
+// warnings returns every warning annotation of the instance's stacks.
+func (s *synthesized) warnings() []string { return s.messages(cxapi.SynthesisMessageLevel_WARNING) }
+
+func (s *synthesized) messages(level cxapi.SynthesisMessageLevel) []string {
 	var out []string
 	for _, st := range s.built.Stacks {
 		art := s.assembly.GetStackArtifact(st.ArtifactId())
 		for _, m := range *art.Messages() {
-			if m.Level == cxapi.SynthesisMessageLevel_ERROR {
+			if m.Level == level {
 				out = append(out, fmt.Sprintf("%s: %v", *m.Id, m.Entry.Data))
 			}
 		}
