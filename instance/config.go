@@ -62,6 +62,9 @@ type Vpc struct {
 	VpcID            string   `yaml:"vpc_id" doc:"existing: the VPC ID (required). lookup: the VPC ID, or empty for the account's default VPC."`
 	PublicSubnetIDs  []string `yaml:"public_subnet_ids" doc:"existing: public subnet IDs, one per AZ, or none."`
 	PrivateSubnetIDs []string `yaml:"private_subnet_ids" doc:"existing: private subnet IDs, one per AZ (required)."`
+
+	PublicRouteTableIDs  []string `yaml:"public_route_table_ids" doc:"existing: the route table of each public subnet, in the order of public_subnet_ids, or none."`
+	PrivateRouteTableIDs []string `yaml:"private_route_table_ids" doc:"existing: the route table of each private subnet, in the order of private_subnet_ids, or none."`
 }
 
 // Compliance lists the cdk-nag packs. AwsSolutions always runs.

@@ -14,16 +14,17 @@ import (
 const MaxNameLength = 24
 
 var (
-	nameRe      = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
-	accountRe   = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRe    = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
-	vpcIDRe     = regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	subnetIDRe  = regexp.MustCompile(`^subnet-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	tagKeyRe    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
-	tagValueRe  = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
-	azSuffixRe  = regexp.MustCompile(`^[a-z]$`)
-	azNameRe    = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9][a-z]$`)
-	retentionOK = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+	nameRe         = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+	accountRe      = regexp.MustCompile(`^[0-9]{12}$`)
+	regionRe       = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
+	vpcIDRe        = regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	subnetIDRe     = regexp.MustCompile(`^subnet-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	routeTableIDRe = regexp.MustCompile(`^rtb-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	tagKeyRe       = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
+	tagValueRe     = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
+	azSuffixRe     = regexp.MustCompile(`^[a-z]$`)
+	azNameRe       = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9][a-z]$`)
+	retentionOK    = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
 
 // checkName validates an instance name, which comes from the file name rather than from a key.
@@ -146,6 +147,8 @@ func (v *validator) vpc() {
 	onlyFor("vpc.nat_gateways", "new", n.NatGateways != 0)
 	onlyFor("vpc.public_subnet_ids", "existing", len(n.PublicSubnetIDs) > 0)
 	onlyFor("vpc.private_subnet_ids", "existing", len(n.PrivateSubnetIDs) > 0)
+	onlyFor("vpc.public_route_table_ids", "existing", len(n.PublicRouteTableIDs) > 0)
+	onlyFor("vpc.private_route_table_ids", "existing", len(n.PrivateRouteTableIDs) > 0)
 	onlyFor("vpc.vpc_id", "existing or lookup", n.VpcID != "")
 	onlyFor("vpc.availability_zones", "new or existing", len(n.AvailabilityZones) > 0)
 
@@ -225,6 +228,24 @@ func (v *validator) existingVpc(n Vpc) {
 	}
 	v.subnets("vpc.private_subnet_ids", n.PrivateSubnetIDs, azs, true)
 	v.subnets("vpc.public_subnet_ids", n.PublicSubnetIDs, azs, false)
+	v.routeTables("vpc.private_route_table_ids", n.PrivateRouteTableIDs, "vpc.private_subnet_ids", len(n.PrivateSubnetIDs))
+	v.routeTables("vpc.public_route_table_ids", n.PublicRouteTableIDs, "vpc.public_subnet_ids", len(n.PublicSubnetIDs))
+}
+
+// routeTables checks the route tables of an existing VPC's subnets: none, or one per subnet. Subnets
+// may share a route table, so an ID may repeat.
+func (v *validator) routeTables(path string, ids []string, subnetsPath string, subnets int) {
+	if len(ids) == 0 {
+		return
+	}
+	if len(ids) != subnets {
+		v.errorf(path, "lists %d route tables for %d subnets in %s (give the route table of each subnet, in the same order, or none)", len(ids), subnets, subnetsPath)
+	}
+	for i, id := range ids {
+		if !routeTableIDRe.MatchString(id) {
+			v.errorf(fmt.Sprintf("%s[%d]", path, i), "%q is not a route table ID (rtb- and 8 or 17 hex digits)", id)
+		}
+	}
 }
 
 func (v *validator) subnets(path string, ids []string, azs int, required bool) {

@@ -40,6 +40,9 @@ func newBase(in *Instance, cfg *instance.Config) *Base {
 			AvailabilityZones: v.AvailabilityZones,
 			PublicSubnetIDs:   v.PublicSubnetIDs,
 			PrivateSubnetIDs:  v.PrivateSubnetIDs,
+
+			PublicRouteTableIDs:  v.PublicRouteTableIDs,
+			PrivateRouteTableIDs: v.PrivateRouteTableIDs,
 		}
 	case "lookup":
 		props.Lookup = &network.Lookup{VpcID: v.VpcID}

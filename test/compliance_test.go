@@ -21,11 +21,15 @@ func TestInstancesHaveNoUnsuppressedNagErrors(t *testing.T) {
 	}
 }
 
-// TestExampleSynthesizesWithoutWarnings keeps `cdk synth` quiet for an instance with every module: a
-// warning annotation is printed as a validation report on every synth, and makes aws-cdk-lib hash the
-// whole cloud assembly (the 50 MB kubectl layer included) before and after its annotation plugin runs.
-func TestExampleSynthesizesWithoutWarnings(t *testing.T) {
-	assert.Empty(t, synth(t, "example").warnings())
+// TestInstancesSynthesizeWithoutWarnings keeps `cdk synth` quiet: a warning annotation is printed as a
+// validation report on every synth, and makes aws-cdk-lib hash the whole cloud assembly (the 50 MB
+// kubectl layer included) before and after its annotation plugin runs.
+func TestInstancesSynthesizeWithoutWarnings(t *testing.T) {
+	for _, name := range instanceNames(t) {
+		t.Run(name, func(t *testing.T) {
+			assert.Empty(t, synth(t, name).warnings())
+		})
+	}
 }
 
 // TestNagRejectsAnUnsafeResource proves the gate is wired: an unencrypted bucket without a TLS-only policy,

@@ -88,6 +88,14 @@ func TestLoadRejects(t *testing.T) {
 		{name: "existing VPC with a malformed subnet ID", file: goodInstance[:strings.Index(goodInstance, "vpc:")] +
 			"vpc:\n  type: existing\n  vpc_id: vpc-0123456789abcdef0\n  availability_zones: [us-east-1a]\n  private_subnet_ids: [sn-123]\n",
 			want: []string{`lab.yaml:9: vpc.private_subnet_ids[0]: "sn-123" is not a subnet ID`}},
+		{name: "existing VPC with fewer route tables than subnets", file: goodInstance[:strings.Index(goodInstance, "vpc:")] +
+			"vpc:\n  type: existing\n  vpc_id: vpc-0123456789abcdef0\n  availability_zones: [us-east-1a, us-east-1b]\n  private_subnet_ids: [subnet-0123456789abcdef0, subnet-0fedcba9876543210]\n  private_route_table_ids: [rtb-0123456789abcdef0]\n",
+			want: []string{"lab.yaml:10: vpc.private_route_table_ids: lists 1 route tables for 2 subnets in vpc.private_subnet_ids"}},
+		{name: "existing VPC with a malformed route table ID", file: goodInstance[:strings.Index(goodInstance, "vpc:")] +
+			"vpc:\n  type: existing\n  vpc_id: vpc-0123456789abcdef0\n  availability_zones: [us-east-1a]\n  private_subnet_ids: [subnet-0123456789abcdef0]\n  private_route_table_ids: [subnet-0123456789abcdef0]\n",
+			want: []string{`lab.yaml:10: vpc.private_route_table_ids[0]: "subnet-0123456789abcdef0" is not a route table ID (rtb- and 8 or 17 hex digits)`}},
+		{name: "route tables on a new VPC", file: "vpc:\n  public_route_table_ids: [rtb-0123456789abcdef0]\n",
+			want: []string{"lab.yaml:2: vpc.public_route_table_ids: is only used when vpc.type is existing, not new"}},
 		{name: "NAT gateways on an existing VPC", file: goodInstance[:strings.Index(goodInstance, "vpc:")] +
 			"vpc:\n  type: existing\n  vpc_id: vpc-0123456789abcdef0\n  availability_zones: [us-east-1a]\n  private_subnet_ids: [subnet-0123456789abcdef0]\n  nat_gateways: 1\n",
 			want: []string{"lab.yaml:10: vpc.nat_gateways: is only used when vpc.type is new, not existing"}},

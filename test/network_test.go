@@ -50,6 +50,9 @@ var networks = sync.OnceValue(func() *networkCases {
 		AvailabilityZones: azs,
 		PublicSubnetIDs:   []string{"subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"},
 		PrivateSubnetIDs:  []string{"subnet-0123456789abcdef0", "subnet-0fedcba9876543210"},
+
+		PublicRouteTableIDs:  []string{"rtb-0aaaaaaaaaaaaaaa0", "rtb-0aaaaaaaaaaaaaaa0"},
+		PrivateRouteTableIDs: []string{"rtb-01111111111111111", "rtb-02222222222222222"},
 	}})
 	c.lookup = stack("Lookup")
 	c.lookupNet = network.New(c.lookup, "Network", &network.Props{Lookup: &network.Lookup{}})
@@ -161,15 +164,21 @@ func TestNetworkExistingVpcUsesGivenAttributesAndCreatesNothing(t *testing.T) {
 	assert.Equal(t, "vpc-0123456789abcdef0", *n.Vpc.VpcId())
 	assert.Equal(t, "172.31.0.0/16", *n.Vpc.VpcCidrBlock())
 	assert.Equal(t, []string{"us-east-1a", "us-east-1b"}, derefAll(n.Vpc.AvailabilityZones()))
-	var private, public []string
+	var private, public, privateRoutes, publicRoutes []string
 	for _, s := range *n.Vpc.PrivateSubnets() {
 		private = append(private, *s.SubnetId())
+		privateRoutes = append(privateRoutes, *s.RouteTable().RouteTableId())
 	}
 	for _, s := range *n.Vpc.PublicSubnets() {
 		public = append(public, *s.SubnetId())
+		publicRoutes = append(publicRoutes, *s.RouteTable().RouteTableId())
 	}
 	assert.Equal(t, []string{"subnet-0123456789abcdef0", "subnet-0fedcba9876543210"}, private)
 	assert.Equal(t, []string{"subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"}, public)
+	// With their route tables given, the subnets can be routed, and the CDK has nothing to warn about.
+	assert.Equal(t, []string{"rtb-01111111111111111", "rtb-02222222222222222"}, privateRoutes)
+	assert.Equal(t, []string{"rtb-0aaaaaaaaaaaaaaa0", "rtb-0aaaaaaaaaaaaaaa0"}, publicRoutes)
+	assert.Empty(t, *assertions.Annotations_FromStack(c.existing).FindWarning(jsii.String("*"), assertions.Match_AnyValue()))
 	assert.Nil(t, n.FlowLogGroup)
 	tpl := template(c.existing)
 	for _, typ := range []string{"AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::FlowLog", "AWS::Logs::LogGroup"} {
@@ -217,6 +226,9 @@ func TestNetworkRejectsImpossibleProps(t *testing.T) {
 		{"existing and lookup together", &network.Props{Existing: &network.Existing{}, Lookup: &network.Lookup{}}, "not both"},
 		{"existing without private subnets", &network.Props{Existing: &network.Existing{VpcID: "vpc-12345678", AvailabilityZones: []string{"us-east-1a"}}},
 			"PrivateSubnetIDs has 0 subnets for 1 AZs"},
+		{"existing with a route table short", &network.Props{Existing: &network.Existing{VpcID: "vpc-12345678", AvailabilityZones: []string{"us-east-1a", "us-east-1b"},
+			PrivateSubnetIDs: []string{"subnet-12345678", "subnet-87654321"}, PrivateRouteTableIDs: []string{"rtb-12345678"}}},
+			"PrivateRouteTableIDs has 1 route tables for 2 subnets"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			msg := panicMessage(func() { network.New(stack, "Net", tc.props) })

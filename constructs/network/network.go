@@ -81,6 +81,12 @@ type Existing struct {
 	PublicSubnetIDs []string
 	// Private subnet IDs, one per AZ. Required.
 	PrivateSubnetIDs []string
+	// The route table of each public subnet, in the order of PublicSubnetIDs.
+	// Default: - unknown; the CDK warns, and cannot add routes to these subnets
+	PublicRouteTableIDs []string
+	// The route table of each private subnet, in the order of PrivateSubnetIDs.
+	// Default: - unknown; the CDK warns, and cannot add routes to these subnets
+	PrivateRouteTableIDs []string
 }
 
 // Lookup finds a VPC through CDK context.
@@ -118,6 +124,9 @@ func New(scope constructs.Construct, id string, props *Props) *Network {
 			AvailabilityZones: jsii.Strings(e.AvailabilityZones...),
 			PublicSubnetIds:   optional.Strings(e.PublicSubnetIDs),
 			PrivateSubnetIds:  jsii.Strings(e.PrivateSubnetIDs...),
+
+			PublicSubnetRouteTableIds:  optional.Strings(e.PublicRouteTableIDs),
+			PrivateSubnetRouteTableIds: optional.Strings(e.PrivateRouteTableIDs),
 		})
 	case props.Lookup != nil:
 		opts := &awsec2.VpcLookupOptions{VpcId: optional.String(props.Lookup.VpcID)}
@@ -229,6 +238,10 @@ func (p *Props) check() error {
 			return fmt.Errorf("Existing.PrivateSubnetIDs has %d subnets for %d AZs (one per AZ)", len(e.PrivateSubnetIDs), len(e.AvailabilityZones))
 		case len(e.PublicSubnetIDs) != 0 && len(e.PublicSubnetIDs) != len(e.AvailabilityZones):
 			return fmt.Errorf("Existing.PublicSubnetIDs has %d subnets for %d AZs (one per AZ, or none)", len(e.PublicSubnetIDs), len(e.AvailabilityZones))
+		case len(e.PrivateRouteTableIDs) != 0 && len(e.PrivateRouteTableIDs) != len(e.PrivateSubnetIDs):
+			return fmt.Errorf("Existing.PrivateRouteTableIDs has %d route tables for %d subnets (one per subnet, or none)", len(e.PrivateRouteTableIDs), len(e.PrivateSubnetIDs))
+		case len(e.PublicRouteTableIDs) != 0 && len(e.PublicRouteTableIDs) != len(e.PublicSubnetIDs):
+			return fmt.Errorf("Existing.PublicRouteTableIDs has %d route tables for %d subnets (one per subnet, or none)", len(e.PublicRouteTableIDs), len(e.PublicSubnetIDs))
 		}
 		return nil
 	}
