@@ -11,6 +11,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stratolab/stratolab/constructs/auth"
 	"github.com/stratolab/stratolab/constructs/hub"
+	"github.com/stratolab/stratolab/constructs/lifecycle"
+	"github.com/stratolab/stratolab/constructs/securebucket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -325,6 +327,60 @@ func TestHubIngressIsHTTPSWithRedirect(t *testing.T) {
 	assert.Equal(t, "ClusterIP", at(v, "proxy", "service", "type"))
 	hubTemplate(t).HasResourceProperties(jsii.String("Custom::AWSCDK-EKS-HelmChart"), map[string]any{
 		"Chart": "aws-load-balancer-controller", "Repository": "https://aws.github.io/eks-charts"})
+}
+
+// TestHubLoadBalancerLogsToItsOwnBucket: the ingress's load balancer is the controller's, not the CDK's,
+// so the hub switches its access logs on by annotation and grants ELB's us-east-1 account the prefix.
+func TestHubLoadBalancerLogsToItsOwnBucket(t *testing.T) {
+	a := at(chartValues(t, "example", "jupyterhub"), "ingress", "annotations").(map[string]any)
+	assert.Equal(t, "routing.http.drop_invalid_header_fields.enabled=true,access_logs.s3.enabled=true,"+
+		"access_logs.s3.bucket=<Ref:'HubLogsBucketCA0713A8'>,access_logs.s3.prefix=alb/hub",
+		a["alb.ingress.kubernetes.io/load-balancer-attributes"])
+	tpl := hubTemplate(t)
+	tpl.HasResource(jsii.String("AWS::S3::Bucket"), map[string]any{
+		"Properties": assertions.Match_ObjectLike(&map[string]any{
+			"BucketEncryption": map[string]any{"ServerSideEncryptionConfiguration": []any{
+				map[string]any{"ServerSideEncryptionByDefault": map[string]any{"SSEAlgorithm": "AES256"}}}},
+			"PublicAccessBlockConfiguration": map[string]any{"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
+			"LifecycleConfiguration": map[string]any{"Rules": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ObjectLike(&map[string]any{"Id": "expire-logs", "ExpirationInDays": 365})})},
+		}),
+		"DeletionPolicy": "Delete", // the example is a development instance
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::S3::BucketPolicy"), map[string]any{
+		"Bucket": ref("HubLogsBucket"),
+		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+			map[string]any{"Effect": "Deny", "Action": "s3:*", "Principal": map[string]any{"AWS": "*"},
+				"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}}, "Resource": assertions.Match_AnyValue()},
+			map[string]any{"Effect": "Allow", "Action": "s3:PutObject", "Principal": map[string]any{"AWS": "arn:aws:iam::127311923021:root"},
+				"Resource": map[string]any{"Fn::Join": []any{"", []any{
+					map[string]any{"Fn::GetAtt": []any{"HubLogsBucketCA0713A8", "Arn"}}, "/alb/hub/AWSLogs/123456789012/*"}}}},
+		})},
+	})
+	// ELB checks that it may write before it turns logging on, so the release waits for the policy.
+	tpl.HasResource(jsii.String("Custom::AWSCDK-EKS-HelmChart"), map[string]any{
+		"Properties": assertions.Match_ObjectLike(&map[string]any{"Chart": "jupyterhub"}),
+		"DependsOn":  assertions.Match_ArrayWith(&[]any{"HubLogsBucketPolicyEBE9083A"}),
+	})
+}
+
+func TestLoadBalancerLogsNeedTheRegion(t *testing.T) {
+	stack := awscdk.NewStack(newApp(nil), jsii.String("Agnostic"), nil)
+	b := securebucket.NewLogs(stack, "Logs", nil, lifecycle.Development())
+	assert.Contains(t, panicMessage(func() { securebucket.AllowLoadBalancerLogs(b, "alb") }), "need the stack's region")
+}
+
+// TestLoadBalancerLogsInANewerRegionGoToTheLogDeliveryService: regions opened since August 2022 have no ELB
+// account; ELB writes as the log delivery service there.
+func TestLoadBalancerLogsInANewerRegionGoToTheLogDeliveryService(t *testing.T) {
+	stack := awscdk.NewStack(newApp(nil), jsii.String("Newer"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("123456789012"), Region: jsii.String("ap-southeast-4")}})
+	b := securebucket.NewLogs(stack, "Logs", nil, lifecycle.Development())
+	securebucket.AllowLoadBalancerLogs(b, "alb")
+	template(stack).HasResourceProperties(jsii.String("AWS::S3::BucketPolicy"), map[string]any{
+		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+			"Action": "s3:PutObject", "Principal": map[string]any{"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}})})},
+	})
 }
 
 func TestHubRejectsImpossibleProps(t *testing.T) {

@@ -31,6 +31,7 @@ var pinnedLogicalIDs = map[string]map[string]map[string][]string{
 			"AWS::ECR::Repository":        {"HubRepositorygpunotebook9AFB48AE", "HubRepositorynotebook02148FD0"},
 			"AWS::EFS::FileSystem":        {"HubHomeFileSystem415A4BDF"},
 			"AWS::KMS::Key":               {"HubSecretsKey9B4FA79E"},
+			"AWS::S3::Bucket":             {"HubLogsBucketCA0713A8"},
 			"AWS::SecretsManager::Secret": {"HubDaskGatewayToken54C3A399"},
 			"AWS::Logs::LogGroup": {"AWS679f53fac002430cb0da5b7982bd2287LogGroup449FB7C2", "HubClusterKubectlProviderHandlerLogGroupA782E9DD",
 				"HubClusterKubectlProviderframeworkonEventLogGroup259EB5B7"},

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stratolab/stratolab/constructs/auth"
@@ -153,6 +154,8 @@ type Hub struct {
 	Values     map[string]any
 	// OAuthClient is the hub's Cognito client.
 	OAuthClient *auth.Client
+	// LogsBucket receives the access logs of the hub's load balancer, under LoadBalancerLogsPrefix.
+	LogsBucket awss3.IBucket
 
 	p              *Props
 	cluster        awseksv2.Cluster

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stratolab/stratolab/constructs/auth"
+	"github.com/stratolab/stratolab/constructs/securebucket"
 )
 
 // Kubernetes secrets the hub creates in its namespace.
@@ -17,6 +18,9 @@ const (
 	OAuthSecretName = "hub-oauth"
 	DaskSecretName  = "dask-gateway-token"
 )
+
+// LoadBalancerLogsPrefix is where the hub's load balancer writes its access logs in LogsBucket.
+const LoadBalancerLogsPrefix = "alb/hub"
 
 // profileGroupsFilter is the hub's extraConfig: it offers each user only the profiles of their Cognito
 // groups (custom.profileGroups: slug -> groups; a profile without groups is for everyone), and admins all.
@@ -92,6 +96,12 @@ func (h *Hub) newJupyterHub() {
 	secretManifest := h.cluster.AddManifest(jsii.String("HubSecrets"), secrets...)
 	secretManifest.Node().AddDependency(ns)
 
+	// The load balancer is the ingress's, made by the AWS Load Balancer Controller, so its access logs
+	// are switched on by annotation; the bucket policy must exist before the controller turns them on.
+	logs := securebucket.NewLogs(h.Construct, "LogsBucket", nil, h.policy)
+	logsPolicy := securebucket.AllowLoadBalancerLogs(logs, LoadBalancerLogsPrefix)
+	h.LogsBucket = logs
+
 	h.Values = h.values()
 	h.JupyterHub = h.cluster.AddHelmChart(jsii.String("JupyterHub"), &awseksv2.HelmChartOptions{
 		Chart:      jsii.String("jupyterhub"),
@@ -105,7 +115,7 @@ func (h *Hub) newJupyterHub() {
 		Wait:    jsii.Bool(false),
 	})
 	// The hub's database volume uses the ebs-gp3 class, and user homes efs-home.
-	h.JupyterHub.Node().AddDependency(secretManifest, h.storageClasses)
+	h.JupyterHub.Node().AddDependency(secretManifest, h.storageClasses, logsPolicy)
 
 	if p.Dask {
 		dask := h.cluster.AddHelmChart(jsii.String("DaskGateway"), &awseksv2.HelmChartOptions{
@@ -224,16 +234,21 @@ func (h *Hub) values() map[string]any {
 	}
 	alb := map[string]any{
 		// Named, so the controller needs no kubernetes.io/role/elb tags on an existing VPC's subnets.
-		"alb.ingress.kubernetes.io/subnets":                  strings.Join(publicSubnets, ","),
-		"alb.ingress.kubernetes.io/scheme":                   "internet-facing",
-		"alb.ingress.kubernetes.io/target-type":              "ip",
-		"alb.ingress.kubernetes.io/certificate-arn":          p.CertificateArn,
-		"alb.ingress.kubernetes.io/listen-ports":             `[{"HTTP": 80}, {"HTTPS": 443}]`,
-		"alb.ingress.kubernetes.io/ssl-redirect":             "443",
-		"alb.ingress.kubernetes.io/ssl-policy":               "ELBSecurityPolicy-TLS13-1-2-2021-06",
-		"alb.ingress.kubernetes.io/healthcheck-path":         "/hub/health",
-		"alb.ingress.kubernetes.io/inbound-cidrs":            strings.Join(p.AllowedCidrs, ","),
-		"alb.ingress.kubernetes.io/load-balancer-attributes": "routing.http.drop_invalid_header_fields.enabled=true",
+		"alb.ingress.kubernetes.io/subnets":          strings.Join(publicSubnets, ","),
+		"alb.ingress.kubernetes.io/scheme":           "internet-facing",
+		"alb.ingress.kubernetes.io/target-type":      "ip",
+		"alb.ingress.kubernetes.io/certificate-arn":  p.CertificateArn,
+		"alb.ingress.kubernetes.io/listen-ports":     `[{"HTTP": 80}, {"HTTPS": 443}]`,
+		"alb.ingress.kubernetes.io/ssl-redirect":     "443",
+		"alb.ingress.kubernetes.io/ssl-policy":       "ELBSecurityPolicy-TLS13-1-2-2021-06",
+		"alb.ingress.kubernetes.io/healthcheck-path": "/hub/health",
+		"alb.ingress.kubernetes.io/inbound-cidrs":    strings.Join(p.AllowedCidrs, ","),
+		"alb.ingress.kubernetes.io/load-balancer-attributes": strings.Join([]string{
+			"routing.http.drop_invalid_header_fields.enabled=true",
+			"access_logs.s3.enabled=true",
+			"access_logs.s3.bucket=" + *h.LogsBucket.BucketName(),
+			"access_logs.s3.prefix=" + LoadBalancerLogsPrefix,
+		}, ","),
 	}
 
 	return map[string]any{

@@ -4,9 +4,13 @@
 package securebucket
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/regioninfo"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -94,4 +98,28 @@ func NewLogs(scope constructs.Construct, id string, retention awscdk.Duration, p
 		Reason: jsii.String("This is the access-log destination of its module's buckets and load balancer; logging its own access into itself would loop."),
 	}}, jsii.Bool(false))
 	return b
+}
+
+// AllowLoadBalancerLogs lets Elastic Load Balancing write the access logs of a load balancer that the CDK
+// does not create (one made by the AWS Load Balancer Controller, say) under prefix in a logs bucket,
+// the way the CDK's own logAccessLogs does for its load balancers: s3:PutObject on
+// <prefix>/AWSLogs/<account>/* for the region's ELB account, or for the log delivery service in
+// regions without one. It returns the bucket policy, which the load balancer must wait for: ELB
+// checks that it can write before it turns logging on. The stack's region must be known.
+func AllowLoadBalancerLogs(b awss3.Bucket, prefix string) awss3.BucketPolicy {
+	stack := awscdk.Stack_Of(b)
+	region := stack.Region()
+	if *awscdk.Token_IsUnresolved(region) {
+		panic(fmt.Sprintf("securebucket: load balancer logs into %s need the stack's region (ELB writes them from a regional account)", *b.Node().Path()))
+	}
+	var principal awsiam.IPrincipal = awsiam.NewServicePrincipal(jsii.String("logdelivery.elasticloadbalancing.amazonaws.com"), nil)
+	if account := regioninfo.RegionInfo_Get(region).Elbv2Account(); account != nil {
+		principal = awsiam.NewAccountPrincipal(account)
+	}
+	b.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("s3:PutObject"),
+		Principals: &[]awsiam.IPrincipal{principal},
+		Resources:  jsii.Strings(*b.ArnForObjects(jsii.String(prefix + "/AWSLogs/" + *stack.Account() + "/*"))),
+	}))
+	return b.Policy()
 }
