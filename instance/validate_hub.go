@@ -158,8 +158,8 @@ func (v *validator) instanceTypes(path string, types []string) {
 	for i, t := range types {
 		if why := awsrules.EC2InstanceType(t); why != "" {
 			v.errorf(fmt.Sprintf("%s[%d]", path, i), "%q %s", t, why)
-		} else if i > 0 && awsrules.EC2InstanceType(types[0]) == "" && awsrules.EC2Arch(t) != awsrules.EC2Arch(types[0]) {
-			v.errorf(fmt.Sprintf("%s[%d]", path, i), "%s is %s but %s is %s (one CPU architecture per group)", t, awsrules.EC2Arch(t), types[0], awsrules.EC2Arch(types[0]))
+		} else if why := awsrules.EC2ArchMismatch(types, i); why != "" {
+			v.errorf(fmt.Sprintf("%s[%d]", path, i), "%s (one CPU architecture per group)", why)
 		}
 	}
 }

@@ -35,8 +35,8 @@ func (v *validator) jobs() {
 		for k, t := range c.InstanceTypes {
 			if why := awsrules.EC2InstanceType(t); why != "" {
 				v.errorf(fmt.Sprintf("%s.instance_types[%d]", p, k), "%q %s", t, why)
-			} else if k > 0 && awsrules.EC2InstanceType(c.InstanceTypes[0]) == "" && awsrules.EC2Arch(t) != awsrules.EC2Arch(c.InstanceTypes[0]) {
-				v.errorf(fmt.Sprintf("%s.instance_types[%d]", p, k), "%s is %s but %s is %s (one CPU architecture per class)", t, awsrules.EC2Arch(t), c.InstanceTypes[0], awsrules.EC2Arch(c.InstanceTypes[0]))
+			} else if why := awsrules.EC2ArchMismatch(c.InstanceTypes, k); why != "" {
+				v.errorf(fmt.Sprintf("%s.instance_types[%d]", p, k), "%s (one CPU architecture per class)", why)
 			}
 		}
 		v.minMax(p, c.Min, c.Max)

@@ -21,6 +21,15 @@ func TestEC2InstanceTypesAndArchitectures(t *testing.T) {
 	}
 }
 
+func TestEC2ArchMismatchNamesBothTypes(t *testing.T) {
+	types := []string{"m5.large", "m6i.large", "m7g.large", "m5.huge"}
+	assert.Empty(t, awsrules.EC2ArchMismatch(types, 0), "the first type sets the architecture")
+	assert.Empty(t, awsrules.EC2ArchMismatch(types, 1), "both x86_64")
+	assert.Equal(t, "m7g.large is arm64 but m5.large is x86_64", awsrules.EC2ArchMismatch(types, 2))
+	assert.Empty(t, awsrules.EC2ArchMismatch(types, 3), "malformed: EC2InstanceType reports it")
+	assert.Empty(t, awsrules.EC2ArchMismatch([]string{"m5.huge", "m7g.large"}, 1), "a malformed first type sets nothing")
+}
+
 func TestScheduleExpressions(t *testing.T) {
 	for _, ok := range []string{"cron(0 * * * ? *)", "cron(15 2 ? * MON-FRI *)", "cron(0/30 8-17 ? * 2-6 *)", "cron(0 12 1 * ? 2027)",
 		"rate(1 hour)", "rate(6 hours)", "rate(1 day)"} {

@@ -576,11 +576,11 @@ func (p *Props) check() error {
 		if len(c.InstanceTypes) == 0 {
 			add("class %s has no instance types", c.Name)
 		}
-		for _, t := range c.InstanceTypes {
+		for i, t := range c.InstanceTypes {
 			if why := awsrules.EC2InstanceType(t); why != "" {
 				add("class %s: %q %s", c.Name, t, why)
-			} else if awsrules.EC2Arch(t) != awsrules.EC2Arch(c.InstanceTypes[0]) {
-				add("class %s: %s is %s but %s is %s (one architecture per class)", c.Name, t, awsrules.EC2Arch(t), c.InstanceTypes[0], awsrules.EC2Arch(c.InstanceTypes[0]))
+			} else if why := awsrules.EC2ArchMismatch(c.InstanceTypes, i); why != "" {
+				add("class %s: %s (one architecture per class)", c.Name, why)
 			}
 		}
 		if c.Min < 0 || c.Min > c.Max || c.Max < 1 {

@@ -92,6 +92,17 @@ func EC2Arch(t string) string {
 	return "x86_64"
 }
 
+// EC2ArchMismatch says why types[i] cannot serve in one fleet with types[0], the type whose AMI the
+// fleet's launch template uses: "t is arm64 but first is x86_64". It is "" when the two share a CPU
+// architecture, for the first type itself, and when either is malformed (EC2InstanceType says why).
+func EC2ArchMismatch(types []string, i int) string {
+	first, t := types[0], types[i]
+	if i == 0 || EC2InstanceType(first) != "" || EC2InstanceType(t) != "" || EC2Arch(t) == EC2Arch(first) {
+		return ""
+	}
+	return fmt.Sprintf("%s is %s but %s is %s", t, EC2Arch(t), first, EC2Arch(first))
+}
+
 // ACMCertificateARN checks an ACM certificate ARN and, when region is known, that the certificate is in
 // it (a load balancer can use only certificates of its own region).
 func ACMCertificateARN(arn, region string) string {
