@@ -390,12 +390,13 @@ func TestHubRejectsImpossibleProps(t *testing.T) {
 	msg := panicMessage(func() {
 		hub.New(stack, "Hub", &hub.Props{
 			Auth: users, Version: "1.29", Host: "http://hub.example.edu", CertificateArn: "arn:aws:acm:cert",
-			NodeGroups: []hub.NodeGroup{{Name: "gpu", Min: 3, Max: 1}},
+			NodeGroups: []hub.NodeGroup{{Name: "gpu", Min: 3, Max: 1}, {Name: "mixed", InstanceTypes: []string{"m5.large", "m7g.large"}, Max: 1}},
 			Profiles:   []hub.Profile{{Name: "a", Node: "nowhere", Memory: hub.Resources{Guarantee: "4Gi", Limit: "8G"}, CPU: hub.Resources{Guarantee: "1", Limit: "2"}}},
 		})
 	})
 	for _, want := range []string{`Version "1.29" is not supported (with kubectl 1.35: 1.34, 1.35, 1.36)`, `Host "http://hub.example.edu" must be an https:// URL`,
-		"node group gpu has no instance types", "min 3 and max 1", `profile a names node group "nowhere", which is not defined`,
+		"node group gpu has no instance types", "min 3 and max 1",
+		"node group mixed: m7g.large is arm64 but m5.large is x86_64 (one architecture per node group)", `profile a names node group "nowhere", which is not defined`,
 		`memory "4Gi" is in Kubernetes' form; KubeSpawner takes a number with K, M, G or T (4G, not 4Gi)`, "AdminPrincipals is empty"} {
 		assert.Contains(t, msg, want)
 	}

@@ -413,9 +413,12 @@ func (p *Props) check() error {
 		if len(g.InstanceTypes) == 0 {
 			add("node group %s has no instance types", g.Name)
 		}
-		for _, t := range g.InstanceTypes {
+		for i, t := range g.InstanceTypes {
 			if why := awsrules.EC2InstanceType(t); why != "" {
 				add("node group %s: %q %s", g.Name, t, why)
+			} else if why := awsrules.EC2ArchMismatch(g.InstanceTypes, i); why != "" {
+				// amiType picks the AMI from the first type.
+				add("node group %s: %s (one architecture per node group)", g.Name, why)
 			}
 		}
 		if g.Min < 0 || g.Min > g.Max || g.Max < 1 {
