@@ -2,9 +2,10 @@ package instance
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -114,7 +115,7 @@ func (v *validator) tags() {
 	case !tagKeyRe.MatchString(t.CostKey) || strings.HasPrefix(strings.ToLower(t.CostKey), "aws:"):
 		v.errorf("tags.cost_key", "%q is not a valid tag key (1-128 letters, digits, spaces and _.:/=+-@, not starting with aws:)", t.CostKey)
 	}
-	for _, k := range sortedKeys(t.Extra) {
+	for _, k := range slices.Sorted(maps.Keys(t.Extra)) {
 		p := "tags.extra." + k
 		switch {
 		case !tagKeyRe.MatchString(k) || strings.HasPrefix(strings.ToLower(k), "aws:"):
@@ -298,15 +299,6 @@ func (v *validator) compliance() {
 		}
 		seen[p] = true
 	}
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func joinInts(xs []int) string {

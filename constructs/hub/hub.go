@@ -12,8 +12,9 @@ package hub
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -310,7 +311,7 @@ func (h *Hub) newRepositories() {
 	for _, pr := range h.p.Profiles {
 		images[pr.Image] = true
 	}
-	for _, image := range sortedKeys(images) {
+	for _, image := range slices.Sorted(maps.Keys(images)) {
 		h.Repositories[image] = awsecr.NewRepository(h.Construct, jsii.String("Repository-"+image), &awsecr.RepositoryProps{
 			RepositoryName:     jsii.String(h.p.ClusterName + "/" + image),
 			ImageScanOnPush:    jsii.Bool(true),
@@ -464,13 +465,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -1,6 +1,8 @@
 package hub
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -225,7 +227,7 @@ func (h *Hub) values() map[string]any {
 	if allowAll {
 		oauth["allow_all"] = true
 	} else {
-		oauth["allowed_groups"] = toAny(sortedKeys(allowed))
+		oauth["allowed_groups"] = toAny(slices.Sorted(maps.Keys(allowed)))
 	}
 
 	var publicSubnets []string

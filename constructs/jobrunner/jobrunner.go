@@ -14,8 +14,9 @@ package jobrunner
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -486,13 +487,8 @@ func (r *JobRunner) launchTemplate(id, instanceType string, rootGiB int, role aw
 // restarting it if it stops, with env in its environment.
 func serviceUserData(service, command string, bucket awss3.IBucket, codeKey string, env map[string]*string) awsec2.UserData {
 	ud := awsec2.UserData_ForLinux(nil)
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var envFile strings.Builder
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(env)) {
 		envFile.WriteString(k + "=" + *env[k] + "\n")
 	}
 	// systemd expands % specifiers in ExecStart; a literal % is %%. The command runs under bash -c '...'.

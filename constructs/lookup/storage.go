@@ -16,7 +16,8 @@ package lookup
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -186,13 +187,8 @@ func accessPoint(fs awsefs.FileSystem, id string, ap AccessPoint) awsefs.AccessP
 
 // writeEnvFile puts the plain settings into the config bucket as KEY=value lines, sorted.
 func (s *Storage) writeEnvFile(settings map[string]string, policy lifecycle.Policy) {
-	keys := make([]string, 0, len(settings))
-	for k := range settings {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var b strings.Builder
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(settings)) {
 		b.WriteString(k + "=" + settings[k] + "\n")
 	}
 	// The deployment function's own log group, under the lifecycle: the CDK's default one is retained.
