@@ -411,19 +411,8 @@ func (p *Props) check() error {
 			add("node group name %q is not a slug, is used twice, or is the reserved core", g.Name)
 		}
 		nodes[g.Name] = true
-		if len(g.InstanceTypes) == 0 {
-			add("node group %s has no instance types", g.Name)
-		}
-		for i, t := range g.InstanceTypes {
-			if why := awsrules.EC2InstanceType(t); why != "" {
-				add("node group %s: %q %s", g.Name, t, why)
-			} else if why := awsrules.EC2ArchMismatch(g.InstanceTypes, i); why != "" {
-				// amiType picks the AMI from the first type.
-				add("node group %s: %s (one architecture per node group)", g.Name, why)
-			}
-		}
-		if g.Min < 0 || g.Min > g.Max || g.Max < 1 {
-			add("node group %s: min %d and max %d must satisfy 0 <= min <= max, max >= 1", g.Name, g.Min, g.Max)
+		for _, why := range awsrules.EC2Fleet("node group", g.Name, g.InstanceTypes, g.Min, g.Max) {
+			add("%s", why)
 		}
 	}
 	profiles := map[string]bool{}

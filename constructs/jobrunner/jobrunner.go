@@ -569,18 +569,8 @@ func (p *Props) check() error {
 			add("class name %q is empty or used twice", c.Name)
 		}
 		seen[c.Name] = true
-		if len(c.InstanceTypes) == 0 {
-			add("class %s has no instance types", c.Name)
-		}
-		for i, t := range c.InstanceTypes {
-			if why := awsrules.EC2InstanceType(t); why != "" {
-				add("class %s: %q %s", c.Name, t, why)
-			} else if why := awsrules.EC2ArchMismatch(c.InstanceTypes, i); why != "" {
-				add("class %s: %s (one architecture per class)", c.Name, why)
-			}
-		}
-		if c.Min < 0 || c.Min > c.Max || c.Max < 1 {
-			add("class %s: min %d and max %d must satisfy 0 <= min <= max, max >= 1", c.Name, c.Min, c.Max)
+		for _, why := range awsrules.EC2Fleet("class", c.Name, c.InstanceTypes, c.Min, c.Max) {
+			add("%s", why)
 		}
 	}
 	if v := *p.VisibilityTimeout.ToSeconds(nil); v < 0 || v > MaxVisibilityTimeout {

@@ -103,6 +103,27 @@ func EC2ArchMismatch(types []string, i int) string {
 	return fmt.Sprintf("%s is %s but %s is %s", t, EC2Arch(t), first, EC2Arch(first))
 }
 
+// EC2Fleet checks one fleet of a construct's props (kind is what the construct calls it: "class", "node
+// group"): at least one well-formed instance type, one CPU architecture (the AMI follows the first
+// type), and 0 <= min <= max with max >= 1. It returns the problems, each naming the fleet.
+func EC2Fleet(kind, name string, types []string, min, max int) []string {
+	var out []string
+	if len(types) == 0 {
+		out = append(out, fmt.Sprintf("%s %s has no instance types", kind, name))
+	}
+	for i, t := range types {
+		if why := EC2InstanceType(t); why != "" {
+			out = append(out, fmt.Sprintf("%s %s: %q %s", kind, name, t, why))
+		} else if why := EC2ArchMismatch(types, i); why != "" {
+			out = append(out, fmt.Sprintf("%s %s: %s (one architecture per %s)", kind, name, why, kind))
+		}
+	}
+	if min < 0 || min > max || max < 1 {
+		out = append(out, fmt.Sprintf("%s %s: min %d and max %d must satisfy 0 <= min <= max, max >= 1", kind, name, min, max))
+	}
+	return out
+}
+
 // ACMCertificateARN checks an ACM certificate ARN and, when region is known, that the certificate is in
 // it (a load balancer can use only certificates of its own region).
 func ACMCertificateARN(arn, region string) string {
