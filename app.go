@@ -38,7 +38,24 @@ func main() {
 		jsii.Close()
 		os.Exit(1)
 	}
-	stacks.Build(app, cfg)
+	if err := build(app, cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "stratolab: instance %s cannot be built; nothing was synthesized:\n%v\n", name, err)
+		jsii.Close()
+		os.Exit(1)
+	}
 	app.Synth(nil)
 	jsii.Close()
+}
+
+// build builds the instance's stacks. A construct refuses props it cannot work with by panicking (the
+// loader catches what it can know; a looked-up VPC, say, is only known here): that becomes an error
+// message, not a stack trace, and nothing is synthesized.
+func build(app awscdk.App, cfg *instance.Config) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	stacks.Build(app, cfg)
+	return nil
 }

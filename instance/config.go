@@ -324,6 +324,8 @@ type Hub struct {
 	Nodes             []HubNodeGroup    `yaml:"nodes" doc:"User node groups, one managed node group each."`
 	Profiles          []HubProfile      `yaml:"profiles" doc:"Server options users choose from."`
 	HomeStorage       string            `yaml:"home_storage" enum:"efs|ebs" doc:"Home directories on the shared encrypted EFS file system, or one EBS volume per user."`
+	HomeGiB           int               `yaml:"home_gib" doc:"Size of each user's EBS home volume in GiB, 1 to 16384 (EFS homes grow as they fill)."`
+	StartTimeout      int               `yaml:"start_timeout_seconds" doc:"How long a user's server may take to start, 60 to 3600 seconds."`
 	SnapshotRetention int               `yaml:"snapshot_retention" doc:"Daily snapshots of user volumes to keep, 1 to 1000."`
 	Ecr               HubEcr            `yaml:"ecr" doc:"The ECR repositories of profile images."`
 	Charts            HubCharts         `yaml:"charts" doc:"Pinned Helm chart versions."`
@@ -365,7 +367,7 @@ type HubProfile struct {
 	CPU         HubResource `yaml:"cpu" doc:"CPU cores: guarantee and limit."`
 	Memory      HubResource `yaml:"memory" doc:"Memory, as KubeSpawner takes it (4G, not 4Gi): guarantee and limit."`
 	Node        string      `yaml:"node" doc:"Name of the node group the profile runs on."`
-	StorageGiB  int         `yaml:"storage_gib" doc:"Home directory size in GiB."`
+	StorageGiB  int         `yaml:"storage_gib" doc:"Not supported: a user has one home whichever profile they start; set hub.home_gib."`
 	Default     bool        `yaml:"default" doc:"The profile offered first."`
 	Groups      []string    `yaml:"groups" doc:"Cognito groups that may use it; empty: everyone."`
 }
@@ -386,5 +388,6 @@ type HubEcr struct {
 type HubCharts struct {
 	JupyterHub        string `yaml:"jupyterhub" doc:"jupyterhub chart from https://hub.jupyter.org/helm-chart/."`
 	DaskGateway       string `yaml:"dask_gateway" doc:"dask-gateway chart from https://helm.dask.org."`
-	ClusterAutoscaler string `yaml:"cluster_autoscaler" doc:"cluster-autoscaler chart from https://kubernetes.github.io/autoscaler."`
+	ClusterAutoscaler string `yaml:"cluster_autoscaler" doc:"cluster-autoscaler chart from https://kubernetes.github.io/autoscaler; empty: the one for kubernetes_version."`
+	DevicePlugin      string `yaml:"nvidia_device_plugin" doc:"nvidia-device-plugin chart from https://nvidia.github.io/k8s-device-plugin, installed when a node group has gpu."`
 }

@@ -108,8 +108,8 @@ func (v *validator) hub() {
 		}
 		v.resources(p+".cpu", pr.CPU, parseCores)
 		v.resources(p+".memory", pr.Memory, parseMemory)
-		if pr.StorageGiB < 0 || pr.StorageGiB > 16384 { // 0: the default
-			v.errorf(p+".storage_gib", "%d is out of range (1 to 16384 GiB)", pr.StorageGiB)
+		if pr.StorageGiB != 0 {
+			v.errorf(p+".storage_gib", "is not supported: a user has one home whichever profile they start (KubeSpawner creates the claim once and never resizes it); remove it and set hub.home_gib")
 		}
 		if pr.Default {
 			defaults++
@@ -126,19 +126,34 @@ func (v *validator) hub() {
 	if len(h.Profiles) == 0 {
 		v.errorf("hub.profiles", "is empty: users would have no server to start")
 	}
+	if h.HomeGiB < 1 || h.HomeGiB > 16384 {
+		v.errorf("hub.home_gib", "%d is out of range (1 to 16384 GiB)", h.HomeGiB)
+	}
+	if h.StartTimeout < 60 || h.StartTimeout > 3600 {
+		v.errorf("hub.start_timeout_seconds", "%d is out of range (60 to 3600 seconds)", h.StartTimeout)
+	}
 	if h.SnapshotRetention < 1 || h.SnapshotRetention > 1000 {
 		v.errorf("hub.snapshot_retention", "%d is out of range (1 to 1000)", h.SnapshotRetention)
 	}
 	if h.Ecr.KeepImages < 1 || h.Ecr.KeepImages > 1000 {
 		v.errorf("hub.ecr.keep_images", "%d is out of range (1 to 1000)", h.Ecr.KeepImages)
 	}
-	for path, version := range map[string]string{"hub.charts.jupyterhub": h.Charts.JupyterHub, "hub.charts.dask_gateway": h.Charts.DaskGateway,
-		"hub.charts.cluster_autoscaler": h.Charts.ClusterAutoscaler} {
+	charts := map[string]string{"hub.charts.jupyterhub": h.Charts.JupyterHub, "hub.charts.dask_gateway": h.Charts.DaskGateway,
+		"hub.charts.nvidia_device_plugin": h.Charts.DevicePlugin}
+	if h.Charts.ClusterAutoscaler != "" { // empty: the chart for kubernetes_version
+		charts["hub.charts.cluster_autoscaler"] = h.Charts.ClusterAutoscaler
+	}
+	for path, version := range charts {
 		if !chartRe.MatchString(version) {
-			v.errorf(path, "%q is not a pinned chart version (such as 4.3.3)", version)
+			v.errorf(path, "%q is not a pinned chart version (such as 4.4.0)", version)
 		}
 	}
 	switch n := v.cfg.Vpc; {
+	case n.Type == "new" && n.NatGateways == 0:
+		// Nodes pull the VPC CNI, pause and chart images from ECR and public registries, and the kubectl
+		// provider runs helm against chart repositories on the internet (EKS user guide, "Deploy private
+		// clusters with limited internet access").
+		v.errorf("vpc.nat_gateways", "is 0, but the hub's nodes and its kubectl provider need a route to the internet from the private subnets (1 or more)")
 	case n.Type == "new" && n.AZCount() < 2:
 		v.errorf("vpc.max_azs", "the VPC spans %d AZ, but EKS needs subnets in two", n.AZCount())
 	case n.Type == "existing" && len(n.PrivateSubnetIDs) < 2:

@@ -50,7 +50,7 @@ func newHub(in *Instance, cfg *instance.Config) *Hub {
 			Name: p.Name, DisplayName: p.DisplayName, Description: p.Description, Image: p.Image, Tag: p.Tag,
 			CPU:    hub.Resources{Guarantee: p.CPU.Guarantee, Limit: p.CPU.Limit},
 			Memory: hub.Resources{Guarantee: p.Memory.Guarantee, Limit: p.Memory.Limit},
-			Node:   p.Node, StorageGiB: p.StorageGiB, Default: p.Default, Groups: p.Groups,
+			Node:   p.Node, Default: p.Default, Groups: p.Groups,
 		})
 	}
 	clusterName := cfg.Name + "-cluster"
@@ -75,12 +75,16 @@ func newHub(in *Instance, cfg *instance.Config) *Hub {
 		AdminGroup:             c.AdminGroup,
 		Auth:                   in.Auth.Auth,
 		EBSHomes:               c.HomeStorage == "ebs",
+		HomeGiB:                c.HomeGiB,
+		StartTimeoutSeconds:    c.StartTimeout,
+		Tags:                   instanceTags(cfg),
 		SnapshotRetention:      c.SnapshotRetention,
 		TagMutability:          awsecr.TagMutability(c.Ecr.TagMutability),
 		KeepImages:             c.Ecr.KeepImages,
 		JupyterHubChart:        c.Charts.JupyterHub,
 		ClusterAutoscalerChart: c.Charts.ClusterAutoscaler,
 		DaskGatewayChart:       c.Charts.DaskGateway,
+		DevicePluginChart:      c.Charts.DevicePlugin,
 		Dask:                   c.Dask,
 		Lifecycle:              lifecycleFor(cfg, c.Lifecycle),
 	})
@@ -90,5 +94,23 @@ func newHub(in *Instance, cfg *instance.Config) *Hub {
 			" --role-arn " + *h.AccessRole.RoleArn()),
 		Description: jsii.String("Run this (as one of hub.admin_principals) to use kubectl on the cluster"),
 	})
+	kept := "nothing: a development destroy deletes user servers, their claims (EBS volumes, EFS access points) and snapshots"
+	if lifecycleFor(cfg, c.Lifecycle).Retains() {
+		kept = "the home file system, the ECR repositories, users' EBS volumes (reclaim Retain) and their DLM snapshots (tag " +
+			hub.VolumeClusterTag + "=" + clusterName + "): remove them by hand when no longer needed (README, 'What a destroy keeps')"
+	}
+	awscdk.NewCfnOutput(s, jsii.String("KeptOnDestroy"), &awscdk.CfnOutputProps{
+		Value: jsii.String(kept), Description: jsii.String("What cdk destroy leaves behind"),
+	})
 	return &Hub{Stack: s, Hub: h}
+}
+
+// instanceTags are the cost allocation tag and the extra tags, for what controllers create in the
+// account outside CloudFormation (which Tags.of cannot reach).
+func instanceTags(cfg *instance.Config) map[string]string {
+	tags := map[string]string{cfg.Tags.CostKey: cfg.Name}
+	for k, v := range cfg.Tags.Extra {
+		tags[k] = v
+	}
+	return tags
 }

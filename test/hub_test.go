@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stratolab/stratolab/constructs/auth"
 	"github.com/stratolab/stratolab/constructs/hub"
@@ -91,19 +92,29 @@ func TestHubNodeGroupsLabelsTaintsScalingAndSpot(t *testing.T) {
 		"Labels":        map[string]any{"hub.jupyter.org/node-purpose": "core", "stratolab.io/node-group": "core"},
 		"ScalingConfig": map[string]any{"MinSize": 1, "MaxSize": 3, "DesiredSize": 1},
 		"Taints":        assertions.Match_Absent(),
+		// The hub database's EBS volume lives in one AZ: so does the core group.
+		"Subnets": []any{assertions.Match_AnyValue()},
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::EKS::Nodegroup"), map[string]any{
 		"NodegroupName": "general", "CapacityType": "ON_DEMAND", "AmiType": "AL2023_x86_64_STANDARD",
 		"InstanceTypes": []any{"m5.2xlarge", "m5a.2xlarge"},
 		"Labels":        map[string]any{"hub.jupyter.org/node-purpose": "user", "stratolab.io/node-group": "general"},
 		"ScalingConfig": map[string]any{"MinSize": 0, "MaxSize": 15, "DesiredSize": 0},
-		"Taints":        assertions.Match_Absent(),
+		"Taints":        []any{map[string]any{"Effect": "NO_SCHEDULE", "Key": "hub.jupyter.org/dedicated", "Value": "user"}},
+		"Tags": assertions.Match_ObjectLike(&map[string]any{
+			"k8s.io/cluster-autoscaler/node-template/label/stratolab.io/node-group":   "general",
+			"k8s.io/cluster-autoscaler/node-template/taint/hub.jupyter.org/dedicated": "user:NoSchedule",
+		}),
+		// EFS homes: user nodes in both AZs.
+		"Subnets": []any{assertions.Match_AnyValue(), assertions.Match_AnyValue()},
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::EKS::Nodegroup"), map[string]any{
 		"NodegroupName": "gpu", "CapacityType": "SPOT", "AmiType": "AL2023_x86_64_NVIDIA",
-		"Labels":        map[string]any{"hub.jupyter.org/node-purpose": "user", "stratolab.io/node-group": "gpu"},
+		"Labels": map[string]any{"hub.jupyter.org/node-purpose": "user", "stratolab.io/node-group": "gpu",
+			"k8s.amazonaws.com/accelerator": "nvidia"},
 		"ScalingConfig": map[string]any{"MinSize": 0, "MaxSize": 4, "DesiredSize": 0},
-		"Taints":        []any{map[string]any{"Effect": "NO_SCHEDULE", "Key": "nvidia.com/gpu", "Value": "true"}},
+		"Taints": []any{map[string]any{"Effect": "NO_SCHEDULE", "Key": "hub.jupyter.org/dedicated", "Value": "user"},
+			map[string]any{"Effect": "NO_SCHEDULE", "Key": "nvidia.com/gpu", "Value": "true"}},
 	})
 	// Every group boots from a launch template with an encrypted gp3 root volume and IMDSv2.
 	tpl.ResourcePropertiesCountIs(jsii.String("AWS::EC2::LaunchTemplate"), map[string]any{
@@ -122,19 +133,20 @@ func TestHubNodeGroupsLabelsTaintsScalingAndSpot(t *testing.T) {
 func TestHubHelmReleasesArePinned(t *testing.T) {
 	tpl := hubTemplate(t)
 	for _, c := range []struct{ chart, repo, version, ns string }{
-		{"jupyterhub", "https://hub.jupyter.org/helm-chart/", "4.3.3", "jhub"},
-		{"dask-gateway", "https://helm.dask.org", "2025.4.0", "dask-gateway"},
+		{"jupyterhub", "https://hub.jupyter.org/helm-chart/", "4.4.0", "jhub"},
+		{"dask-gateway", "https://helm.dask.org", "2026.3.0", "jhub"},
 		{"cluster-autoscaler", "https://kubernetes.github.io/autoscaler", "9.59.0", "kube-system"},
+		{"nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.17.4", "nvidia"},
 	} {
 		tpl.HasResourceProperties(jsii.String("Custom::AWSCDK-EKS-HelmChart"), map[string]any{
 			"Chart": c.chart, "Repository": c.repo, "Version": c.version, "Namespace": c.ns,
 		})
 	}
-	// The hub release waits for its secrets and storage classes.
+	// The hub release waits for its secret (written by the cluster-ops resource) and storage classes.
 	tpl.HasResource(jsii.String("Custom::AWSCDK-EKS-HelmChart"), map[string]any{
 		"Properties": assertions.Match_ObjectLike(&map[string]any{"Chart": "jupyterhub"}),
-		"DependsOn": assertions.Match_ArrayWith(&[]any{assertions.Match_StringLikeRegexp(jsii.String("^HubClustermanifestHubSecrets")),
-			assertions.Match_StringLikeRegexp(jsii.String("^HubClustermanifestStorageClasses"))}),
+		"DependsOn": assertions.Match_ArrayWith(&[]any{assertions.Match_StringLikeRegexp(jsii.String("^HubClustermanifestStorageClasses")),
+			assertions.Match_StringLikeRegexp(jsii.String("^HubClusterOps[0-9A-F]{8}$"))}),
 	})
 	// Helm runs in the kubectl provider's Lambda (15-minute cap): the hub release does not wait past it.
 	tpl.HasResourceProperties(jsii.String("Custom::AWSCDK-EKS-HelmChart"), map[string]any{"Chart": "jupyterhub", "Timeout": "840s"})
@@ -154,12 +166,17 @@ func TestHubValuesProfilesAndNodeSelectors(t *testing.T) {
 	assert.Equal(t, 2.0, o["cpu_limit"])
 	assert.Equal(t, "4G", o["mem_guarantee"])
 	assert.Equal(t, "8G", o["mem_limit"])
-	assert.Equal(t, "10Gi", o["storage_capacity"])
+	assert.NotContains(t, o, "storage_capacity", "a user's home is one claim, whichever profile they start")
+	assert.Equal(t, "10Gi", at(v, "singleuser", "storage", "capacity"))
+	assert.Equal(t, 900.0, at(v, "singleuser", "startTimeout"))
 	// <account>.dkr.ecr.<region>.<suffix>/<repository name>:<tag>, all resolved at deploy time.
 	assert.Regexp(t, `^<Select:.*>\.dkr\.ecr\.<Select:.*>\.<Ref:'AWS::URLSuffix'>/<Ref:'HubRepositorynotebook[0-9A-F]+'>:2026\.11$`, o["image"])
 	gpu := profiles[2].(map[string]any)["kubespawner_override"].(map[string]any)
 	assert.Equal(t, map[string]any{"stratolab.io/node-group": "gpu"}, gpu["node_selector"])
-	assert.Equal(t, []any{map[string]any{"key": "nvidia.com/gpu", "operator": "Equal", "value": "true", "effect": "NoSchedule"}}, gpu["tolerations"])
+	assert.Equal(t, []any{
+		map[string]any{"key": "hub.jupyter.org/dedicated", "operator": "Equal", "value": "user", "effect": "NoSchedule"},
+		map[string]any{"key": "hub.jupyter.org_dedicated", "operator": "Equal", "value": "user", "effect": "NoSchedule"},
+		map[string]any{"key": "nvidia.com/gpu", "operator": "Equal", "value": "true", "effect": "NoSchedule"}}, gpu["tolerations"])
 	assert.Regexp(t, `/<Ref:'HubRepositorygpunotebook[0-9A-F]+'>:2026\.11$`, gpu["image"])
 	// Profiles are offered by Cognito group.
 	assert.Equal(t, map[string]any{"general": []any{"general"}, "large": []any{"general"}, "gpu": []any{"gpu"}}, at(v, "custom", "profileGroups"))
@@ -177,7 +194,7 @@ func TestHubValuesLogInThroughTheCognitoPool(t *testing.T) {
 	oauth := at(v, "hub", "config", "GenericOAuthenticator").(map[string]any)
 	domain := "https://<GetStackOutput:{'OutputName':'PublishOutputRefAuthUserPoolDomain"
 	assert.Equal(t, "https://hub.example.org/hub/oauth_callback", oauth["oauth_callback_url"])
-	for key, path := range map[string]string{"authorize_url": "/oauth2/authorize", "token_url": "/oauth2/token", "userdata_url": "/oauth2/userInfo"} {
+	for key, path := range map[string]string{"authorize_url": "/oauth2/authorize", "token_url": "/oauth2/token"} {
 		assert.True(t, strings.HasPrefix(oauth[key].(string), domain), "%s: %v", key, oauth[key])
 		assert.True(t, strings.HasSuffix(oauth[key].(string), ".auth.us-east-1.amazoncognito.com"+path), "%s: %v", key, oauth[key])
 	}
@@ -185,14 +202,17 @@ func TestHubValuesLogInThroughTheCognitoPool(t *testing.T) {
 	assert.Contains(t, oauth["logout_redirect_url"], "&logout_uri=https://hub.example.org/")
 	assert.Contains(t, oauth["client_id"], "<Ref:'HubOAuthClient")
 	assert.Equal(t, []any{"openid", "email", "profile"}, oauth["scope"])
-	assert.Equal(t, "cognito:groups", oauth["claim_groups_key"])
+	assert.Equal(t, true, oauth["userdata_from_id_token"])
+	assert.NotContains(t, oauth, "userdata_url")
+	assert.Equal(t, "oauth_user.cognito:groups", oauth["auth_state_groups_key"])
+	assert.NotContains(t, oauth, "claim_groups_key")
 	assert.Equal(t, []any{"sudo"}, oauth["admin_groups"])
 	assert.Equal(t, []any{"general", "gpu", "sudo"}, oauth["allowed_groups"])
 	assert.Equal(t, "generic-oauth", at(v, "hub", "config", "JupyterHub", "authenticator_class"))
 	assert.Equal(t, []any{"instructor@example.org"}, at(v, "hub", "config", "Authenticator", "admin_users"))
 	// The secret comes from a Kubernetes secret, never from the values.
 	assert.NotContains(t, oauth, "client_secret")
-	assert.Equal(t, map[string]any{"valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": "hub-oauth", "key": "client-secret"}}},
+	assert.Equal(t, map[string]any{"valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": "hub-cognito-client", "key": "client-secret"}}},
 		at(v, "hub", "extraEnv", "OAUTH_CLIENT_SECRET"))
 }
 
@@ -203,14 +223,30 @@ func TestHubClientSecretReachesKubernetesWithoutPlainText(t *testing.T) {
 		"ClientName": "example-cluster-hub", "GenerateSecret": true, "AllowedOAuthFlows": []any{"code"},
 		"CallbackURLs": []any{"https://hub.example.org/hub/oauth_callback"},
 	})
-	secret := ""
-	for _, r := range synth(t, "example").templates["Hub"]["Resources"].(map[string]any) {
-		res := r.(map[string]any)
-		if res["Type"] == "Custom::AWSCDK-EKS-KubernetesResource" && strings.Contains(flatten(res["Properties"].(map[string]any)["Manifest"]), "hub-oauth") {
-			secret = flatten(res["Properties"].(map[string]any)["Manifest"])
-		}
-	}
-	assert.Contains(t, secret, `"client-secret":"<GetAtt:['HubOAuthClientDescribeCognitoUserPoolClient`)
+	// The cluster-ops resource is given IDs; its function reads the secret from Cognito itself.
+	tpl.HasResourceProperties(jsii.String("Custom::HubClusterOps"), map[string]any{
+		"ServiceToken": arnOf("HubClusterOpsFunction"),
+		"ClusterName":  "example-cluster", "Namespace": "jhub", "SecretName": "hub-cognito-client", "SecretKey": "client-secret",
+		"UserPoolId": assertions.Match_AnyValue(), "ClientId": ref("HubOAuthClient"),
+		"Endpoint":             map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^HubCluster")), "Endpoint"}},
+		"CertificateAuthority": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^HubCluster")), "CertificateAuthorityData"}},
+		"DeleteUserData":       "true", "DeleteSnapshots": "true", "IngressName": "jupyterhub",
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+		"Runtime": "provided.al2023", "Architectures": []any{"arm64"}, "Handler": "bootstrap", "Timeout": 900,
+	})
+	// Its only Cognito right is reading this pool's clients.
+	tpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
+		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
+			"Sid": "ReadHubClientSecret", "Effect": "Allow", "Action": "cognito-idp:DescribeUserPoolClient",
+			"Resource": assertions.Match_AnyValue()}})},
+	})
+	// Its Kubernetes rights are edit in the hub's namespace only.
+	tpl.HasResourceProperties(jsii.String("AWS::EKS::AccessEntry"), map[string]any{
+		"PrincipalArn": arnOf("HubClusterOpsFunctionServiceRole"),
+		"AccessPolicies": []any{map[string]any{"AccessScope": map[string]any{"Type": "namespace", "Namespaces": []any{"jhub"}},
+			"PolicyArn": map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"}, ":eks::aws:cluster-access-policy/AmazonEKSEditPolicy"}}}}},
+	})
 	for _, id := range []string{"Auth", "Hub"} {
 		for name, o := range synth(t, "example").templates[id]["Outputs"].(map[string]any) {
 			raw, _ := json.Marshal(o)
@@ -262,7 +298,7 @@ func TestHubStorageAutoscalerAndSnapshots(t *testing.T) {
 	tpl.HasResourceProperties(jsii.String("AWS::EKS::Addon"), map[string]any{
 		"AddonName":               "aws-ebs-csi-driver",
 		"PodIdentityAssociations": []any{map[string]any{"RoleArn": arnOf("HubEbsCsiRole"), "ServiceAccount": "ebs-csi-controller-sa"}},
-		"ConfigurationValues":     `{"controller":{"k8sTagClusterId":"example-cluster"}}`,
+		"ConfigurationValues":     `{"controller":{"extraVolumeTags":{"Owner":"research-computing","stratolab.io/cluster":"example-cluster","stratolab:instance":"example"}}}`,
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::EKS::Addon"), map[string]any{"AddonName": "aws-efs-csi-driver"})
 	tpl.HasResourceProperties(jsii.String("AWS::EKS::PodIdentityAssociation"), map[string]any{
@@ -280,7 +316,7 @@ func TestHubStorageAutoscalerAndSnapshots(t *testing.T) {
 		"State": "ENABLED",
 		"PolicyDetails": map[string]any{
 			"ResourceTypes": []any{"VOLUME"},
-			"TargetTags":    []any{map[string]any{"Key": "kubernetes.io/cluster/example-cluster", "Value": "owned"}},
+			"TargetTags":    []any{map[string]any{"Key": "stratolab.io/cluster", "Value": "example-cluster"}},
 			"Schedules": []any{assertions.Match_ObjectLike(&map[string]any{
 				"CreateRule": map[string]any{"Interval": 24, "IntervalUnit": "HOURS", "Times": []any{"07:00"}},
 				"RetainRule": map[string]any{"Count": 7}})},
@@ -294,7 +330,8 @@ func TestHubStorageAutoscalerAndSnapshots(t *testing.T) {
 		}
 	}
 	assert.Contains(t, storage, `"provisioningMode":"efs-ap"`)
-	assert.Contains(t, storage, `"mountOptions":["tls"]`, "homes are encrypted in transit")
+	assert.Contains(t, storage, `"mountOptions":["tls","iam"]`, "homes are encrypted in transit and mounted with IAM")
+	assert.Contains(t, storage, `"allowVolumeExpansion":true`)
 	assert.Contains(t, storage, `"provisioner":"ebs.csi.aws.com"`)
 	assert.Contains(t, storage, `"encrypted":"true"`)
 	assert.Contains(t, storage, `"reclaimPolicy":"Delete"`, "development: volumes go with the instance")
@@ -304,13 +341,13 @@ func TestHubDaskGatewaySharesATokenWithJupyterHub(t *testing.T) {
 	dask := chartValues(t, "example", "dask-gateway")
 	assert.Equal(t, "jupyterhub", at(dask, "gateway", "auth", "type"))
 	assert.Equal(t, "http://hub.jhub:8081/hub/api", at(dask, "gateway", "auth", "jupyterhub", "apiUrl"))
-	assert.Equal(t, hub.DaskSecretName, at(dask, "gateway", "auth", "jupyterhub", "apiTokenFromSecretName"))
+	assert.Equal(t, "/services/dask-gateway", at(dask, "gateway", "prefix"))
 	v := chartValues(t, "example", "jupyterhub")
-	assert.Contains(t, at(v, "hub", "extraConfig", "20-dask-gateway"), `"name": "dask-gateway"`)
-	assert.Equal(t, "https://hub.example.org/services/dask-gateway", at(v, "singleuser", "extraEnv", "DASK_GATEWAY__ADDRESS"))
-	hubTemplate(t).HasResourceProperties(jsii.String("AWS::SecretsManager::Secret"), map[string]any{
-		"GenerateSecretString": map[string]any{"ExcludePunctuation": true, "PasswordLength": 64},
-	})
+	assert.Equal(t, map[string]any{"display": false, "url": "http://traefik-dask-gateway.jhub"}, at(v, "hub", "services", "dask-gateway"))
+	assert.Equal(t, "http://proxy-public.jhub/services/dask-gateway", at(v, "singleuser", "extraEnv", "DASK_GATEWAY__ADDRESS"))
+	assert.Equal(t, "gateway://traefik-dask-gateway.jhub:80", at(v, "singleuser", "extraEnv", "DASK_GATEWAY__PROXY_ADDRESS"))
+	// No token of our own: the JupyterHub chart generates the service's.
+	hubTemplate(t).ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(0))
 }
 
 func TestHubIngressIsHTTPSWithRedirect(t *testing.T) {
@@ -430,4 +467,26 @@ func TestHubPrivateEndpointAndEBSHomes(t *testing.T) {
 	oauth := v["hub"].(map[string]any)["config"].(map[string]any)["GenericOAuthenticator"].(map[string]any)
 	assert.Equal(t, true, oauth["allow_all"])
 	assert.NotContains(t, oauth, "allowed_groups")
+}
+
+// TestHubRejectsAVPCWithoutEgress: nodes pull images from public registries and the kubectl provider
+// runs helm against chart repositories (EKS user guide, "Deploy private clusters with limited internet
+// access"); a VPC whose private subnets are isolated cannot run the hub. A looked-up or imported VPC is
+// only known to the construct, so it checks too.
+func TestHubRejectsAVPCWithoutEgress(t *testing.T) {
+	stack := awscdk.NewStack(newApp(nil), jsii.String("Isolated"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("123456789012"), Region: jsii.String("us-east-1")}})
+	vpc := awsec2.NewVpc(stack, jsii.String("Vpc"), &awsec2.VpcProps{
+		AvailabilityZones: jsii.Strings("us-east-1a", "us-east-1b"), NatGateways: jsii.Number(0),
+		SubnetConfiguration: &[]*awsec2.SubnetConfiguration{
+			{Name: jsii.String("public"), SubnetType: awsec2.SubnetType_PUBLIC},
+			{Name: jsii.String("isolated"), SubnetType: awsec2.SubnetType_PRIVATE_ISOLATED},
+		},
+	})
+	users := auth.New(stack, "Auth", &auth.Props{DomainPrefix: "hub-iso"})
+	msg := panicMessage(func() {
+		hub.New(stack, "Hub", &hub.Props{Vpc: vpc, Auth: users, ClusterName: "iso", Host: "https://hub.example.edu",
+			CertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab"})
+	})
+	assert.Contains(t, msg, "the VPC has 0 private subnet(s) with egress; EKS needs two in different AZs, routed to a NAT gateway")
 }

@@ -258,6 +258,16 @@ func TestLoadRejects(t *testing.T) {
 			want: []string{`lab.yaml:13: hub.admin_principals[0]: "Admin" is not an IAM principal ARN`}},
 		{name: "hub profile group that auth does not define", file: withHub(hubNodes, hubProfile+"      groups: [astronomy]\n") + "auth:\n  groups: [{name: sudo}]\n",
 			want: []string{`hub.profiles[0].groups[0]: "astronomy" is not one of auth.groups`}},
+		{name: "hub on a new VPC without NAT gateways", file: strings.Replace(withHub(hubNodes, hubProfile), "  nat_gateways: 1\n", "  type: new\n", 1),
+			want: []string{"vpc.nat_gateways: is 0, but the hub's nodes and its kubectl provider need a route to the internet from the private subnets (1 or more)"}},
+		{name: "hub profile with its own home size", file: withHub(hubNodes, hubProfile+"      storage_gib: 20\n"),
+			want: []string{"lab.yaml:23: hub.profiles[0].storage_gib: is not supported: a user has one home whichever profile they start"}},
+		{name: "hub home size of zero", file: withHub(hubNodes, hubProfile) + "  home_gib: 0\n",
+			want: []string{"lab.yaml:23: hub.home_gib: 0 is out of range (1 to 16384 GiB)"}},
+		{name: "hub start timeout shorter than a node takes to boot", file: withHub(hubNodes, hubProfile) + "  start_timeout_seconds: 30\n",
+			want: []string{"lab.yaml:23: hub.start_timeout_seconds: 30 is out of range (60 to 3600 seconds)"}},
+		{name: "hub device plugin chart that is not pinned", file: withHub(hubNodes, hubProfile) + "  charts: {nvidia_device_plugin: latest}\n",
+			want: []string{`lab.yaml:23: hub.charts.nvidia_device_plugin: "latest" is not a pinned chart version`}},
 		{name: "hub on an existing VPC without public subnets", file: strings.Replace(strings.Replace(lookupExisting("[subnet-0123456789abcdef0, subnet-0fedcba9876543210]", "[]"),
 			"availability_zones: [us-east-1a]", "availability_zones: [us-east-1a, us-east-1b]", 1), "enabled: {lookup: true}", "enabled: {hub: true}", 1),
 			want: []string{"lab.yaml:10: vpc.public_subnet_ids: lists 0 subnet(s), but the hub's internet-facing load balancer needs two public subnets"}},
@@ -475,7 +485,8 @@ const hubProfile = `  profiles:
 `
 
 func withHub(nodes, profiles string) string {
-	return goodInstance + "enabled:\n  hub: true\nhub:\n  host: https://hub.example.edu\n" +
+	// The hub needs a NAT gateway; vpc.type is new by default, so this keeps the line numbers.
+	return strings.Replace(goodInstance, "  type: new\n", "  nat_gateways: 1\n", 1) + "enabled:\n  hub: true\nhub:\n  host: https://hub.example.edu\n" +
 		"  certificate_arn: \"arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab\"\n" +
 		"  admin_principals: [arn:aws:iam::123456789012:role/Admin]\n" + nodes + profiles
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdlm"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecr"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsefs"
@@ -41,12 +42,33 @@ const (
 	NodePurposeLabel = "hub.jupyter.org/node-purpose"
 	NodeGroupLabel   = "stratolab.io/node-group"
 	GPUTaintKey      = "nvidia.com/gpu"
+	// UserTaintKey keeps everything but user servers (and Dask pods) off user nodes, so that idle user
+	// nodes can be scaled down. z2jh's scheduling.userPods.tolerations tolerate it by default.
+	UserTaintKey = "hub.jupyter.org/dedicated"
+	// AcceleratorLabel tells the cluster autoscaler that a node's GPU is still starting, so it does not
+	// add another node while the driver loads (cluster-autoscaler FAQ, "GPU nodes").
+	AcceleratorLabel = "k8s.amazonaws.com/accelerator"
+	// VolumeClusterTag is on every EBS volume the hub's EBS CSI driver creates (and, copied by the
+	// snapshot policy, on their snapshots), with the cluster's name: the snapshot policy's target and
+	// what the cluster-ops function may delete.
+	VolumeClusterTag = "stratolab.io/cluster"
 	Namespace        = "jhub"
-	DaskNamespace    = "dask-gateway"
 )
 
 // DefaultVersion is the newest Kubernetes version with a kubectl layer here.
 const DefaultVersion = awsrules.EKSDefaultVersion
+
+// Default chart versions.
+const (
+	// DefaultJupyterHubChart is the newest z2jh release, and the only one with the fixes for both
+	// CVE-2026-40864 (4.3.4) and GHSA-p43p-whwx-q52h (4.4.0); it ships oauthenticator 17.4.0 and
+	// jupyterhub-kubespawner 7.0.0 (images/hub/requirements.txt at tag 4.4.0).
+	DefaultJupyterHubChart = "4.4.0"
+	// DefaultDaskGatewayChart is the newest dask-gateway chart, the one daskhub pairs with z2jh 4.4.0.
+	DefaultDaskGatewayChart = "2026.3.0"
+	// DefaultDevicePluginChart is the NVIDIA device plugin version the EKS user guide installs.
+	DefaultDevicePluginChart = "0.17.4"
+)
 
 // NodeGroup is a managed node group that user pods of some profiles run on.
 type NodeGroup struct {
@@ -79,8 +101,6 @@ type Profile struct {
 	Memory     Resources
 	// Node group the profile's pods run on.
 	Node string
-	// Home directory size. Default: - 10 GiB
-	StorageGiB int
 	// The profile offered first.
 	Default bool
 	// Cognito groups that may use the profile. Default: - everyone
@@ -125,17 +145,34 @@ type Props struct {
 	Auth *auth.Auth
 	// Per-user home directories on EBS instead of the shared EFS file system. Default: - false (EFS)
 	EBSHomes bool
+	// Size of each user's home volume with EBSHomes (one volume per user, whichever profile they start;
+	// an admin can grow a claim later, the class allows expansion). EFS homes grow as they fill.
+	// Default: - 10 GiB
+	HomeGiB int
+	// How long a user's server may take to start: a node scaled up from zero, its boot, GPU driver and a
+	// multi-GB image pull. Default: - 900 seconds
+	StartTimeoutSeconds int
+	// Tags for what the controllers create outside CloudFormation: the load balancer, its target groups
+	// and security groups, EBS volumes and EFS access points (the cost allocation tag and extra tags).
+	// Default: - none
+	Tags map[string]string
 	// Daily snapshots of user volumes kept. Default: - 7
 	SnapshotRetention int
 	// ECR: tag mutability and how many images each repository keeps. Default: - MUTABLE, 20
 	TagMutability awsecr.TagMutability
 	KeepImages    int
 	// Pinned chart versions.
-	JupyterHubChart, ClusterAutoscalerChart, DaskGatewayChart string
+	JupyterHubChart, ClusterAutoscalerChart, DaskGatewayChart, DevicePluginChart string
+	// The cluster autoscaler's image tag, when its chart's default does not match Version (no chart
+	// ships cluster autoscaler 1.36 yet). Default: - the chart's
+	ClusterAutoscalerImageTag string
 	// Deploy Dask Gateway, wired to JupyterHub for auth (HelioCloud's DaskHub). Default: - false
 	Dask bool
 	// What happens to the file system, ECR repositories and logs on destroy. Default: - lifecycle.Production()
 	Lifecycle lifecycle.Policy
+	// The cluster-ops function's code (functions/hubops for linux/arm64). Default: - ClusterOpsCode(),
+	// built from this module's source with the go command
+	ClusterOpsCode awslambda.Code
 }
 
 // Hub is the cluster and what runs on it.
@@ -162,6 +199,12 @@ type Hub struct {
 	cluster        awseksv2.Cluster
 	policy         lifecycle.Policy
 	storageClasses awseksv2.KubernetesManifest
+	// podIdentityAgent is the add-on that gives pods their Pod Identity credentials.
+	podIdentityAgent awseksv2.CfnAddon
+	nodegroups       map[string]awseksv2.Nodegroup
+	ebsAddon         awseksv2.CfnAddon
+	efsAddon         awseksv2.CfnAddon
+	snapshotPolicy   awsdlm.CfnLifecyclePolicy
 }
 
 var (
@@ -176,7 +219,7 @@ func New(scope constructs.Construct, id string, props *Props) *Hub {
 		panic(fmt.Sprintf("hub %s: %v", id, err))
 	}
 	h := &Hub{Construct: constructs.NewConstruct(scope, jsii.String(id)), p: p, policy: p.Lifecycle.OrDefault(),
-		NodeGroups: map[string]awseksv2.INodegroup{}, Repositories: map[string]awsecr.IRepository{}}
+		NodeGroups: map[string]awseksv2.INodegroup{}, Repositories: map[string]awsecr.IRepository{}, nodegroups: map[string]awseksv2.Nodegroup{}}
 	h.newCluster()
 	h.newNodeGroups()
 	h.newAccessRole()
@@ -214,23 +257,36 @@ func (h *Hub) newCluster() {
 			awseksv2.ClusterLoggingTypes_CONTROLLER_MANAGER, awseksv2.ClusterLoggingTypes_SCHEDULER,
 		},
 		KubectlProviderOptions: &awseksv2.KubectlProviderOptions{KubectlLayer: p.KubectlLayer},
-		AlbController:          &awseksv2.AlbControllerOptions{Version: awseksv2.AlbControllerVersion_V2_17_1()},
+		AlbController:          h.albController(),
 		// Admins come in through the access role's access entry, not as the deploying identity.
 		BootstrapClusterCreatorAdminPermissions: jsii.Bool(false),
 	})
 	h.Cluster = h.cluster
 }
 
+// albController is the AWS Load Balancer Controller's release: it tags every load balancer, target group
+// and security group it creates with Tags (chart value defaultTags, a map), which CloudFormation cannot.
+func (h *Hub) albController() *awseksv2.AlbControllerOptions {
+	opts := &awseksv2.AlbControllerOptions{Version: awseksv2.AlbControllerVersion_V2_17_1()}
+	if len(h.p.Tags) > 0 {
+		opts.AdditionalHelmChartValues = &map[string]any{"defaultTags": h.p.Tags}
+	}
+	return opts
+}
+
 // newNodeGroups creates the core group and one managed group per NodeGroup, each from a launch template
 // with an encrypted gp3 root volume and IMDSv2.
+//
+// The core group runs in one AZ: the hub's database is an EBS volume, which lives in one AZ, and a core
+// node replaced into the other AZ would leave the hub Pending (cluster-autoscaler's AWS README: "use a
+// single AZ ASG" for pods with persistent volumes). With EBS homes the user groups follow it there for the
+// same reason; with EFS homes (mount targets in every AZ) they span all private subnets.
 func (h *Hub) newNodeGroups() {
 	p := h.p
 	groups := append([]NodeGroup{{Name: "core", InstanceTypes: p.CoreInstanceTypes, Min: p.CoreMin, Max: p.CoreMax, RootVolumeGiB: 50}}, p.NodeGroups...)
+	oneAZ := &awsec2.SubnetSelection{Subnets: &[]awsec2.ISubnet{(*p.Vpc.PrivateSubnets())[0]}}
 	for _, g := range groups {
-		purpose := "user"
-		if g.Name == "core" {
-			purpose = "core"
-		}
+		core := g.Name == "core"
 		size := g.RootVolumeGiB
 		if size == 0 {
 			size = 50
@@ -238,7 +294,8 @@ func (h *Hub) newNodeGroups() {
 				size = 100
 			}
 		}
-		// Hop limit 2: the EBS CSI node plugin reads instance metadata from its pod.
+		// Hop limit 2: the EBS CSI node plugin reads instance metadata from its pod. User pods cannot:
+		// z2jh blocks the metadata address in each of them (singleuser.cloudMetadata.blockWithIptables).
 		lt := launchtemplate.New(h.Construct, names.Pascal(g.Name)+"NodeTemplate", launchtemplate.Props{RootVolumeGiB: size, HopLimit: 2})
 
 		var types []awsec2.InstanceType
@@ -249,27 +306,80 @@ func (h *Hub) newNodeGroups() {
 		if g.Spot {
 			capacity = awseksv2.CapacityType_SPOT
 		}
+		subnets := webfront.PrivateSubnets(p.Vpc)
+		if core || p.EBSHomes {
+			subnets = oneAZ
+		}
+		labels, taints := nodeLabels(g), nodeTaints(g)
+		// The cluster autoscaler builds the template node of an empty group from eks:DescribeNodegroup
+		// (labels and taints); these tags say the same for autoscalers that read tags instead.
+		tags := map[string]*string{}
+		for k, v := range labels {
+			tags["k8s.io/cluster-autoscaler/node-template/label/"+k] = jsii.String(v)
+		}
+		for _, t := range taints {
+			tags["k8s.io/cluster-autoscaler/node-template/taint/"+t.Key] = jsii.String(t.Value + ":NoSchedule")
+		}
+		var eksTaints []*awseksv2.TaintSpec
+		for _, t := range taints {
+			eksTaints = append(eksTaints, &awseksv2.TaintSpec{Effect: awseksv2.TaintEffect_NO_SCHEDULE, Key: jsii.String(t.Key), Value: jsii.String(t.Value)})
+		}
 		opts := &awseksv2.NodegroupOptions{
-			NodegroupName: jsii.String(g.Name),
-			InstanceTypes: &types,
-			MinSize:       jsii.Number(g.Min),
-			MaxSize:       jsii.Number(g.Max),
-			DesiredSize:   jsii.Number(g.Min),
-			CapacityType:  capacity,
-			AmiType:       amiType(g),
-			Subnets:       webfront.PrivateSubnets(p.Vpc),
-			Labels: &map[string]*string{
-				NodePurposeLabel: jsii.String(purpose),
-				NodeGroupLabel:   jsii.String(g.Name),
-			},
-			// The cluster autoscaler reads an empty group's labels and taints with eks:DescribeNodegroup.
+			NodegroupName:      jsii.String(g.Name),
+			InstanceTypes:      &types,
+			MinSize:            jsii.Number(g.Min),
+			MaxSize:            jsii.Number(g.Max),
+			DesiredSize:        jsii.Number(g.Min),
+			CapacityType:       capacity,
+			AmiType:            amiType(g),
+			Subnets:            subnets,
+			Labels:             jsiiMap(labels),
+			Tags:               &tags,
 			LaunchTemplateSpec: &awseksv2.LaunchTemplateSpec{Id: lt.LaunchTemplateId(), Version: lt.LatestVersionNumber()},
 		}
-		if g.GPU {
-			opts.Taints = &[]*awseksv2.TaintSpec{{Effect: awseksv2.TaintEffect_NO_SCHEDULE, Key: jsii.String(GPUTaintKey), Value: jsii.String("true")}}
+		if len(eksTaints) > 0 {
+			opts.Taints = &eksTaints
 		}
-		h.NodeGroups[g.Name] = h.cluster.AddNodegroupCapacity(jsii.String(names.Pascal(g.Name)+"Nodes"), opts)
+		ng := h.cluster.AddNodegroupCapacity(jsii.String(names.Pascal(g.Name)+"Nodes"), opts)
+		h.NodeGroups[g.Name], h.nodegroups[g.Name] = ng, ng
 	}
+}
+
+// Taint is a NoSchedule taint of a node group.
+type Taint struct{ Key, Value string }
+
+// nodeLabels are the Kubernetes labels of a group's nodes: z2jh's node purpose, the group's name that
+// profiles select, and the accelerator label on GPU groups.
+func nodeLabels(g NodeGroup) map[string]string {
+	labels := map[string]string{NodePurposeLabel: "user", NodeGroupLabel: g.Name}
+	if g.Name == "core" {
+		labels[NodePurposeLabel] = "core"
+	}
+	if g.GPU {
+		labels[AcceleratorLabel] = "nvidia"
+	}
+	return labels
+}
+
+// nodeTaints are a group's NoSchedule taints: every user group keeps system pods off (z2jh's
+// hub.jupyter.org/dedicated=user), and GPU groups keep CPU-only pods off as well.
+func nodeTaints(g NodeGroup) []Taint {
+	if g.Name == "core" {
+		return nil
+	}
+	taints := []Taint{{UserTaintKey, "user"}}
+	if g.GPU {
+		taints = append(taints, Taint{GPUTaintKey, "true"})
+	}
+	return taints
+}
+
+func jsiiMap(m map[string]string) *map[string]*string {
+	out := map[string]*string{}
+	for k, v := range m {
+		out[k] = jsii.String(v)
+	}
+	return &out
 }
 
 func amiType(g NodeGroup) awseksv2.NodegroupAmiType {
@@ -358,6 +468,12 @@ func defaults(in *Props) *Props {
 	if p.AdminGroup == "" {
 		p.AdminGroup = "sudo"
 	}
+	if p.HomeGiB == 0 {
+		p.HomeGiB = 10
+	}
+	if p.StartTimeoutSeconds == 0 {
+		p.StartTimeoutSeconds = 900
+	}
 	if p.SnapshotRetention == 0 {
 		p.SnapshotRetention = 7
 	}
@@ -368,18 +484,23 @@ func defaults(in *Props) *Props {
 		p.KeepImages = 20
 	}
 	if p.JupyterHubChart == "" {
-		p.JupyterHubChart = "4.3.3"
+		p.JupyterHubChart = DefaultJupyterHubChart
 	}
 	if p.ClusterAutoscalerChart == "" {
-		p.ClusterAutoscalerChart = "9.59.0"
+		if ca, ok := awsrules.ClusterAutoscalerFor(p.Version); ok {
+			p.ClusterAutoscalerChart = ca.Chart
+			if p.ClusterAutoscalerImageTag == "" {
+				p.ClusterAutoscalerImageTag = ca.ImageTag
+			}
+		}
 	}
 	if p.DaskGatewayChart == "" {
-		p.DaskGatewayChart = "2025.4.0"
+		p.DaskGatewayChart = DefaultDaskGatewayChart
+	}
+	if p.DevicePluginChart == "" {
+		p.DevicePluginChart = DefaultDevicePluginChart
 	}
 	for i := range p.Profiles {
-		if p.Profiles[i].StorageGiB == 0 {
-			p.Profiles[i].StorageGiB = 10
-		}
 		if p.Profiles[i].DisplayName == "" {
 			p.Profiles[i].DisplayName = p.Profiles[i].Name
 		}
@@ -395,6 +516,19 @@ func (p *Props) check() error {
 	}
 	if why := awsrules.EKSVersion(p.Version); why != "" {
 		add("Version %q %s", p.Version, why)
+	} else if p.ClusterAutoscalerChart == "" {
+		add("no cluster-autoscaler chart is known for Kubernetes %s: set ClusterAutoscalerChart", p.Version)
+	}
+	if p.Vpc != nil {
+		// Nodes pull images from public registries and the kubectl provider runs helm against chart
+		// repositories: the private subnets need a route out (EKS user guide, "Deploy private clusters with
+		// limited internet access": otherwise every image must come from a registry inside the VPC).
+		if n := len(*p.Vpc.PrivateSubnets()); n < 2 {
+			add("the VPC has %d private subnet(s) with egress; EKS needs two in different AZs, routed to a NAT gateway", n)
+		}
+		if n := len(*p.Vpc.PublicSubnets()); n < 2 {
+			add("the VPC has %d public subnet(s); the hub's internet-facing load balancer needs two", n)
+		}
 	}
 	if len(p.AdminPrincipals) == 0 {
 		add("AdminPrincipals is empty: nobody could administer the cluster")
@@ -445,13 +579,4 @@ func (p *Props) check() error {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

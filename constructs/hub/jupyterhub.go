@@ -8,21 +8,34 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stratolab/stratolab/constructs/auth"
 	"github.com/stratolab/stratolab/constructs/securebucket"
 )
 
-// Kubernetes secrets the hub creates in its namespace.
+// OAuthSecretName is the Kubernetes secret, in Namespace, that holds the hub's Cognito client secret
+// under OAuthSecretKey. The cluster-ops function writes it (see newClusterOps); no template, chart value
+// or kubectl provider event ever carries the value.
 const (
-	OAuthSecretName = "hub-oauth"
-	DaskSecretName  = "dask-gateway-token"
+	OAuthSecretName = "hub-cognito-client"
+	OAuthSecretKey  = "client-secret"
+)
+
+// Dask Gateway runs in the hub's namespace as release DaskRelease, so that it reads the API token that
+// the JupyterHub chart generates for its hub.services entry from the chart's own secret (dask-gateway's
+// default gateway.auth.jupyterhub.apiTokenFromSecretName/Key: hub / hub.services.dask-gateway.apiToken).
+const (
+	DaskRelease = "dask-gateway"
+	DaskService = "dask-gateway"
+	// DaskPrefix is where the hub's proxy serves the gateway; the gateway must serve the same prefix.
+	DaskPrefix = "/services/dask-gateway"
 )
 
 // LoadBalancerLogsPrefix is where the hub's load balancer writes its access logs in LogsBucket.
 const LoadBalancerLogsPrefix = "alb/hub"
+
+// IngressName is the Ingress the JupyterHub chart creates for the proxy (release jupyterhub).
+const IngressName = "jupyterhub"
 
 // profileGroupsFilter is the hub's extraConfig: it offers each user only the profiles of their Cognito
 // groups (custom.profileGroups: slug -> groups; a profile without groups is for everyone), and admins all.
@@ -42,21 +55,18 @@ async def _profiles_for(spawner):
 c.KubeSpawner.profile_list = _profiles_for
 `
 
-// daskService registers Dask Gateway as a JupyterHub service with the token both sides read from the
-// same Kubernetes secret.
-const daskService = `import os
+// userTolerations are z2jh's default scheduling.userPods.tolerations (values.yaml): user pods tolerate
+// the user nodes' taint. A profile's kubespawner_override.tolerations replaces KubeSpawner's list, so an
+// override that adds a toleration repeats these.
+func userTolerations() []any {
+	return []any{
+		map[string]any{"key": UserTaintKey, "operator": "Equal", "value": "user", "effect": "NoSchedule"},
+		map[string]any{"key": "hub.jupyter.org_dedicated", "operator": "Equal", "value": "user", "effect": "NoSchedule"},
+	}
+}
 
-c.JupyterHub.services.append({
-    "name": "dask-gateway",
-    "api_token": os.environ["DASK_GATEWAY_API_TOKEN"],
-    "url": "http://traefik-dask-gateway.` + DaskNamespace + `",
-    "oauth_no_confirm": True,
-})
-c.JupyterHub.load_roles.append({"name": "dask-gateway", "services": ["dask-gateway"], "scopes": ["read:users:name", "read:users:groups"]})
-`
-
-// newJupyterHub adds the hub's Cognito client, the Kubernetes secrets built from Secrets Manager, and
-// the chart with its generated values.
+// newJupyterHub adds the hub's Cognito client, the cluster-ops function that writes its secret, and the
+// chart with its generated values.
 func (h *Hub) newJupyterHub() {
 	p := h.p
 	ns := h.cluster.AddManifest(jsii.String("Namespace"), &map[string]any{
@@ -68,41 +78,16 @@ func (h *Hub) newJupyterHub() {
 		CallbackURLs:   []string{host + "/hub/oauth_callback"},
 		LogoutURLs:     []string{host + "/"},
 		GenerateSecret: true,
-		Scope:          h.Construct, // so that the secret never leaves this stack
+		Scope:          h.Construct,
 	})
-	// The client secret goes from Cognito to a Kubernetes secret at deploy time: the template holds only a
-	// reference to it, and the chart's values name the Kubernetes secret, never the value.
-	secretData := map[string]any{"client-secret": h.OAuthClient.Secret().UnsafeUnwrap()}
-	secrets := []*map[string]any{{
-		"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-		"metadata":   map[string]any{"name": OAuthSecretName, "namespace": Namespace},
-		"stringData": secretData,
-	}}
-	var daskToken awssecretsmanager.Secret
-	if p.Dask {
-		daskToken = awssecretsmanager.NewSecret(h.Construct, jsii.String("DaskGatewayToken"), &awssecretsmanager.SecretProps{
-			Description:          jsii.String("JupyterHub API token of Dask Gateway on " + p.ClusterName),
-			GenerateSecretString: &awssecretsmanager.SecretStringGenerator{PasswordLength: jsii.Number(64), ExcludePunctuation: jsii.Bool(true)},
-			RemovalPolicy:        h.policy.RemovalPolicy,
-		})
-		cdknag.NagSuppressions_AddResourceSuppressions(daskToken, &[]*cdknag.NagPackSuppression{{
-			Id:     jsii.String("AwsSolutions-SMG4"),
-			Reason: jsii.String("The token is shared by JupyterHub and Dask Gateway through a Kubernetes secret made at deploy time; rotating it means redeploying both, which a redeploy of this stack does."),
-		}}, jsii.Bool(false))
-		secrets = append(secrets, &map[string]any{
-			"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-			"metadata":   map[string]any{"name": DaskSecretName, "namespace": Namespace},
-			"stringData": map[string]any{"token": daskToken.SecretValue().UnsafeUnwrap()},
-		})
-	}
-	secretManifest := h.cluster.AddManifest(jsii.String("HubSecrets"), secrets...)
-	secretManifest.Node().AddDependency(ns)
 
 	// The load balancer is the ingress's, made by the AWS Load Balancer Controller, so its access logs
 	// are switched on by annotation; the bucket policy must exist before the controller turns them on.
 	logs := securebucket.NewLogs(h.Construct, "LogsBucket", nil, h.policy)
 	logsPolicy := securebucket.AllowLoadBalancerLogs(logs, LoadBalancerLogsPrefix)
 	h.LogsBucket = logs
+
+	ops := h.newClusterOps(ns, logs)
 
 	h.Values = h.values()
 	h.JupyterHub = h.cluster.AddHelmChart(jsii.String("JupyterHub"), &awseksv2.HelmChartOptions{
@@ -116,28 +101,69 @@ func (h *Hub) newJupyterHub() {
 		Timeout: awscdk.Duration_Minutes(jsii.Number(14)),
 		Wait:    jsii.Bool(false),
 	})
-	// The hub's database volume uses the ebs-gp3 class, and user homes efs-home.
-	h.JupyterHub.Node().AddDependency(secretManifest, h.storageClasses, logsPolicy)
+	// The hub reads its client secret (written by ops), its database volume uses the ebs-gp3 class and
+	// user homes efs-home. The chart's Services and Ingress pass the load balancer controller's webhooks,
+	// which fail closed (failurePolicy: Fail) until the controller runs, and on destroy the controller must
+	// outlive the Ingress to delete its load balancer.
+	h.JupyterHub.Node().AddDependency(ops, h.storageClasses, logsPolicy, h.cluster.AlbController())
 
 	if p.Dask {
-		dask := h.cluster.AddHelmChart(jsii.String("DaskGateway"), &awseksv2.HelmChartOptions{
-			Chart: jsii.String("dask-gateway"), Repository: jsii.String("https://helm.dask.org"),
-			Version: jsii.String(p.DaskGatewayChart), Namespace: jsii.String(DaskNamespace), CreateNamespace: jsii.Bool(true),
-			Release: jsii.String("dask-gateway"), Timeout: awscdk.Duration_Minutes(jsii.Number(14)),
-			Values: &map[string]any{
-				"gateway": map[string]any{
-					"auth": map[string]any{"type": "jupyterhub", "jupyterhub": map[string]any{
-						"apiUrl":                 "http://hub." + Namespace + ":8081/hub/api",
-						"apiTokenFromSecretName": DaskSecretName, "apiTokenFromSecretKey": "token",
-					}},
-					"nodeSelector": map[string]any{NodePurposeLabel: "core"},
-				},
-				"controller": map[string]any{"nodeSelector": map[string]any{NodePurposeLabel: "core"}},
-				"traefik":    map[string]any{"nodeSelector": map[string]any{NodePurposeLabel: "core"}, "service": map[string]any{"type": "ClusterIP"}},
-			},
-		})
-		dask.Node().AddDependency(secretManifest)
+		h.newDaskGateway()
 	}
+	if h.hasGPU() {
+		h.newDevicePlugin()
+	}
+}
+
+// newDaskGateway installs Dask Gateway beside the hub, authenticating users through it.
+func (h *Hub) newDaskGateway() {
+	p := h.p
+	core := map[string]any{NodePurposeLabel: "core"}
+	// Schedulers and workers are users' pods: on user nodes (tolerating their taint, not the GPU one),
+	// and, like user servers, without the node role's credentials from instance metadata.
+	backendPod := map[string]any{
+		"nodeSelector": map[string]any{NodePurposeLabel: "user"},
+		"tolerations":  userTolerations(),
+		"initContainers": []any{map[string]any{
+			"name":  "block-cloud-metadata",
+			"image": "quay.io/jupyterhub/k8s-network-tools:" + p.JupyterHubChart,
+			"command": []any{"iptables", "--append", "OUTPUT", "--protocol", "tcp", "--destination", "169.254.169.254",
+				"--destination-port", "80", "--jump", "DROP"},
+			"securityContext": map[string]any{"runAsUser": 0, "capabilities": map[string]any{"add": []any{"NET_ADMIN"}}},
+		}},
+	}
+	dask := h.cluster.AddHelmChart(jsii.String("DaskGateway"), &awseksv2.HelmChartOptions{
+		Chart: jsii.String("dask-gateway"), Repository: jsii.String("https://helm.dask.org"),
+		Version: jsii.String(p.DaskGatewayChart), Namespace: jsii.String(Namespace),
+		Release: jsii.String(DaskRelease), Timeout: awscdk.Duration_Minutes(jsii.Number(14)),
+		Values: &map[string]any{
+			"gateway": map[string]any{
+				"prefix": DaskPrefix,
+				"auth": map[string]any{"type": "jupyterhub", "jupyterhub": map[string]any{
+					"apiUrl": "http://hub." + Namespace + ":8081/hub/api",
+				}},
+				"nodeSelector": core,
+				"backend": map[string]any{
+					"scheduler": map[string]any{"extraPodConfig": backendPod},
+					"worker":    map[string]any{"extraPodConfig": backendPod},
+				},
+			},
+			"controller": map[string]any{"nodeSelector": core},
+			"traefik":    map[string]any{"nodeSelector": core, "service": map[string]any{"type": "ClusterIP"}},
+		},
+	})
+	// Its API pod reads the token from the JupyterHub chart's secret, and its Services pass the load
+	// balancer controller's webhook.
+	dask.Node().AddDependency(h.JupyterHub, h.cluster.AlbController())
+}
+
+func (h *Hub) hasGPU() bool {
+	for _, g := range h.p.NodeGroups {
+		if g.GPU {
+			return true
+		}
+	}
+	return false
 }
 
 // values generates the JupyterHub chart's values from the props.
@@ -151,17 +177,17 @@ func (h *Hub) values() map[string]any {
 	groups := map[string]any{}
 	for _, pr := range p.Profiles {
 		override := map[string]any{
-			"image":            h.ImageURI(pr),
-			"cpu_guarantee":    number(pr.CPU.Guarantee),
-			"cpu_limit":        number(pr.CPU.Limit),
-			"mem_guarantee":    pr.Memory.Guarantee,
-			"mem_limit":        pr.Memory.Limit,
-			"node_selector":    map[string]any{NodeGroupLabel: pr.Node},
-			"storage_capacity": strconv.Itoa(pr.StorageGiB) + "Gi",
+			"image":         h.ImageURI(pr),
+			"cpu_guarantee": number(pr.CPU.Guarantee),
+			"cpu_limit":     number(pr.CPU.Limit),
+			"mem_guarantee": pr.Memory.Guarantee,
+			"mem_limit":     pr.Memory.Limit,
+			"node_selector": map[string]any{NodeGroupLabel: pr.Node},
 		}
 		for _, g := range p.NodeGroups {
 			if g.Name == pr.Node && g.GPU {
-				override["tolerations"] = []any{map[string]any{"key": GPUTaintKey, "operator": "Equal", "value": "true", "effect": "NoSchedule"}}
+				gpu := map[string]any{"key": GPUTaintKey, "operator": "Equal", "value": "true", "effect": "NoSchedule"}
+				override["tolerations"] = append(userTolerations(), gpu)
 				override["extra_resource_limits"] = map[string]any{GPUTaintKey: "1"}
 			}
 		}
@@ -174,23 +200,31 @@ func (h *Hub) values() map[string]any {
 		}
 	}
 
-	storage := map[string]any{"type": "dynamic", "capacity": "10Gi", "homeMountPath": "/home/jovyan",
+	// One home per user, whichever profile they start: KubeSpawner creates the claim once and never
+	// resizes it. EFS ignores the capacity (an access point has no size); EBS volumes get it.
+	storage := map[string]any{"type": "dynamic", "capacity": strconv.Itoa(p.HomeGiB) + "Gi", "homeMountPath": "/home/jovyan",
 		"dynamic": map[string]any{"storageClass": EFSStorageClass, "pvcNameTemplate": "claim-{username}", "volumeNameTemplate": "volume-{username}", "storageAccessModes": []any{"ReadWriteMany"}}}
 	if p.EBSHomes {
 		storage["dynamic"] = map[string]any{"storageClass": EBSStorageClass, "pvcNameTemplate": "claim-{username}", "volumeNameTemplate": "volume-{username}", "storageAccessModes": []any{"ReadWriteOnce"}}
 	}
 
 	extraEnv := map[string]any{
-		"OAUTH_CLIENT_SECRET": map[string]any{"valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": OAuthSecretName, "key": "client-secret"}}},
+		// oauthenticator's client_secret defaults to $OAUTH_CLIENT_SECRET (oauth2.py, _client_secret_default).
+		"OAUTH_CLIENT_SECRET": map[string]any{"valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": OAuthSecretName, "key": OAuthSecretKey}}},
 	}
 	extraConfig := map[string]any{"10-profile-groups": profileGroupsFilter}
 	singleuserEnv := map[string]any{}
+	services := map[string]any{}
+	roles := map[string]any{}
 	if p.Dask {
-		extraEnv["DASK_GATEWAY_API_TOKEN"] = map[string]any{"valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": DaskSecretName, "key": "token"}}}
-		extraConfig["20-dask-gateway"] = daskService
-		singleuserEnv["DASK_GATEWAY__ADDRESS"] = host + "/services/dask-gateway"
-		singleuserEnv["DASK_GATEWAY__PROXY_ADDRESS"] = "gateway://traefik-dask-gateway." + DaskNamespace + ":80"
-		singleuserEnv["DASK_GATEWAY__PUBLIC_ADDRESS"] = "/services/dask-gateway/"
+		// The chart generates the service's token and keeps it in its hub secret, where the gateway reads it.
+		services[DaskService] = map[string]any{"display": false, "url": "http://traefik-" + DaskRelease + "." + Namespace}
+		roles[DaskService] = map[string]any{"services": []any{DaskService}, "scopes": []any{"read:users:name", "read:users:groups"}}
+		// Clients reach the gateway through the proxy inside the cluster, not out through the NAT and
+		// back in through the load balancer (whose allowed CIDRs need not include the NAT's address).
+		singleuserEnv["DASK_GATEWAY__ADDRESS"] = "http://proxy-public." + Namespace + DaskPrefix
+		singleuserEnv["DASK_GATEWAY__PROXY_ADDRESS"] = "gateway://traefik-" + DaskRelease + "." + Namespace + ":80"
+		singleuserEnv["DASK_GATEWAY__PUBLIC_ADDRESS"] = DaskPrefix + "/"
 		singleuserEnv["DASK_GATEWAY__AUTH__TYPE"] = "jupyterhub"
 	}
 
@@ -213,16 +247,18 @@ func (h *Hub) values() map[string]any {
 		"oauth_callback_url": host + "/hub/oauth_callback",
 		"authorize_url":      cognito + "/oauth2/authorize",
 		"token_url":          cognito + "/oauth2/token",
-		"userdata_url":       cognito + "/oauth2/userInfo",
+		// No userdata_url: the user's claims come from the ID token, because Cognito's userInfo endpoint
+		// does not return cognito:groups, and oauthenticator refuses both at once.
 		"logout_redirect_url": jsii.String(cognito + "/logout?client_id=" + *h.OAuthClient.Client.UserPoolClientId() +
 			"&logout_uri=" + host + "/"),
 		"scope":                  []any{"openid", "email", "profile"},
 		"login_service":          "your institution account",
 		"username_claim":         "email",
 		"userdata_from_id_token": true,
-		"claim_groups_key":       "cognito:groups",
-		"manage_groups":          true,
-		"admin_groups":           []any{p.AdminGroup},
+		// The ID token's claims are the auth model's auth_state["oauth_user"].
+		"auth_state_groups_key": "oauth_user.cognito:groups",
+		"manage_groups":         true,
+		"admin_groups":          []any{p.AdminGroup},
 	}
 	if allowAll {
 		oauth["allow_all"] = true
@@ -253,6 +289,11 @@ func (h *Hub) values() map[string]any {
 		}, ","),
 	}
 
+	if len(p.Tags) > 0 {
+		// The controller tags the load balancer, its target groups and its security groups with these.
+		alb["alb.ingress.kubernetes.io/tags"] = tagList(p.Tags)
+	}
+
 	return map[string]any{
 		"hub": map[string]any{
 			"config": map[string]any{
@@ -262,6 +303,8 @@ func (h *Hub) values() map[string]any {
 			},
 			"extraEnv":     extraEnv,
 			"extraConfig":  extraConfig,
+			"services":     services,
+			"loadRoles":    roles,
 			"nodeSelector": map[string]any{NodePurposeLabel: "core"},
 			"db":           map[string]any{"pvc": map[string]any{"storageClassName": EBSStorageClass}},
 		},
@@ -276,6 +319,7 @@ func (h *Hub) values() map[string]any {
 			"profileList":   profiles,
 			"storage":       storage,
 			"defaultUrl":    "/lab",
+			"startTimeout":  p.StartTimeoutSeconds,
 			"extraEnv":      singleuserEnv,
 			"cloudMetadata": map[string]any{"blockWithIptables": true},
 		},
@@ -294,6 +338,15 @@ func (h *Hub) values() map[string]any {
 func number(s string) float64 {
 	f, _ := strconv.ParseFloat(s, 64) // validated by check
 	return f
+}
+
+// tagList is the controller's tags annotation: k1=v1,k2=v2, sorted.
+func tagList(tags map[string]string) string {
+	var kv []string
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		kv = append(kv, k+"="+tags[k])
+	}
+	return strings.Join(kv, ",")
 }
 
 func toAny(ss []string) []any {

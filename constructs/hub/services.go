@@ -2,6 +2,8 @@ package hub
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -53,19 +55,32 @@ func (h *Hub) addon(id, name, serviceAccount string, role awsiam.IRole, config m
 func (h *Hub) newStorage() {
 	p := h.p
 	agent := h.addon("PodIdentityAgent", "eks-pod-identity-agent", "", nil, nil)
+	h.podIdentityAgent = agent
 
 	ebsRole := h.podRole("EbsCsiRole", "EBS CSI driver controller of "+p.ClusterName)
 	ebsRole.AddManagedPolicy(awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AmazonEBSCSIDriverPolicy")))
+	// Volumes carry VolumeClusterTag (the snapshot policy's target) and the instance's cost allocation
+	// and extra tags, which CloudFormation cannot put on them. extraVolumeTags, not k8sTagClusterId: both
+	// are in the chart's values.schema.json, but only extraVolumeTags is known to be in the EKS add-on's
+	// configuration schema (aws/amazon-vpc-cni-k8s#2272 quotes it), and an unknown key fails the add-on.
+	volumeTags := map[string]string{VolumeClusterTag: p.ClusterName}
+	for k, v := range p.Tags {
+		volumeTags[k] = v
+	}
 	ebs := h.addon("EbsCsiDriver", "aws-ebs-csi-driver", "ebs-csi-controller-sa", ebsRole, map[string]any{
-		// Volumes carry the cluster tag (the snapshot policy's target) and the instance's cost tag.
-		"controller": map[string]any{"k8sTagClusterId": p.ClusterName},
-	})
+		"controller": map[string]any{"extraVolumeTags": volumeTags}})
+	h.ebsAddon = ebs
 	ebs.Node().AddDependency(agent)
 
 	efsRole := h.podRole("EfsCsiRole", "EFS CSI driver controller of "+p.ClusterName)
 	efsRole.AddManagedPolicy(awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AmazonEFSCSIDriverPolicy")))
-	efsAddon := h.addon("EfsCsiDriver", "aws-efs-csi-driver", "efs-csi-controller-sa", efsRole, nil)
+	var efsConfig map[string]any
+	if len(p.Tags) > 0 {
+		efsConfig = map[string]any{"controller": map[string]any{"tags": EFSControllerTags(p.Tags)}}
+	}
+	efsAddon := h.addon("EfsCsiDriver", "aws-efs-csi-driver", "efs-csi-controller-sa", efsRole, efsConfig)
 	efsAddon.Node().AddDependency(agent)
+	h.efsAddon = efsAddon
 	for _, r := range []awsiam.Role{ebsRole, efsRole} {
 		cdknag.NagSuppressions_AddResourceSuppressions(r, &[]*cdknag.NagPackSuppression{{
 			Id: jsii.String("AwsSolutions-IAM4"),
@@ -90,6 +105,20 @@ func (h *Hub) newStorage() {
 		RemovalPolicy:          h.policy.RemovalPolicy,
 	})
 	h.HomeFileSystem = fs
+	// Home directories are mounted with IAM authorization (mountOptions iam, below), not anonymously: the
+	// file system policy that @aws-cdk/aws-efs:denyAnonymousAccess writes grants no ClientMount to
+	// anonymous clients, and IAM makes the NFS security group the second lock, not the only one. efs-utils
+	// in the efs-csi-node pod (host network, no Pod Identity association) signs the mount with the node's
+	// instance role, so the user groups' roles may mount and write this one file system through a mount
+	// target (the access point then fixes the POSIX identity to the user's home).
+	for _, g := range p.NodeGroups {
+		h.nodegroups[g.Name].Role().AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("MountHomes"),
+			Actions:    jsii.Strings("elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"),
+			Resources:  jsii.Strings(*fs.FileSystemArn()),
+			Conditions: &map[string]any{"Bool": map[string]any{"elasticfilesystem:AccessedViaMountTarget": "true"}},
+		}))
+	}
 
 	reclaim := "Delete"
 	if h.policy.Retains() {
@@ -106,8 +135,8 @@ func (h *Hub) newStorage() {
 				"uid": "1000", "gid": "100", "basePath": "/home",
 			},
 			"reclaimPolicy": reclaim,
-			// efs-utils mounts over TLS: home directories are encrypted in transit as well as at rest.
-			"mountOptions": []any{"tls"},
+			// efs-utils mounts over TLS (encrypted in transit as well as at rest) and with IAM authorization.
+			"mountOptions": []any{"tls", "iam"},
 		},
 		&map[string]any{
 			"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
@@ -116,12 +145,28 @@ func (h *Hub) newStorage() {
 			"parameters":        map[string]any{"type": "gp3", "encrypted": "true"},
 			"reclaimPolicy":     reclaim,
 			"volumeBindingMode": "WaitForFirstConsumer",
+			// KubeSpawner creates a user's claim once and never resizes it; an admin can grow one with
+			// kubectl patch pvc, which the EBS CSI driver's resizer carries out.
+			"allowVolumeExpansion": true,
 		},
 	)
 	classes.Node().AddDependency(ebs, efsAddon)
 	h.storageClasses = classes
 
 	h.newSnapshotPolicy()
+}
+
+// EFSControllerTags is the EFS CSI controller's --tags value (chart value controller.tags), which it puts
+// on every access point it creates: space-separated key:value pairs, with a backslash escaping a space,
+// a colon or a backslash inside a key or value (aws-efs-csi-driver v3.4.1, pkg/driver/driver.go,
+// splitToList and parseTagsFromStr). The cost key stratolab:instance has a colon.
+func EFSControllerTags(tags map[string]string) string {
+	escape := strings.NewReplacer(`\`, `\\`, ":", `\:`, " ", `\ `)
+	var pairs []string
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		pairs = append(pairs, escape.Replace(k)+":"+escape.Replace(tags[k]))
+	}
+	return strings.Join(pairs, " ")
 }
 
 // newSnapshotPolicy is OpenSARlab's Data Lifecycle Manager policy: a daily snapshot of every volume
@@ -151,13 +196,13 @@ func (h *Hub) newSnapshotPolicy() {
 		Reason: jsii.String("Data Lifecycle Manager's role: ec2:Describe* take no resource ARN, and snapshots get IDs only when DLM creates them, " +
 			"so snapshot/* and volume/* are the narrowest ARNs; which volumes it touches is decided by the policy's target tag."),
 	}}, jsii.Bool(true))
-	awsdlm.NewCfnLifecyclePolicy(h.Construct, jsii.String("SnapshotPolicy"), &awsdlm.CfnLifecyclePolicyProps{
+	h.snapshotPolicy = awsdlm.NewCfnLifecyclePolicy(h.Construct, jsii.String("SnapshotPolicy"), &awsdlm.CfnLifecyclePolicyProps{
 		Description:      jsii.String("Daily snapshots of the user volumes of " + p.ClusterName),
 		State:            jsii.String("ENABLED"),
 		ExecutionRoleArn: role.RoleArn(),
 		PolicyDetails: &awsdlm.CfnLifecyclePolicy_PolicyDetailsProperty{
 			ResourceTypes: jsii.Strings("VOLUME"),
-			TargetTags:    &[]*awscdk.CfnTag{{Key: jsii.String("kubernetes.io/cluster/" + p.ClusterName), Value: jsii.String("owned")}},
+			TargetTags:    &[]*awscdk.CfnTag{{Key: jsii.String(VolumeClusterTag), Value: jsii.String(p.ClusterName)}},
 			Schedules: &[]*awsdlm.CfnLifecyclePolicy_ScheduleProperty{{
 				Name:       jsii.String("daily"),
 				CopyTags:   jsii.Bool(true),
@@ -189,32 +234,45 @@ func (h *Hub) newAutoscaler() {
 		Resources: jsii.Strings("*"),
 	}))
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("ReadNodeGroups"),
-		Actions:   jsii.Strings("eks:DescribeNodegroup"),
-		Resources: jsii.Strings(*h.cluster.ClusterArn() + "/*"),
+		Sid:     jsii.String("ReadNodeGroups"),
+		Actions: jsii.Strings("eks:DescribeNodegroup"),
+		// Node group ARNs are arn:<partition>:eks:<region>:<account>:nodegroup/<cluster>/<name>/<uuid>
+		// (IAM service authorization reference, Amazon EKS resource types).
+		Resources: jsii.Strings(*awscdk.Stack_Of(h.Construct).FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("eks"), Resource: jsii.String("nodegroup"),
+			ResourceName: jsii.String(p.ClusterName + "/*/*"), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+		})),
 	}))
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("The cluster autoscaler's documented policy: Describe* actions take no resource ARN; resizing is allowed on any group " +
 			"but only when it carries this cluster's k8s.io/cluster-autoscaler tag; eks:DescribeNodegroup covers this cluster's node groups."),
 	}}, jsii.Bool(true))
-	awseksv2.NewCfnPodIdentityAssociation(h.Construct, jsii.String("AutoscalerIdentity"), &awseksv2.CfnPodIdentityAssociationProps{
+	identity := awseksv2.NewCfnPodIdentityAssociation(h.Construct, jsii.String("AutoscalerIdentity"), &awseksv2.CfnPodIdentityAssociationProps{
 		ClusterName: h.cluster.ClusterName(), Namespace: jsii.String("kube-system"),
 		ServiceAccount: jsii.String("cluster-autoscaler"), RoleArn: role.RoleArn(),
 	})
-	h.cluster.AddHelmChart(jsii.String("ClusterAutoscaler"), &awseksv2.HelmChartOptions{
+	values := map[string]any{
+		"cloudProvider":  "aws",
+		"awsRegion":      awscdk.Stack_Of(h.Construct).Region(),
+		"autoDiscovery":  map[string]any{"clusterName": p.ClusterName},
+		"rbac":           map[string]any{"serviceAccount": map[string]any{"create": true, "name": "cluster-autoscaler"}},
+		"extraArgs":      map[string]any{"balance-similar-node-groups": true, "expander": "least-waste", "skip-nodes-with-local-storage": false},
+		"nodeSelector":   map[string]any{NodePurposeLabel: "core"},
+		"podAnnotations": map[string]any{"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"},
+	}
+	if p.ClusterAutoscalerImageTag != "" {
+		// The autoscaler's minor must match the cluster's (its README: "use the matching minor version").
+		values["image"] = map[string]any{"tag": p.ClusterAutoscalerImageTag}
+	}
+	chart := h.cluster.AddHelmChart(jsii.String("ClusterAutoscaler"), &awseksv2.HelmChartOptions{
 		Chart: jsii.String("cluster-autoscaler"), Repository: jsii.String("https://kubernetes.github.io/autoscaler"),
 		Version: jsii.String(p.ClusterAutoscalerChart), Namespace: jsii.String("kube-system"), Release: jsii.String("cluster-autoscaler"),
-		Values: &map[string]any{
-			"cloudProvider":  "aws",
-			"awsRegion":      awscdk.Stack_Of(h.Construct).Region(),
-			"autoDiscovery":  map[string]any{"clusterName": p.ClusterName},
-			"rbac":           map[string]any{"serviceAccount": map[string]any{"create": true, "name": "cluster-autoscaler"}},
-			"extraArgs":      map[string]any{"balance-similar-node-groups": true, "expander": "least-waste", "skip-nodes-with-local-storage": false},
-			"nodeSelector":   map[string]any{NodePurposeLabel: "core"},
-			"podAnnotations": map[string]any{"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"},
-		},
+		Values: &values,
 	})
+	// The Pod Identity agent injects credentials only into pods admitted after the association exists: a
+	// pod started before it would run without credentials until it is recreated.
+	chart.Node().AddDependency(identity, h.podIdentityAgent)
 }
 
 // suppressClusterFindings answers the findings on resources the EKS and load balancer controller
@@ -240,4 +298,34 @@ func suppressClusterFindings(h *Hub) {
 			}}, jsii.Bool(true))
 		}
 	}
+}
+
+// DevicePluginNamespace is where the NVIDIA device plugin runs (its chart refuses the default namespace).
+const DevicePluginNamespace = "nvidia"
+
+// newDevicePlugin installs NVIDIA's Kubernetes device plugin, without which GPU nodes advertise no
+// nvidia.com/gpu and GPU profiles stay Pending: "When using the EKS-optimized AL2023 AMIs with NVIDIA GPUs,
+// you must install the NVIDIA Kubernetes device plugin" (EKS user guide, ml-eks-k8s-device-plugin).
+//
+// The chart's default affinity requires node-feature-discovery labels (feature.node.kubernetes.io/
+// pci-10de.present, nvidia.com/gpu.present) that nothing sets here, so the plugin is placed by the GPU
+// groups' own AcceleratorLabel instead; a list value replaces the chart's list, so its default
+// tolerations are repeated with the user nodes' taint added.
+func (h *Hub) newDevicePlugin() {
+	h.cluster.AddHelmChart(jsii.String("NvidiaDevicePlugin"), &awseksv2.HelmChartOptions{
+		Chart: jsii.String("nvidia-device-plugin"), Repository: jsii.String("https://nvidia.github.io/k8s-device-plugin"),
+		Version: jsii.String(h.p.DevicePluginChart), Namespace: jsii.String(DevicePluginNamespace), CreateNamespace: jsii.Bool(true),
+		Release: jsii.String("nvidia-device-plugin"), Timeout: awscdk.Duration_Minutes(jsii.Number(10)),
+		Values: &map[string]any{
+			"affinity": map[string]any{"nodeAffinity": map[string]any{"requiredDuringSchedulingIgnoredDuringExecution": map[string]any{
+				"nodeSelectorTerms": []any{map[string]any{"matchExpressions": []any{
+					map[string]any{"key": AcceleratorLabel, "operator": "In", "values": []any{"nvidia"}}}}},
+			}}},
+			"tolerations": []any{
+				map[string]any{"key": "CriticalAddonsOnly", "operator": "Exists"},
+				map[string]any{"key": GPUTaintKey, "operator": "Exists", "effect": "NoSchedule"},
+				map[string]any{"key": UserTaintKey, "operator": "Equal", "value": "user", "effect": "NoSchedule"},
+			},
+		},
+	})
 }

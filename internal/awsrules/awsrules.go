@@ -228,6 +228,26 @@ func EKSVersion(v string) string {
 	return "is not supported (with kubectl 1.35: " + strings.Join(EKSVersions, ", ") + ")"
 }
 
+// ClusterAutoscaler is the cluster-autoscaler chart (and, when the chart's default image is another
+// minor, the image tag) for one Kubernetes minor.
+type ClusterAutoscaler struct{ Chart, ImageTag string }
+
+// clusterAutoscalers follows the autoscaler's rule that its minor matches the cluster's. From the
+// kubernetes/autoscaler chart index (gh-pages index.yaml, July 2026): 9.53.0 is the newest chart of app
+// 1.34 (1.34.2), 9.59.0 the newest of 1.35 (1.35.0); no chart ships 1.36, so 1.36 takes 9.59.0 with the
+// released image v1.36.1.
+var clusterAutoscalers = map[string]ClusterAutoscaler{
+	"1.34": {Chart: "9.53.0"},
+	"1.35": {Chart: "9.59.0"},
+	"1.36": {Chart: "9.59.0", ImageTag: "v1.36.1"},
+}
+
+// ClusterAutoscalerFor is the cluster-autoscaler for a Kubernetes minor of EKSVersions.
+func ClusterAutoscalerFor(version string) (ClusterAutoscaler, bool) {
+	ca, ok := clusterAutoscalers[version]
+	return ca, ok
+}
+
 var kubeSpawnerMemoryRe = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?[KMGT]$`)
 
 // KubeSpawnerMemory checks a memory size as KubeSpawner takes it: a number with K, M, G or T, such as
