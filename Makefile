@@ -6,6 +6,7 @@
 #   make validate   `npx cdk synth` of every instance with aws-cdk-lib's CloudFormation validation on
 #   make bench      median synth time of the example instance against an empty CDK app
 #   make schema     regenerate instance/schema.json from the Go types
+#   make charts-check  render the Hub stack's Helm releases with their charts (from git mirrors) and check them
 
 SHELL          := /bin/bash
 INSTANCE       ?= example
@@ -14,7 +15,7 @@ GO_FILES        = $(shell find . -name '*.go' -not -path './node_modules/*' -not
 CDK            := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: deps synth test fmt-check vet unit validate snapshot bench schema clean
+.PHONY: deps synth test fmt-check vet unit validate snapshot bench schema clean charts-check
 
 # deps installs the pinned CDK CLI and the Go modules. npm ci runs again only when the lock file changes.
 deps: node_modules/.package-lock.json
@@ -56,6 +57,13 @@ bench: deps
 
 schema:
 	go run ./instance/schemagen instance/schema.json
+
+# charts-check lays out the charts' source from git mirrors ($MIRRORS, default /work/.mirror) and the
+# kubectl layer's helm under .build, then renders each release with `helm template` and checks the
+# objects. A chart that is not at hand is skipped, with a message, not failed.
+charts-check: deps
+	scripts/charts-from-mirrors.sh
+	go test ./test -run TestHubChartsRender -count=1 -v
 
 clean:
 	rm -rf cdk.out .build

@@ -7,6 +7,7 @@ package test
 // input that the bug it guards against produced.
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/stratolab/stratolab/constructs/hub"
+	"github.com/stratolab/stratolab/internal/hubops"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -737,4 +739,56 @@ func stackJSON(t *testing.T, s awscdk.Stack) string {
 	raw, err := json.Marshal(template(s).ToJSON())
 	require.NoError(t, err)
 	return string(raw)
+}
+
+// TestHubOpsResourcesAreOnesTheFunctionAccepts: the cluster-ops and node group size resources are read
+// by functions/hubops, which refuses an unknown, missing or malformed property (internal/hubops
+// ParseProps and ParseNodegroupSize): a mismatch would fail the create at deploy time. Attributes that
+// CloudFormation resolves are given values of their deployed form (EKS's certificateAuthority.data is
+// base64-encoded PEM).
+func TestHubOpsResourcesAreOnesTheFunctionAccepts(t *testing.T) {
+	pem := base64.StdEncoding.EncodeToString([]byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"))
+	seen := map[string]int{}
+	for id, r := range resourcesOf(hubInstances(t)["example"]) {
+		props := map[string]any{}
+		for k, v := range propsOf(r) {
+			props[k] = flatten(v)
+		}
+		switch r["Type"] {
+		case "Custom::HubClusterOps":
+			props["CertificateAuthority"] = pem
+			p, err := hubops.ParseProps(props)
+			assert.NoError(t, err, id)
+			assert.True(t, hubops.IsPhysicalID(hubops.PhysicalID(p)))
+		case hubops.NodegroupSizeType:
+			_, err := hubops.ParseNodegroupSize(props)
+			assert.NoError(t, err, id)
+		default:
+			continue
+		}
+		seen[r["Type"].(string)]++
+	}
+	assert.Equal(t, map[string]int{"Custom::HubClusterOps": 1, hubops.NodegroupSizeType: 3}, seen)
+}
+
+// TestHubNodeGroupsKeepTheirSizeWhenMinOrMaxChange: CloudFormation sends a node group's whole
+// ScalingConfig when min or max change, and EKS then sets the desired size to the template's
+// ("Whenever this parameter changes, the number of worker nodes in the node group is updated to the
+// specified size", EKS API reference, NodegroupScalingConfig), terminating nodes that run user servers.
+// The desired size therefore comes from the size resource, which answers with the group's current one.
+func TestHubNodeGroupsKeepTheirSizeWhenMinOrMaxChange(t *testing.T) {
+	res := resourcesOf(hubInstances(t)["example"])
+	for id, r := range res {
+		if r["Type"] != "AWS::EKS::Nodegroup" {
+			continue
+		}
+		sc := propsOf(r)["ScalingConfig"].(map[string]any)
+		getAtt, ok := sc["DesiredSize"].(map[string]any)["Fn::GetAtt"].([]any)
+		require.True(t, ok, "%s: DesiredSize is %v, a literal", id, sc["DesiredSize"])
+		size := res[getAtt[0].(string)]
+		assert.Equal(t, hubops.NodegroupSizeType, size["Type"], id)
+		assert.Equal(t, propsOf(r)["NodegroupName"], propsOf(size)["NodegroupName"], id)
+		assert.Equal(t, fmt.Sprint(sc["MinSize"]), propsOf(size)["MinSize"], id)
+		assert.Equal(t, fmt.Sprint(sc["MaxSize"]), propsOf(size)["MaxSize"], id)
+	}
 }

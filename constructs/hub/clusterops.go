@@ -15,6 +15,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stratolab/stratolab/internal/lambdaasset"
+	"github.com/stratolab/stratolab/internal/names"
 )
 
 // ClusterOpsPackage is the Go package of the cluster-ops function (functions/hubops).
@@ -30,22 +31,9 @@ func ClusterOpsCode() awslambda.Code {
 	return awslambda.Code_FromAsset(jsii.String(dir), nil)
 }
 
-// newClusterOps is a custom resource of our own, backed by functions/hubops, that does in the cluster
-// what CloudFormation cannot and the CDK's kubectl provider should not:
-//
-//   - On create and update it reads the hub's Cognito client secret from Cognito and writes it to the
-//     Kubernetes secret OAuthSecretName. Its properties carry only IDs, and it logs progress lines, never
-//     its event: the kubectl provider logs every event it handles, so a secret in a manifest would end
-//     up in CloudWatch Logs.
-//   - On delete (cdk destroy, after the JupyterHub release is uninstalled and before the add-ons, the node
-//     groups, the load balancer controller and the logs bucket go) it waits until the controller has
-//     deleted the Ingress's load balancer, and in development deletes the user servers and their claims
-//     (so the CSI drivers delete the EBS volumes and EFS access points), then the snapshots the instance's
-//     snapshot policy made. Production keeps claims, volumes and snapshots.
-//
-// It talks to the Kubernetes API over the cluster's private endpoint, as a principal with an access
-// entry that may edit the hub's namespace only.
-func (h *Hub) newClusterOps(ns awseksv2.KubernetesManifest, logs awss3.IBucket) awscdk.CustomResource {
+// newOpsFunction is functions/hubops, in the VPC beside the cluster: it serves the cluster-ops resource
+// (newClusterOps) and the node groups' size resources (newNodeGroups).
+func (h *Hub) newOpsFunction() {
 	p := h.p
 	code := p.ClusterOpsCode
 	if code == nil {
@@ -56,7 +44,7 @@ func (h *Hub) newClusterOps(ns awseksv2.KubernetesManifest, logs awss3.IBucket) 
 		RemovalPolicy: h.policy.RemovalPolicy,
 	})
 	fn := awslambda.NewFunction(h.Construct, jsii.String("ClusterOpsFunction"), &awslambda.FunctionProps{
-		Description:  jsii.String("Writes the hub's client secret into " + p.ClusterName + " and cleans up after it on destroy"),
+		Description:  jsii.String("Writes the hub's client secret into " + p.ClusterName + ", keeps node group sizes, and cleans up on destroy"),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String("bootstrap"),
@@ -69,7 +57,13 @@ func (h *Hub) newClusterOps(ns awseksv2.KubernetesManifest, logs awss3.IBucket) 
 		SecurityGroups: &[]awsec2.ISecurityGroup{h.cluster.ClusterSecurityGroup()},
 		LogGroup:       logGroup,
 	})
+	h.opsFunction, h.opsLogs = fn, logGroup
 	role := fn.Role()
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ReadNodeGroupSizes"),
+		Actions:   jsii.Strings("eks:DescribeNodegroup"),
+		Resources: jsii.Strings(h.nodegroupArns()),
+	}))
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("ReadHubClientSecret"),
 		Actions:   jsii.Strings("cognito-idp:DescribeUserPoolClient"),
@@ -101,9 +95,28 @@ func (h *Hub) newClusterOps(ns awseksv2.KubernetesManifest, logs awss3.IBucket) 
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{
 		{Id: jsii.String("AwsSolutions-IAM4"), Reason: jsii.String("AWSLambdaVPCAccessExecutionRole and AWSLambdaBasicExecutionRole: the network interfaces and log streams of a function in a VPC; neither grants data access."),
 			AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String("/^Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambda(VPCAccess|Basic)ExecutionRole$/g")}}},
-		{Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String("ec2:DescribeVolumes and ec2:DescribeSnapshots take no resource ARN; deleting is limited to volumes and snapshots tagged " + VolumeClusterTag + "=" + p.ClusterName + ", whose IDs exist only at run time.")},
+		{Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String("ec2:DescribeVolumes and ec2:DescribeSnapshots take no resource ARN; deleting is limited to volumes and snapshots tagged " + VolumeClusterTag + "=" + p.ClusterName + ", whose IDs exist only at run time; eks:DescribeNodegroup is on this cluster's node groups only (nodegroup/" + p.ClusterName + "/*/*).")},
 	}, jsii.Bool(true))
+}
 
+// newClusterOps is a custom resource of our own, backed by functions/hubops, that does in the cluster
+// what CloudFormation cannot and the CDK's kubectl provider should not:
+//
+//   - On create and update it reads the hub's Cognito client secret from Cognito and writes it to the
+//     Kubernetes secret OAuthSecretName. Its properties carry only IDs, and it logs progress lines, never
+//     its event: the kubectl provider logs every event it handles, so a secret in a manifest would end
+//     up in CloudWatch Logs.
+//   - On delete (cdk destroy, after the JupyterHub release is uninstalled and before the add-ons, the node
+//     groups, the load balancer controller and the logs bucket go) it waits until the controller has
+//     deleted the Ingress's load balancer, and in development deletes the user servers and their claims
+//     (so the CSI drivers delete the EBS volumes and EFS access points), then the snapshots the instance's
+//     snapshot policy made. Production keeps claims, volumes and snapshots.
+//
+// It talks to the Kubernetes API over the cluster's private endpoint, as a principal with an access
+// entry that may edit the hub's namespace only.
+func (h *Hub) newClusterOps(ns awseksv2.KubernetesManifest, logs awss3.IBucket) awscdk.CustomResource {
+	p := h.p
+	fn, role := h.opsFunction, h.opsFunction.Role()
 	// Edit in the hub's namespace only: secrets, pods, claims and the Ingress (EKS access policy
 	// AmazonEKSEditPolicy, namespace scope).
 	access := awseksv2.NewAccessEntry(h.Construct, jsii.String("ClusterOpsAccess"), &awseksv2.AccessEntryProps{
@@ -136,10 +149,35 @@ func (h *Hub) newClusterOps(ns awseksv2.KubernetesManifest, logs awss3.IBucket) 
 	// add-ons (and the Pod Identity agent that gives the CSI controllers their credentials) and nodes
 	// that delete volumes, the load balancer controller, the logs bucket (emptied only
 	// once the load balancer is gone) and its own permissions.
-	deps := []constructs.IDependable{ns, access, h.storageClasses, h.podIdentityAgent, h.ebsAddon, h.efsAddon, h.cluster.AlbController(), logs, h.snapshotPolicy, role, logGroup}
+	deps := []constructs.IDependable{ns, access, h.storageClasses, h.podIdentityAgent, h.ebsAddon, h.efsAddon, h.cluster.AlbController(), logs, h.snapshotPolicy, role, h.opsLogs}
 	for _, g := range h.NodeGroups {
 		deps = append(deps, g)
 	}
 	cr.Node().AddDependency(deps...)
 	return cr
+}
+
+// nodegroupArns matches this cluster's node groups: arn:<partition>:eks:<region>:<account>:nodegroup/
+// <cluster>/<name>/<uuid> (IAM service authorization reference, Amazon EKS resource types).
+func (h *Hub) nodegroupArns() string {
+	return *awscdk.Stack_Of(h.Construct).FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("eks"), Resource: jsii.String("nodegroup"),
+		ResourceName: jsii.String(h.p.ClusterName + "/*/*"), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+	})
+}
+
+// nodegroupSize is the desired size a node group is created, and updated, with: see
+// hubops.NodegroupSizeType. It is a token that CloudFormation resolves at deploy time.
+func (h *Hub) nodegroupSize(g NodeGroup) *float64 {
+	size := awscdk.NewCustomResource(h.Construct, jsii.String(names.Pascal(g.Name)+"NodesSize"), &awscdk.CustomResourceProps{
+		ServiceToken:   h.opsFunction.FunctionArn(),
+		ResourceType:   jsii.String("Custom::HubNodegroupSize"),
+		ServiceTimeout: awscdk.Duration_Minutes(jsii.Number(5)),
+		Properties: &map[string]any{
+			"ClusterName": h.p.ClusterName, "NodegroupName": g.Name,
+			"MinSize": strconv.Itoa(g.Min), "MaxSize": strconv.Itoa(g.Max),
+		},
+	})
+	size.Node().AddDependency(h.opsFunction.Role())
+	return awscdk.Token_AsNumber(size.GetAtt(jsii.String("DesiredSize")))
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -205,6 +206,8 @@ type Hub struct {
 	ebsAddon         awseksv2.CfnAddon
 	efsAddon         awseksv2.CfnAddon
 	snapshotPolicy   awsdlm.CfnLifecyclePolicy
+	opsFunction      awslambda.Function
+	opsLogs          awslogs.LogGroup
 }
 
 var (
@@ -221,6 +224,7 @@ func New(scope constructs.Construct, id string, props *Props) *Hub {
 	h := &Hub{Construct: constructs.NewConstruct(scope, jsii.String(id)), p: p, policy: p.Lifecycle.OrDefault(),
 		NodeGroups: map[string]awseksv2.INodegroup{}, Repositories: map[string]awsecr.IRepository{}, nodegroups: map[string]awseksv2.Nodegroup{}}
 	h.newCluster()
+	h.newOpsFunction()
 	h.newNodeGroups()
 	h.newAccessRole()
 	h.newStorage()
@@ -329,7 +333,7 @@ func (h *Hub) newNodeGroups() {
 			InstanceTypes:      &types,
 			MinSize:            jsii.Number(g.Min),
 			MaxSize:            jsii.Number(g.Max),
-			DesiredSize:        jsii.Number(g.Min),
+			DesiredSize:        h.nodegroupSize(g),
 			CapacityType:       capacity,
 			AmiType:            amiType(g),
 			Subnets:            subnets,

@@ -234,14 +234,9 @@ func (h *Hub) newAutoscaler() {
 		Resources: jsii.Strings("*"),
 	}))
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:     jsii.String("ReadNodeGroups"),
-		Actions: jsii.Strings("eks:DescribeNodegroup"),
-		// Node group ARNs are arn:<partition>:eks:<region>:<account>:nodegroup/<cluster>/<name>/<uuid>
-		// (IAM service authorization reference, Amazon EKS resource types).
-		Resources: jsii.Strings(*awscdk.Stack_Of(h.Construct).FormatArn(&awscdk.ArnComponents{
-			Service: jsii.String("eks"), Resource: jsii.String("nodegroup"),
-			ResourceName: jsii.String(p.ClusterName + "/*/*"), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
-		})),
+		Sid:       jsii.String("ReadNodeGroups"),
+		Actions:   jsii.Strings("eks:DescribeNodegroup"),
+		Resources: jsii.Strings(h.nodegroupArns()),
 	}))
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),

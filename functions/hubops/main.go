@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/stratolab/stratolab/internal/hubops"
@@ -33,6 +34,9 @@ func main() {
 
 func handle(ctx context.Context, ev cfn.Event) (string, map[string]any, error) {
 	log.Printf("%s of %s (physical ID %q)", ev.RequestType, ev.LogicalResourceID, ev.PhysicalResourceID)
+	if ev.ResourceType == hubops.NodegroupSizeType {
+		return handleSize(ctx, ev)
+	}
 	if ev.RequestType == cfn.RequestDelete && !hubops.IsPhysicalID(ev.PhysicalResourceID) {
 		// A failed Create leaves the request ID as physical ID: nothing was made, so nothing to undo.
 		log.Printf("physical ID is not one this function returns: nothing to tear down")
@@ -62,6 +66,28 @@ func handle(ctx context.Context, ev cfn.Event) (string, map[string]any, error) {
 	default:
 		return failedID(ev), nil, fmt.Errorf("hubops: unknown request type %q", ev.RequestType)
 	}
+}
+
+// handleSize answers a node group size resource with the group's desired size; its Delete does
+// nothing (the node group goes with its own resource).
+func handleSize(ctx context.Context, ev cfn.Event) (string, map[string]any, error) {
+	if ev.RequestType == cfn.RequestDelete {
+		return ev.PhysicalResourceID, nil, nil
+	}
+	n, err := hubops.ParseNodegroupSize(ev.ResourceProperties)
+	if err != nil {
+		return failedID(ev), nil, err
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return failedID(ev), nil, fmt.Errorf("hubops: load AWS config: %w", err)
+	}
+	size, err := hubops.DesiredSize(ctx, eks.NewFromConfig(cfg), n)
+	if err != nil {
+		return failedID(ev), nil, err
+	}
+	log.Printf("node group %s: desired size %d (min %d, max %d)", n.NodegroupName, size, n.Min, n.Max)
+	return hubops.SizePhysicalID(n), map[string]any{"DesiredSize": size}, nil
 }
 
 // failedID is the physical ID to answer a failed request with: empty on Create, so that

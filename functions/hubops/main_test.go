@@ -28,3 +28,15 @@ func TestFailedCreateAnswersWithoutAPhysicalID(t *testing.T) {
 		t.Errorf("physical ID = %q, want empty so that cfn.LambdaWrap sends the request ID", id)
 	}
 }
+
+// TestDeleteOfANodegroupSizeNeverTearsDown: the size resources share this function; their Delete (a
+// node group removed from the config, say) must not run the hub's teardown.
+func TestDeleteOfANodegroupSizeNeverTearsDown(t *testing.T) {
+	ev := cfn.Event{RequestType: cfn.RequestDelete, ResourceType: "Custom::HubNodegroupSize",
+		PhysicalResourceID: "stratolab-hubops-size:example-cluster/general",
+		ResourceProperties: map[string]any{"ClusterName": "example-cluster", "NodegroupName": "general", "MinSize": "0", "MaxSize": "3"}}
+	id, data, err := handle(context.Background(), ev)
+	if err != nil || id != ev.PhysicalResourceID || data != nil {
+		t.Fatalf("handle = %q, %v, %v; want a no-op", id, data, err)
+	}
+}

@@ -70,7 +70,7 @@ const (
 // ParseProps decodes a custom resource's ResourceProperties. It reports every problem at once:
 // a missing required property, a value that is not a string, a boolean that is not "true" or
 // "false", a CA that is not base64 PEM, and any property it does not know (ServiceToken, which
-// CloudFormation adds, is allowed).
+// and ServiceTimeout, CloudFormation's own, are allowed).
 func ParseProps(m map[string]any) (Props, error) {
 	var p Props
 	var errs []string
@@ -133,12 +133,14 @@ func ParseProps(m map[string]any) (Props, error) {
 	if p.DeleteSnapshots && p.SnapshotPolicyID == "" {
 		errs = append(errs, fmt.Sprintf("property %s is required when %s is \"true\"", PropSnapshotPolicyID, PropDeleteSnapshots))
 	}
-	known := []string{"ServiceToken", PropClusterName, PropEndpoint, PropCertificateAuthority, PropNamespace,
+	// ServiceToken and ServiceTimeout are AWS::CloudFormation::CustomResource's own properties, which
+	// CloudFormation may pass on with the rest.
+	known := []string{"ServiceToken", "ServiceTimeout", PropClusterName, PropEndpoint, PropCertificateAuthority, PropNamespace,
 		PropUserPoolID, PropClientID, PropSecretName, PropSecretKey, PropIngressName, PropDeleteUserData,
 		PropDeleteSnapshots, PropSnapshotPolicyID, PropVolumeTag}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if !slices.Contains(known, k) {
-			errs = append(errs, fmt.Sprintf("unknown property %s (known: %s)", k, strings.Join(known[1:], ", ")))
+			errs = append(errs, fmt.Sprintf("unknown property %s (known: %s)", k, strings.Join(known[2:], ", ")))
 		}
 	}
 	if len(errs) > 0 {
