@@ -27,8 +27,9 @@ func lookupService(t *testing.T) assertions.Template {
 func TestLookupFileSystemIsEncryptedWithNonRootAccessPoints(t *testing.T) {
 	tpl := lookupData(t)
 	tpl.HasResourceProperties(jsii.String("AWS::EFS::FileSystem"), map[string]any{
-		"Encrypted":         true,
-		"LifecyclePolicies": []any{map[string]any{"TransitionToIA": "AFTER_30_DAYS"}},
+		"Encrypted": true,
+		// A file read in IA goes back to Standard (InnoDB files and authorities are read at every restart).
+		"LifecyclePolicies": []any{map[string]any{"TransitionToIA": "AFTER_30_DAYS"}, map[string]any{"TransitionToPrimaryStorageClass": "AFTER_1_ACCESS"}},
 		"BackupPolicy":      assertions.Match_Absent(), // development: no AWS Backup plan
 		"ThroughputMode":    "elastic",
 		// Only the TLS requirement: no statement lets any principal write or act as root.
@@ -99,8 +100,8 @@ func TestLookupNFSIsOpenOnlyToTheTasks(t *testing.T) {
 	tpl := lookupService(t)
 	nfs := map[string]any{"IpProtocol": "tcp", "FromPort": 2049, "ToPort": 2049,
 		"GroupId": fromStack("example-LookupData", "StorageFileSystemSecurityGroup")}
-	tpl.ResourcePropertiesCountIs(jsii.String("AWS::EC2::SecurityGroupIngress"), nfs, jsii.Number(2))
-	for _, from := range []string{"ServiceAppSecurityGroup", "ServiceDatabaseSecurityGroup"} {
+	tpl.ResourcePropertiesCountIs(jsii.String("AWS::EC2::SecurityGroupIngress"), nfs, jsii.Number(3))
+	for _, from := range []string{"ServiceAppSecurityGroup", "ServiceDatabaseSecurityGroup", "ServiceSyncSecurityGroup"} {
 		tpl.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroupIngress"), map[string]any{
 			"IpProtocol": "tcp", "FromPort": 2049, "ToPort": 2049,
 			"GroupId":               fromStack("example-LookupData", "StorageFileSystemSecurityGroup"),
@@ -126,9 +127,13 @@ func TestLookupDatabaseRunsExactlyOneNonOverlappingTask(t *testing.T) {
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::ServiceDiscovery::PrivateDnsNamespace"), map[string]any{"Name": "example.lookup.internal"})
 	// The database answers its own health check; the app service waits for the database service.
+	// First boot initializes the data directory on EFS, and the entrypoint never initializes a directory
+	// that a killed first boot left behind (MariaDB/mariadb-docker 10.11/docker-entrypoint.sh: it decides
+	// only by [ -d "$DATADIR/mysql" ]); so the start period is the most ECS allows (HealthCheck.startPeriod:
+	// 0 to 300 seconds, ECS API reference), and InnoDB gets the most Fargate allows to stop (stopTimeout 120).
 	tpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), map[string]any{
-		"ContainerDefinitions": []any{assertions.Match_ObjectLike(&map[string]any{"Name": "db", "HealthCheck": map[string]any{
-			"Command": []any{"CMD", "healthcheck.sh", "--connect", "--innodb_initialized"}, "Interval": 30, "Retries": 3, "StartPeriod": 60, "Timeout": 5}})},
+		"ContainerDefinitions": []any{assertions.Match_ObjectLike(&map[string]any{"Name": "db", "StopTimeout": 120, "HealthCheck": map[string]any{
+			"Command": []any{"CMD", "healthcheck.sh", "--connect", "--innodb_initialized"}, "Interval": 30, "Retries": 3, "StartPeriod": 300, "Timeout": 5}})},
 	})
 	tpl.HasResource(jsii.String("AWS::ECS::Service"), map[string]any{
 		"DependsOn":  assertions.Match_ArrayWith(&[]any{assertions.Match_StringLikeRegexp(jsii.String("^ServiceDatabaseService"))}),
@@ -144,6 +149,16 @@ func TestLookupAppScalesOnCPU(t *testing.T) {
 			"MinimumHealthyPercent": 50, "MaximumPercent": 200, "DeploymentCircuitBreaker": map[string]any{"Enable": true, "Rollback": true}},
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalableTarget"), map[string]any{"MinCapacity": 2, "MaxCapacity": 4})
+	// ECSServiceAverageCPUUtilization is the CPU the tasks use over the CPU units their task definition
+	// specifies (ECS developer guide, "Service utilization"): on EC2 that needs the units in the task
+	// definition, and the containers' reservations are what ECS places by.
+	for _, td := range resourcesOfType(synth(t, "example").templates["Lookup"], "AWS::ECS::TaskDefinition") {
+		props := synth(t, "example").templates["Lookup"]["Resources"].(map[string]any)[td].(map[string]any)["Properties"].(map[string]any)
+		assert.Equal(t, "512", props["Cpu"], td)
+		for _, c := range props["ContainerDefinitions"].([]any) {
+			assert.EqualValues(t, 512, c.(map[string]any)["Cpu"], td)
+		}
+	}
 	tpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalingPolicy"), map[string]any{
 		"PolicyType": "TargetTrackingScaling",
 		"TargetTrackingScalingPolicyConfiguration": map[string]any{
@@ -164,7 +179,7 @@ func TestLookupSecretsAreInjectedAsECSSecrets(t *testing.T) {
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), map[string]any{
 		"ContainerDefinitions": []any{assertions.Match_ObjectLike(&map[string]any{"Name": "db", "Secrets": []any{
-			secret("MYSQL_PASSWORD", "DatabasePassword"), secret("MYSQL_ROOT_PASSWORD", "DatabaseRootPassword"),
+			secret("MARIADB_PASSWORD", "DatabasePassword"), secret("MARIADB_ROOT_PASSWORD", "DatabaseRootPassword"),
 		}})},
 	})
 	// Generated at deploy time, never written into a template or the env file.
@@ -175,13 +190,15 @@ func TestLookupSecretsAreInjectedAsECSSecrets(t *testing.T) {
 	}, jsii.Number(4))
 	for _, id := range []string{"LookupData", "Lookup"} {
 		raw, _ := json.Marshal(synth(t, "example").templates[id])
-		for _, name := range []string{"MYSQL_PASSWORD=", "SECRET_KEY_BASE=", "RELOAD_TOKEN=", "MYSQL_ROOT_PASSWORD="} {
+		for _, name := range []string{"MYSQL_PASSWORD=", "SECRET_KEY_BASE=", "RELOAD_TOKEN=", "MYSQL_ROOT_PASSWORD=", "MARIADB_PASSWORD=", "MARIADB_ROOT_PASSWORD="} {
 			assert.NotContains(t, string(raw), name, "%s: a secret in plain text", id)
 		}
 	}
-	// The only plain environment variable is the region the CDK adds to awsvpc tasks on EC2.
+	// Plain environment variables: the region the CDK adds to awsvpc tasks on EC2, and the database's names.
 	for _, c := range containers(t, "example", "Lookup") {
-		assert.Equal(t, []any{map[string]any{"Name": "AWS_REGION", "Value": "us-east-1"}}, c["Environment"], "%v", c["Name"])
+		for _, e := range c["Environment"].([]any) {
+			assert.Contains(t, []string{"AWS_REGION", "MARIADB_DATABASE", "MARIADB_USER", "MARIADB_AUTO_UPGRADE"}, e.(map[string]any)["Name"], "%v", c["Name"])
+		}
 	}
 }
 
@@ -189,7 +206,11 @@ func TestLookupEnvFileHoldsThePlainSettingsAndOnlyItIsReadable(t *testing.T) {
 	envFile := map[string]any{"Fn::Join": []any{"", []any{fromStack("example-LookupData", "StorageConfigBucket.*Arn"), "/lookup.env"}}}
 	tpl := lookupService(t)
 	for _, c := range containers(t, "example", "Lookup") {
-		assert.Len(t, c["EnvironmentFiles"], 1, "%v", c["Name"])
+		if c["Name"] == "app" {
+			assert.Len(t, c["EnvironmentFiles"], 1)
+		} else {
+			assert.Nil(t, c["EnvironmentFiles"], "%v reads the app's env file", c["Name"])
+		}
 	}
 	tpl.ResourcePropertiesCountIs(jsii.String("AWS::IAM::Policy"), map[string]any{
 		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
@@ -197,9 +218,12 @@ func TestLookupEnvFileHoldsThePlainSettingsAndOnlyItIsReadable(t *testing.T) {
 			map[string]any{"Sid": "LocateEnvFileBucket", "Effect": "Allow", "Action": "s3:GetBucketLocation",
 				"Resource": fromStack("example-LookupData", "StorageConfigBucket.*Arn")},
 		})},
-	}, jsii.Number(2))
-	// No other S3 permission anywhere in the service stack.
+	}, jsii.Number(1))
+	// No other S3 permission anywhere in the service stack, but DataSync's read of the authorities' source.
 	for logical, r := range synth(t, "example").templates["Lookup"]["Resources"].(map[string]any) {
+		if strings.HasPrefix(logical, "ServiceSyncSourceRole") {
+			continue
+		}
 		raw, _ := json.Marshal(r)
 		s := string(raw)
 		if strings.Contains(s, `"s3:`) {
@@ -207,9 +231,9 @@ func TestLookupEnvFileHoldsThePlainSettingsAndOnlyItIsReadable(t *testing.T) {
 		}
 	}
 	// The file is written from the settings: plain values only.
-	content := readEnvFile(t, synth(t, "example"))
-	assert.Equal(t, "AUTHORITIES_PATH=/app/ld4p/qa_server-webapp/config/authorities\nMYSQL_DATABASE=qa_server\n"+
-		"MYSQL_HOST=db.example.lookup.internal\nMYSQL_PORT=3306\nMYSQL_USER=qa\nRAILS_ENV=production\n", content)
+	content := readEnvFile(t, *synth(t, "example").assembly.Directory())
+	assert.Equal(t, "ENABLE_CORS_HEADERS=true\nMYSQL_DATABASE_NAME_PREFIX=qa_server\nMYSQL_HOST=db.example.lookup.internal\nMYSQL_PORT=3306\n"+
+		"MYSQL_USER=qa\nRAILS_ENV=production\nRAILS_LOG_TO_STDOUT=true\nRAILS_SERVE_STATIC_FILES=true\n", content)
 	lookupData(t).HasResourceProperties(jsii.String("Custom::CDKBucketDeployment"), map[string]any{
 		"DestinationBucketName": map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^StorageConfigBucket"))}, "Prune": false,
 	})
@@ -265,7 +289,7 @@ func TestLookupRunsOnEC2CapacityWithContainerInsights(t *testing.T) {
 			"ImageId": map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("amiamazonlinux2023"))},
 		}),
 	})
-	tpl.HasResourceProperties(jsii.String("AWS::AutoScaling::AutoScalingGroup"), map[string]any{"MinSize": "1", "MaxSize": "2"})
+	tpl.HasResourceProperties(jsii.String("AWS::AutoScaling::AutoScalingGroup"), map[string]any{"MinSize": "1", "MaxSize": "3"})
 	tpl.HasResourceProperties(jsii.String("AWS::ECS::CapacityProvider"), map[string]any{
 		"AutoScalingGroupProvider": assertions.Match_ObjectLike(&map[string]any{
 			"ManagedScaling": assertions.Match_ObjectLike(&map[string]any{"Status": "ENABLED"}), "ManagedDraining": "ENABLED"}),
@@ -283,10 +307,11 @@ func TestLookupOnFargateNeedsNoHosts(t *testing.T) {
 }
 
 const lookupEnv = `env: {account: "123456789012", region: us-east-1}
-vpc: {availability_zones: [us-east-1a, us-east-1b]}
+vpc: {availability_zones: [us-east-1a, us-east-1b], nat_gateways: 1}
 enabled: {lookup: true}
 lookup:
   load_balancer: {certificate_arn: "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab"}
+  sync: {source_bucket: authority-files}
 `
 
 func TestLookupSyncCopiesAuthoritiesWithLeastPrivilege(t *testing.T) {
@@ -331,11 +356,11 @@ func TestLookupServiceRejectsImpossibleProps(t *testing.T) {
 	stack := awscdk.NewStack(newApp(nil), jsii.String("S"), nil)
 	msg := panicMessage(func() {
 		lookup.NewService(stack, "Service", &lookup.ServiceProps{
-			Fargate: true, App: lookup.App{Port: 70000, Cpu: 300}, CertificateArn: "arn:aws:acm:cert",
+			Fargate: true, App: lookup.App{Cpu: 300}, CertificateArn: "arn:aws:acm:cert",
 			Sync: &lookup.Sync{Schedule: "every hour"},
 		})
 	})
-	for _, want := range []string{"Vpc, Storage and Namespace are required", `CertificateArn "arn:aws:acm:cert"`, "App.Port 70000 is not a port",
+	for _, want := range []string{"Vpc, Storage and Namespace are required", `CertificateArn "arn:aws:acm:cert"`,
 		"App: cpu 300 is not a Fargate size", "Sync.Source is required", `Sync.Schedule "every hour" is not a schedule expression`} {
 		assert.Contains(t, msg, want)
 	}
@@ -362,10 +387,11 @@ func awsVpc(scope constructs.Construct) awsec2.IVpc {
 	return network.New(scope, "Network", &network.Props{}).Vpc
 }
 
-// readEnvFile returns the env file an instance's lookup storage deploys, from its staged asset.
-func readEnvFile(t *testing.T, s *synthesized) string {
+// readEnvFile returns the env file an instance's lookup storage deploys, from its staged asset in a
+// cloud assembly directory.
+func readEnvFile(t *testing.T, dir string) string {
 	var found []string
-	filepath.WalkDir(*s.assembly.Directory(), func(path string, d fs.DirEntry, err error) error {
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err == nil && d.Name() == "lookup.env" {
 			found = append(found, path)
 		}
