@@ -147,6 +147,8 @@ func TestLookupAppScalesOnCPU(t *testing.T) {
 	tpl := lookupService(t)
 	tpl.HasResourceProperties(jsii.String("AWS::ECS::Service"), map[string]any{
 		"DesiredCount": 2,
+		// rake db:migrate and an eager-loading boot come before puma answers the load balancer.
+		"HealthCheckGracePeriodSeconds": 180,
 		"DeploymentConfiguration": map[string]any{
 			"MinimumHealthyPercent": 50, "MaximumPercent": 200, "DeploymentCircuitBreaker": map[string]any{"Enable": true, "Rollback": true}},
 	})
@@ -793,4 +795,20 @@ func TestLookupSyncRestartsTheAppWhenTheAuthoritiesChange(t *testing.T) {
 			"Action": "ecs:updateService", "Effect": "Allow", "Resource": ref("ServiceAppService"),
 		}})},
 	})
+}
+
+// The database is a MariaDB the app runs on. LD4P/qa_server_container commit 1520646 (2023-10, when
+// `mariadb` meant 11.x) pinned docker-compose.yml to `mariadb:10.6 # Not specifying version causes a
+// runtime error: "undefined method `encoding' for -0.0:BigDecimal"`, and the seed deployment
+// (cul-it/qa_server_aws_deploy 480b14d) ran mariadb:10.7: the app is known on 10.x only. 10.11 is the
+// 10.x LTS still supported.
+func TestLookupDatabaseIsAMariaDBTheAppRunsOn(t *testing.T) {
+	tenX := regexp.MustCompile(`(^|/)mariadb:10\.(6|11)(\.\d+)?$`)
+	images := map[string]string{"lookup.DefaultDatabaseImage": lookup.DefaultDatabaseImage}
+	for _, name := range []string{"example", "lookup-existing-vpc"} {
+		images[name] = lookupContainer(t, synth(t, name).templates["Lookup"], "db")["Image"].(string)
+	}
+	for where, image := range images {
+		assert.Regexp(t, tenX, image, "%s", where)
+	}
 }
