@@ -110,7 +110,8 @@ type ServiceProps struct {
 	Namespace string
 	// Run on Fargate instead of EC2 capacity. Default: - false: EC2, as the QA deployment does
 	Fargate bool
-	// EC2 capacity: instance type and size. Default: - m5.large, 1 to 2
+	// EC2 capacity: instance type and size; each awsvpc task takes one of a host's ENIs (an m5.large has
+	// room for two tasks). Default: - m5.large, 1 to 3 (room for the database and 4 app tasks)
 	InstanceType               string
 	MinInstances, MaxInstances int
 	App                        App
@@ -125,7 +126,8 @@ type ServiceProps struct {
 	LogRetention awslogs.RetentionDays
 	// What happens to the log groups on destroy. Default: - lifecycle.Production()
 	Lifecycle lifecycle.Policy
-	// Copy authority files from S3 on a schedule. Default: - no sync
+	// Copy authority files from S3 on a schedule, and roll the app after a copy that changed a file.
+	// Default: - no sync (the app then serves only the authorities something else writes)
 	Sync *Sync
 }
 
@@ -591,7 +593,7 @@ func serviceDefaults(in *ServiceProps) *ServiceProps {
 	}
 	setString(&p.InstanceType, "m5.large")
 	setInt(&p.MinInstances, 1)
-	setInt(&p.MaxInstances, 2)
+	setInt(&p.MaxInstances, 3)
 	a := &p.App
 	setString(&a.Image, DefaultAppImage)
 	setInt(&a.Cpu, 512)
