@@ -255,8 +255,7 @@ type Lookup struct {
 
 // LookupApp is the web app's container and service.
 type LookupApp struct {
-	Image                      string `yaml:"image" doc:"Container image, with a tag."`
-	Port                       int    `yaml:"port" doc:"Port the app listens on."`
+	Image                      string `yaml:"image" doc:"Container image, with a version tag or a digest (not latest)."`
 	Cpu                        int    `yaml:"cpu" doc:"Task CPU units (1024 = 1 vCPU)."`
 	MemoryMiB                  int    `yaml:"memory_mib" doc:"Task memory in MiB."`
 	DesiredCount               int    `yaml:"desired_count" doc:"Tasks to run (the scaling minimum)."`
@@ -265,17 +264,17 @@ type LookupApp struct {
 	AuthoritiesPath            string `yaml:"authorities_path" doc:"Where the authorities access point is mounted (read-only)."`
 	HealthCheckPath            string `yaml:"health_check_path" doc:"Target group health check path."`
 	DeregistrationDelaySeconds int    `yaml:"deregistration_delay_seconds" doc:"How long the load balancer drains a stopping task, 0 to 3600."`
-	RailsEnv                   string `yaml:"rails_env" doc:"RAILS_ENV in the env file."`
+	RailsEnv                   string `yaml:"rails_env" enum:"production|staging|integration" doc:"RAILS_ENV: an environment of the image whose database.yml and secrets.yml read the environment."`
+	Cors                       bool   `yaml:"cors" doc:"ENABLE_CORS_HEADERS: CORS headers on search and show, for browser clients on other sites."`
 }
 
 // LookupDatabase is the database's container and service.
 type LookupDatabase struct {
-	Image        string `yaml:"image" doc:"Container image, with a tag."`
-	Port         int    `yaml:"port" doc:"MariaDB port."`
+	Image        string `yaml:"image" doc:"Container image, with a version tag or a digest (not latest)."`
 	Cpu          int    `yaml:"cpu" doc:"Task CPU units."`
 	MemoryMiB    int    `yaml:"memory_mib" doc:"Task memory in MiB."`
 	DesiredCount int    `yaml:"desired_count" doc:"Always 1: one MariaDB per data directory."`
-	Name         string `yaml:"name" doc:"MYSQL_DATABASE: the app's database."`
+	Name         string `yaml:"name" doc:"MYSQL_DATABASE_NAME_PREFIX: the app's database in production, <name>_<rails_env> otherwise."`
 	User         string `yaml:"user" doc:"MYSQL_USER: the app's database user."`
 }
 
@@ -304,7 +303,7 @@ type LookupLoadBalancer struct {
 
 // LookupSync copies authority files from S3 to EFS with DataSync.
 type LookupSync struct {
-	Enabled      bool   `yaml:"enabled" doc:"Run the DataSync task."`
+	Enabled      bool   `yaml:"enabled" doc:"Run the DataSync task: required, as the image ships no authorities."`
 	SourceBucket string `yaml:"source_bucket" doc:"Bucket holding the authority files."`
 	SourcePrefix string `yaml:"source_prefix" doc:"Prefix of the files in the bucket."`
 	Schedule     string `yaml:"schedule" doc:"cron(...) or rate(...) schedule expression."`

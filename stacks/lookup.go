@@ -33,15 +33,8 @@ func newLookup(in *Instance, cfg *instance.Config) *Lookup {
 		Authorities:           accessPoint(l.Efs.Authorities),
 		Database:              accessPoint(l.Efs.Database),
 		AllowRootPosixUser:    l.Efs.AllowRootPosixUser,
-		Settings: map[string]string{
-			"RAILS_ENV":        l.App.RailsEnv,
-			"AUTHORITIES_PATH": l.App.AuthoritiesPath,
-			"MYSQL_DATABASE":   l.Database.Name,
-			"MYSQL_USER":       l.Database.User,
-			"MYSQL_HOST":       lookup.DatabaseHostName + "." + namespace,
-			"MYSQL_PORT":       fmt.Sprint(l.Database.Port),
-		},
-		Lifecycle: policy,
+		Settings:              lookupSettings(l, namespace),
+		Lifecycle:             policy,
 	})
 
 	s := in.newStack(cfg, "Lookup", "lookup service cluster, services and load balancer")
@@ -54,13 +47,14 @@ func newLookup(in *Instance, cfg *instance.Config) *Lookup {
 		MinInstances: l.MinInstances,
 		MaxInstances: l.MaxInstances,
 		App: lookup.App{
-			Image: l.App.Image, Port: l.App.Port, Cpu: l.App.Cpu, MemoryMiB: l.App.MemoryMiB,
+			Image: l.App.Image, Cpu: l.App.Cpu, MemoryMiB: l.App.MemoryMiB,
 			DesiredCount: l.App.DesiredCount, MaxCount: l.App.MaxCount, CpuTargetPercent: l.App.CpuTargetPercent,
 			AuthoritiesPath: l.App.AuthoritiesPath, HealthCheckPath: l.App.HealthCheckPath,
 			DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(l.App.DeregistrationDelaySeconds)),
 		},
 		Database: lookup.Database{
-			Image: l.Database.Image, Port: l.Database.Port, Cpu: l.Database.Cpu, MemoryMiB: l.Database.MemoryMiB,
+			Image: l.Database.Image, Cpu: l.Database.Cpu, MemoryMiB: l.Database.MemoryMiB,
+			Name: LookupDatabaseName(l.Database.Name, l.App.RailsEnv), User: l.Database.User,
 		},
 		CertificateArn: l.LoadBalancer.CertificateArn,
 		AllowedCidrs:   l.LoadBalancer.AllowedCidrs,
@@ -81,6 +75,37 @@ func newLookup(in *Instance, cfg *instance.Config) *Lookup {
 		Description: jsii.String("The lookup service (point your host name's DNS record at the load balancer)"),
 	})
 	return &Lookup{DataStack: data, Storage: storage, Stack: s, Service: service}
+}
+
+// lookupSettings is the app's env file: what the image reads (LD4P/qa_server_container v2.0.0):
+// config/database.yml takes the database from MYSQL_DATABASE_NAME_PREFIX and the user and host from
+// MYSQL_USER and MYSQL_HOST; bin/db-wait.sh waits for MYSQL_HOST:MYSQL_PORT; production.rb serves
+// public/ only with RAILS_SERVE_STATIC_FILES and logs to stdout only with RAILS_LOG_TO_STDOUT; qa.rb
+// turns CORS on when ENABLE_CORS_HEADERS is set at all (even to "false"), so it is left out to turn it off.
+func lookupSettings(l instance.Lookup, namespace string) map[string]string {
+	settings := map[string]string{
+		"RAILS_ENV":                  l.App.RailsEnv,
+		"MYSQL_DATABASE_NAME_PREFIX": l.Database.Name,
+		"MYSQL_USER":                 l.Database.User,
+		"MYSQL_HOST":                 lookup.DatabaseHostName + "." + namespace,
+		"MYSQL_PORT":                 fmt.Sprint(lookup.DatabasePort),
+		"RAILS_SERVE_STATIC_FILES":   "true",
+		"RAILS_LOG_TO_STDOUT":        "true",
+	}
+	if l.App.Cors {
+		settings["ENABLE_CORS_HEADERS"] = "true"
+	}
+	return settings
+}
+
+// LookupDatabaseName is the database the app's config/database.yml connects to for a RAILS_ENV:
+// the prefix itself in production, <prefix>_<env> in staging and integration. MariaDB must create
+// exactly that one (it grants the app's user only on MARIADB_DATABASE).
+func LookupDatabaseName(prefix, railsEnv string) string {
+	if railsEnv == "production" {
+		return prefix
+	}
+	return prefix + "_" + railsEnv
 }
 
 func accessPoint(a instance.LookupAccessPoint) *lookup.AccessPoint {

@@ -204,8 +204,24 @@ func TestLoadRejects(t *testing.T) {
 				"lab.yaml:10: vpc.public_subnet_ids: lists 1 subnet(s), but an internet-facing load balancer needs two public subnets"}},
 		{name: "lookup malformed certificate ARN", file: withLookup("    certificate_arn: arn:aws:acm:us-east-1:123456789012:certificate/not-a-uuid\n"),
 			want: []string{`lab.yaml:12: lookup.load_balancer.certificate_arn: "arn:aws:acm:us-east-1:123456789012:certificate/not-a-uuid" is not an ACM certificate ARN`}},
-		{name: "lookup container port outside 1-65535", file: withLookup(lookupCert + "  app: {port: 70000}\n  database: {port: 0}\n"),
-			want: []string{"lab.yaml:13: lookup.app.port: 70000 is not a port (1 to 65535)", "lab.yaml:14: lookup.database.port: 0 is not a port"}},
+		// The images listen where they listen: puma binds tcp://0.0.0.0:3000 (qa_server_container's Dockerfile CMD)
+		// and the app's database.yml names no port. The keys are gone, not silently ignored.
+		{name: "lookup port keys the images do not honour", file: withLookup(lookupCert + "  app: {port: 8080}\n  database: {port: 3307}\n"),
+			want: []string{"lab.yaml:13: lookup.app.port: unknown key", "lab.yaml:14: lookup.database.port: unknown key"}},
+		{name: "lookup app image where LD4P does not publish it", file: withLookup(lookupCert + "  app: {image: ghcr.io/ld4p/qa_authority_lookup:v2.0.0}\n"),
+			want: []string{`lab.yaml:13: lookup.app.image: "ghcr.io/ld4p/qa_authority_lookup:v2.0.0": LD4P publishes qa_authority_lookup only to public.ecr.aws/u8a1v5x2/ld4p/qa_authority_lookup`}},
+		{name: "lookup app image tagged latest", file: withLookup(lookupCert + "  app: {image: public.ecr.aws/u8a1v5x2/ld4p/qa_authority_lookup:latest}\n"),
+			want: []string{`lab.yaml:13: lookup.app.image: "public.ecr.aws/u8a1v5x2/ld4p/qa_authority_lookup:latest" has no version: latest moves with every push (pin a version tag or a digest`}},
+		{name: "lookup database image without a tag", file: withLookup(lookupCert + "  database: {image: mariadb}\n"),
+			want: []string{`lab.yaml:13: lookup.database.image: "mariadb" has no version`, "such as public.ecr.aws/docker/library/mariadb:10.11"}},
+		{name: "lookup rails_env whose database.yml or secrets.yml does not read the environment", file: withLookup(lookupCert + "  app: {rails_env: development}\n"),
+			want: []string{"lab.yaml:13: lookup.app.rails_env: ", "development", "production", "staging", "integration"}},
+		{name: "lookup with sync off, which leaves the app without authorities", file: withLookup(lookupCert + "  sync: {enabled: false, source_bucket: authority-files}\n"),
+			want: []string{"lab.yaml:13: lookup.sync.enabled: false would leave the app with no authorities"}},
+		{name: "lookup hosts with fewer task ENIs than max_count app tasks and the database", file: withLookup(lookupCert + "  max_instances: 2\n  app: {max_count: 4}\n"),
+			want: []string{"lab.yaml:13: lookup.max_instances: 2 m5.large host(s) have 4 task ENIs (3 ENIs each, one the host's), but max_count 4 app tasks and the database need 5 (set max_instances to 3"}},
+		{name: "lookup on a new VPC without NAT gateways", file: strings.Replace(withLookup(lookupCert), "  nat_gateways: 1\n", "  nat_gateways: 0\n", 1),
+			want: []string{"lab.yaml:6: vpc.nat_gateways: 0 leaves the private subnets without a route out", "public.ecr.aws"}},
 		{name: "lookup CPU units out of range on EC2", file: withLookup(lookupCert + "  app: {cpu: 64}\n"),
 			want: []string{"lab.yaml:13: lookup.app.cpu: cpu 64 is out of range (128 to 10240 CPU units"}},
 		{name: "lookup Fargate memory that does not go with its CPU", file: withLookup(lookupCert + "  capacity: fargate\n  app: {cpu: 256, memory_mib: 4096}\n"),
@@ -447,11 +463,17 @@ const lookupCert = `  load_balancer:
 `
 
 // withLookup is goodInstance with the lookup service on and the given lines under lookup:, from line 11.
+// It also gives what every lookup instance needs, on lines that keep that numbering: a NAT gateway
+// (line 6, in place of the default type: new) and, unless the lines set sync, a sync source bucket (line 10).
 func withLookup(lines string) string {
 	if !strings.HasPrefix(lines, "  load_balancer:") && strings.HasPrefix(lines, "    certificate_arn") {
 		lines = "  load_balancer:\n" + lines
 	}
-	return goodInstance + "enabled:\n  lookup: true\nlookup:\n" + lines
+	base := strings.Replace(goodInstance, "  type: new\n", "  nat_gateways: 1\n", 1)
+	if strings.Contains(lines, "  sync:") {
+		return base + "enabled:\n  lookup: true\nlookup:\n" + lines
+	}
+	return base + "enabled: {lookup: true}\nlookup:\n  sync: {source_bucket: authority-files}\n" + lines
 }
 
 // lookupExisting is a lookup instance on a one-AZ existing VPC whose subnet lists are lines 9 and 10.

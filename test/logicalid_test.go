@@ -25,7 +25,7 @@ var pinnedLogicalIDs = map[string]map[string]map[string][]string{
 			"AWS::DynamoDB::Table": {"StoreJobsTableAB5AB593", "StoreUsersTable6FD0F967"},
 			"AWS::S3::Bucket":      {"StoreJobsBucket39AB0646", "StoreLogsBucket28104788"},
 		},
-		"Lookup":     {"AWS::Logs::LogGroup": {"ServiceAppLogs089362DE", "ServiceDatabaseLogs64D5CF44"}},
+		"Lookup":     lookupServiceIDs,
 		"LookupData": lookupDataIDs,
 		"Hub": {
 			"AWS::ECR::Repository": {"HubRepositorygpunotebook9AFB48AE", "HubRepositorynotebook02148FD0"},
@@ -37,7 +37,7 @@ var pinnedLogicalIDs = map[string]map[string]map[string][]string{
 		},
 	},
 	"lookup-existing-vpc": {
-		"Lookup":     {"AWS::Logs::LogGroup": {"ServiceAppLogs089362DE", "ServiceDatabaseLogs64D5CF44", "ServiceSyncLogsE414ABAF"}},
+		"Lookup":     lookupServiceIDs,
 		"LookupData": lookupDataIDs,
 	},
 	"archive": {},
@@ -66,6 +66,10 @@ func TestStatefulLogicalIDsArePinned(t *testing.T) {
 		})
 	}
 }
+
+// lookupServiceIDs are the same in every instance: every lookup instance syncs its authorities.
+var lookupServiceIDs = map[string][]string{"AWS::Logs::LogGroup": {"ServiceAppLogs089362DE", "ServiceDatabaseLogs64D5CF44",
+	"ServiceRestartAfterSyncLogs3AAA4853", "ServiceSyncLogsE414ABAF"}}
 
 // lookupDataIDs are the same in every instance: the construct paths do not depend on configuration.
 var lookupDataIDs = map[string][]string{

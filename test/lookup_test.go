@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io/fs"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/stratolab/stratolab/constructs/lookup"
 	"github.com/stratolab/stratolab/constructs/network"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func lookupData(t *testing.T) assertions.Template {
@@ -27,8 +29,9 @@ func lookupService(t *testing.T) assertions.Template {
 func TestLookupFileSystemIsEncryptedWithNonRootAccessPoints(t *testing.T) {
 	tpl := lookupData(t)
 	tpl.HasResourceProperties(jsii.String("AWS::EFS::FileSystem"), map[string]any{
-		"Encrypted":         true,
-		"LifecyclePolicies": []any{map[string]any{"TransitionToIA": "AFTER_30_DAYS"}},
+		"Encrypted": true,
+		// A file read in IA goes back to Standard (InnoDB files and authorities are read at every restart).
+		"LifecyclePolicies": []any{map[string]any{"TransitionToIA": "AFTER_30_DAYS"}, map[string]any{"TransitionToPrimaryStorageClass": "AFTER_1_ACCESS"}},
 		"BackupPolicy":      assertions.Match_Absent(), // development: no AWS Backup plan
 		"ThroughputMode":    "elastic",
 		// Only the TLS requirement: no statement lets any principal write or act as root.
@@ -99,8 +102,8 @@ func TestLookupNFSIsOpenOnlyToTheTasks(t *testing.T) {
 	tpl := lookupService(t)
 	nfs := map[string]any{"IpProtocol": "tcp", "FromPort": 2049, "ToPort": 2049,
 		"GroupId": fromStack("example-LookupData", "StorageFileSystemSecurityGroup")}
-	tpl.ResourcePropertiesCountIs(jsii.String("AWS::EC2::SecurityGroupIngress"), nfs, jsii.Number(2))
-	for _, from := range []string{"ServiceAppSecurityGroup", "ServiceDatabaseSecurityGroup"} {
+	tpl.ResourcePropertiesCountIs(jsii.String("AWS::EC2::SecurityGroupIngress"), nfs, jsii.Number(3))
+	for _, from := range []string{"ServiceAppSecurityGroup", "ServiceDatabaseSecurityGroup", "ServiceSyncSecurityGroup"} {
 		tpl.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroupIngress"), map[string]any{
 			"IpProtocol": "tcp", "FromPort": 2049, "ToPort": 2049,
 			"GroupId":               fromStack("example-LookupData", "StorageFileSystemSecurityGroup"),
@@ -126,9 +129,13 @@ func TestLookupDatabaseRunsExactlyOneNonOverlappingTask(t *testing.T) {
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::ServiceDiscovery::PrivateDnsNamespace"), map[string]any{"Name": "example.lookup.internal"})
 	// The database answers its own health check; the app service waits for the database service.
+	// First boot initializes the data directory on EFS, and the entrypoint never initializes a directory
+	// that a killed first boot left behind (MariaDB/mariadb-docker 10.11/docker-entrypoint.sh: it decides
+	// only by [ -d "$DATADIR/mysql" ]); so the start period is the most ECS allows (HealthCheck.startPeriod:
+	// 0 to 300 seconds, ECS API reference), and InnoDB gets the most Fargate allows to stop (stopTimeout 120).
 	tpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), map[string]any{
-		"ContainerDefinitions": []any{assertions.Match_ObjectLike(&map[string]any{"Name": "db", "HealthCheck": map[string]any{
-			"Command": []any{"CMD", "healthcheck.sh", "--connect", "--innodb_initialized"}, "Interval": 30, "Retries": 3, "StartPeriod": 60, "Timeout": 5}})},
+		"ContainerDefinitions": []any{assertions.Match_ObjectLike(&map[string]any{"Name": "db", "StopTimeout": 120, "HealthCheck": map[string]any{
+			"Command": []any{"CMD", "healthcheck.sh", "--connect", "--innodb_initialized"}, "Interval": 30, "Retries": 3, "StartPeriod": 300, "Timeout": 5}})},
 	})
 	tpl.HasResource(jsii.String("AWS::ECS::Service"), map[string]any{
 		"DependsOn":  assertions.Match_ArrayWith(&[]any{assertions.Match_StringLikeRegexp(jsii.String("^ServiceDatabaseService"))}),
@@ -140,10 +147,22 @@ func TestLookupAppScalesOnCPU(t *testing.T) {
 	tpl := lookupService(t)
 	tpl.HasResourceProperties(jsii.String("AWS::ECS::Service"), map[string]any{
 		"DesiredCount": 2,
+		// rake db:migrate and an eager-loading boot come before puma answers the load balancer.
+		"HealthCheckGracePeriodSeconds": 180,
 		"DeploymentConfiguration": map[string]any{
 			"MinimumHealthyPercent": 50, "MaximumPercent": 200, "DeploymentCircuitBreaker": map[string]any{"Enable": true, "Rollback": true}},
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalableTarget"), map[string]any{"MinCapacity": 2, "MaxCapacity": 4})
+	// ECSServiceAverageCPUUtilization is the CPU the tasks use over the CPU units their task definition
+	// specifies (ECS developer guide, "Service utilization"): on EC2 that needs the units in the task
+	// definition, and the containers' reservations are what ECS places by.
+	for _, td := range resourcesOfType(synth(t, "example").templates["Lookup"], "AWS::ECS::TaskDefinition") {
+		props := synth(t, "example").templates["Lookup"]["Resources"].(map[string]any)[td].(map[string]any)["Properties"].(map[string]any)
+		assert.Equal(t, "512", props["Cpu"], td)
+		for _, c := range props["ContainerDefinitions"].([]any) {
+			assert.EqualValues(t, 512, c.(map[string]any)["Cpu"], td)
+		}
+	}
 	tpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalingPolicy"), map[string]any{
 		"PolicyType": "TargetTrackingScaling",
 		"TargetTrackingScalingPolicyConfiguration": map[string]any{
@@ -164,7 +183,7 @@ func TestLookupSecretsAreInjectedAsECSSecrets(t *testing.T) {
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), map[string]any{
 		"ContainerDefinitions": []any{assertions.Match_ObjectLike(&map[string]any{"Name": "db", "Secrets": []any{
-			secret("MYSQL_PASSWORD", "DatabasePassword"), secret("MYSQL_ROOT_PASSWORD", "DatabaseRootPassword"),
+			secret("MARIADB_PASSWORD", "DatabasePassword"), secret("MARIADB_ROOT_PASSWORD", "DatabaseRootPassword"),
 		}})},
 	})
 	// Generated at deploy time, never written into a template or the env file.
@@ -175,13 +194,15 @@ func TestLookupSecretsAreInjectedAsECSSecrets(t *testing.T) {
 	}, jsii.Number(4))
 	for _, id := range []string{"LookupData", "Lookup"} {
 		raw, _ := json.Marshal(synth(t, "example").templates[id])
-		for _, name := range []string{"MYSQL_PASSWORD=", "SECRET_KEY_BASE=", "RELOAD_TOKEN=", "MYSQL_ROOT_PASSWORD="} {
+		for _, name := range []string{"MYSQL_PASSWORD=", "SECRET_KEY_BASE=", "RELOAD_TOKEN=", "MYSQL_ROOT_PASSWORD=", "MARIADB_PASSWORD=", "MARIADB_ROOT_PASSWORD="} {
 			assert.NotContains(t, string(raw), name, "%s: a secret in plain text", id)
 		}
 	}
-	// The only plain environment variable is the region the CDK adds to awsvpc tasks on EC2.
+	// Plain environment variables: the region the CDK adds to awsvpc tasks on EC2, and the database's names.
 	for _, c := range containers(t, "example", "Lookup") {
-		assert.Equal(t, []any{map[string]any{"Name": "AWS_REGION", "Value": "us-east-1"}}, c["Environment"], "%v", c["Name"])
+		for _, e := range c["Environment"].([]any) {
+			assert.Contains(t, []string{"AWS_REGION", "MARIADB_DATABASE", "MARIADB_USER", "MARIADB_AUTO_UPGRADE"}, e.(map[string]any)["Name"], "%v", c["Name"])
+		}
 	}
 }
 
@@ -189,7 +210,11 @@ func TestLookupEnvFileHoldsThePlainSettingsAndOnlyItIsReadable(t *testing.T) {
 	envFile := map[string]any{"Fn::Join": []any{"", []any{fromStack("example-LookupData", "StorageConfigBucket.*Arn"), "/lookup.env"}}}
 	tpl := lookupService(t)
 	for _, c := range containers(t, "example", "Lookup") {
-		assert.Len(t, c["EnvironmentFiles"], 1, "%v", c["Name"])
+		if c["Name"] == "app" {
+			assert.Len(t, c["EnvironmentFiles"], 1)
+		} else {
+			assert.Nil(t, c["EnvironmentFiles"], "%v reads the app's env file", c["Name"])
+		}
 	}
 	tpl.ResourcePropertiesCountIs(jsii.String("AWS::IAM::Policy"), map[string]any{
 		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
@@ -197,9 +222,12 @@ func TestLookupEnvFileHoldsThePlainSettingsAndOnlyItIsReadable(t *testing.T) {
 			map[string]any{"Sid": "LocateEnvFileBucket", "Effect": "Allow", "Action": "s3:GetBucketLocation",
 				"Resource": fromStack("example-LookupData", "StorageConfigBucket.*Arn")},
 		})},
-	}, jsii.Number(2))
-	// No other S3 permission anywhere in the service stack.
+	}, jsii.Number(1))
+	// No other S3 permission anywhere in the service stack, but DataSync's read of the authorities' source.
 	for logical, r := range synth(t, "example").templates["Lookup"]["Resources"].(map[string]any) {
+		if strings.HasPrefix(logical, "ServiceSyncSourceRole") {
+			continue
+		}
 		raw, _ := json.Marshal(r)
 		s := string(raw)
 		if strings.Contains(s, `"s3:`) {
@@ -207,9 +235,9 @@ func TestLookupEnvFileHoldsThePlainSettingsAndOnlyItIsReadable(t *testing.T) {
 		}
 	}
 	// The file is written from the settings: plain values only.
-	content := readEnvFile(t, synth(t, "example"))
-	assert.Equal(t, "AUTHORITIES_PATH=/app/ld4p/qa_server-webapp/config/authorities\nMYSQL_DATABASE=qa_server\n"+
-		"MYSQL_HOST=db.example.lookup.internal\nMYSQL_PORT=3306\nMYSQL_USER=qa\nRAILS_ENV=production\n", content)
+	content := readEnvFile(t, *synth(t, "example").assembly.Directory())
+	assert.Equal(t, "ENABLE_CORS_HEADERS=true\nMYSQL_DATABASE_NAME_PREFIX=qa_server\nMYSQL_HOST=db.example.lookup.internal\nMYSQL_PORT=3306\n"+
+		"MYSQL_USER=qa\nRAILS_ENV=production\nRAILS_LOG_TO_STDOUT=true\nRAILS_SERVE_STATIC_FILES=true\n", content)
 	lookupData(t).HasResourceProperties(jsii.String("Custom::CDKBucketDeployment"), map[string]any{
 		"DestinationBucketName": map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^StorageConfigBucket"))}, "Prune": false,
 	})
@@ -265,7 +293,7 @@ func TestLookupRunsOnEC2CapacityWithContainerInsights(t *testing.T) {
 			"ImageId": map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("amiamazonlinux2023"))},
 		}),
 	})
-	tpl.HasResourceProperties(jsii.String("AWS::AutoScaling::AutoScalingGroup"), map[string]any{"MinSize": "1", "MaxSize": "2"})
+	tpl.HasResourceProperties(jsii.String("AWS::AutoScaling::AutoScalingGroup"), map[string]any{"MinSize": "1", "MaxSize": "3"})
 	tpl.HasResourceProperties(jsii.String("AWS::ECS::CapacityProvider"), map[string]any{
 		"AutoScalingGroupProvider": assertions.Match_ObjectLike(&map[string]any{
 			"ManagedScaling": assertions.Match_ObjectLike(&map[string]any{"Status": "ENABLED"}), "ManagedDraining": "ENABLED"}),
@@ -283,10 +311,11 @@ func TestLookupOnFargateNeedsNoHosts(t *testing.T) {
 }
 
 const lookupEnv = `env: {account: "123456789012", region: us-east-1}
-vpc: {availability_zones: [us-east-1a, us-east-1b]}
+vpc: {availability_zones: [us-east-1a, us-east-1b], nat_gateways: 1}
 enabled: {lookup: true}
 lookup:
   load_balancer: {certificate_arn: "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab"}
+  sync: {source_bucket: authority-files}
 `
 
 func TestLookupSyncCopiesAuthoritiesWithLeastPrivilege(t *testing.T) {
@@ -331,11 +360,11 @@ func TestLookupServiceRejectsImpossibleProps(t *testing.T) {
 	stack := awscdk.NewStack(newApp(nil), jsii.String("S"), nil)
 	msg := panicMessage(func() {
 		lookup.NewService(stack, "Service", &lookup.ServiceProps{
-			Fargate: true, App: lookup.App{Port: 70000, Cpu: 300}, CertificateArn: "arn:aws:acm:cert",
+			Fargate: true, App: lookup.App{Cpu: 300}, CertificateArn: "arn:aws:acm:cert",
 			Sync: &lookup.Sync{Schedule: "every hour"},
 		})
 	})
-	for _, want := range []string{"Vpc, Storage and Namespace are required", `CertificateArn "arn:aws:acm:cert"`, "App.Port 70000 is not a port",
+	for _, want := range []string{"Vpc, Storage and Namespace are required", `CertificateArn "arn:aws:acm:cert"`,
 		"App: cpu 300 is not a Fargate size", "Sync.Source is required", `Sync.Schedule "every hour" is not a schedule expression`} {
 		assert.Contains(t, msg, want)
 	}
@@ -362,10 +391,11 @@ func awsVpc(scope constructs.Construct) awsec2.IVpc {
 	return network.New(scope, "Network", &network.Props{}).Vpc
 }
 
-// readEnvFile returns the env file an instance's lookup storage deploys, from its staged asset.
-func readEnvFile(t *testing.T, s *synthesized) string {
+// readEnvFile returns the env file an instance's lookup storage deploys, from its staged asset in a
+// cloud assembly directory.
+func readEnvFile(t *testing.T, dir string) string {
 	var found []string
-	filepath.WalkDir(*s.assembly.Directory(), func(path string, d fs.DirEntry, err error) error {
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err == nil && d.Name() == "lookup.env" {
 			found = append(found, path)
 		}
@@ -385,4 +415,400 @@ func TestLookupInternalLoadBalancerStaysInPrivateSubnets(t *testing.T) {
 		"Scheme":  "internal",
 		"Subnets": assertions.Match_ArrayWith(&[]any{fromStack("internal-Base", "NetworkVpcPrivateSubnet1")}),
 	})
+}
+
+// ---- The consumers' rules. Each test below encodes what a program that reads our templates does, at
+// the version we deploy, and names where that comes from. They check the synthesized output against
+// that rule, not against what our code happens to write.
+
+// lookupContainer returns the named container definition of a Lookup template.
+func lookupContainer(t *testing.T, tpl map[string]any, name string) map[string]any {
+	t.Helper()
+	for _, id := range resourcesOfType(tpl, "AWS::ECS::TaskDefinition") {
+		for _, c := range tpl["Resources"].(map[string]any)[id].(map[string]any)["Properties"].(map[string]any)["ContainerDefinitions"].([]any) {
+			if c.(map[string]any)["Name"] == name {
+				return c.(map[string]any)
+			}
+		}
+	}
+	t.Fatalf("no container %q", name)
+	return nil
+}
+
+// parseEnvFile reads KEY=value lines, as ECS reads an environment file.
+func parseEnvFile(content string) map[string]string {
+	env := map[string]string{}
+	for _, line := range strings.Split(content, "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// containerEnv is the environment the container's process starts with, as ECS builds it: the
+// variables of its environment files, then its environment parameter, which takes precedence over the
+// files (ECS developer guide, "Pass environment variables to a container": "environment variables
+// specified using the environment parameter ... take precedence over the variables contained within
+// an environment file"), then its secrets (value "<secret>"). envFile is the content of the one env
+// file the lookup storage deploys, lookup.env.
+func containerEnv(t *testing.T, c map[string]any, envFile string) map[string]string {
+	t.Helper()
+	env := map[string]string{}
+	files, _ := c["EnvironmentFiles"].([]any)
+	for _, f := range files {
+		raw, _ := json.Marshal(f)
+		if !strings.Contains(string(raw), `/lookup.env"`) {
+			t.Fatalf("container %v reads an env file this test cannot read: %s", c["Name"], raw)
+		}
+		for k, v := range parseEnvFile(envFile) {
+			env[k] = v
+		}
+	}
+	vars, _ := c["Environment"].([]any)
+	for _, e := range vars {
+		env[e.(map[string]any)["Name"].(string)] = e.(map[string]any)["Value"].(string)
+	}
+	secrets, _ := c["Secrets"].([]any)
+	for _, s := range secrets {
+		env[s.(map[string]any)["Name"].(string)] = "<secret>"
+	}
+	return env
+}
+
+// lookupVariant builds a throwaway development lookup instance with extra lines under lookup: and
+// returns its Lookup template and env file.
+func lookupVariant(t *testing.T, name, extra string) (map[string]any, string) {
+	t.Helper()
+	built, app := buildInstance(t, name, "lifecycle: development\n"+lookupEnv+extra)
+	var tpl map[string]any
+	raw, _ := json.Marshal(template(built.Lookup.Stack).ToJSON())
+	require.NoError(t, json.Unmarshal(raw, &tpl))
+	return tpl, readEnvFile(t, *app.Outdir())
+}
+
+// The MariaDB container's health check must reach the server it runs in.
+//
+// MariaDB/mariadb-docker 10.11/healthcheck.sh (commit 1b6429b, the image we deploy): --innodb_initialized
+// runs `mariadb ... --protocol socket -B -e "select 1 from information_schema.ENGINES ..."` with no -h,
+// using .my-healthcheck.cnf, which names a user created only for localhost, 127.0.0.1 and ::1
+// (docker-entrypoint.sh create_healthcheck_users; the image sets skip-name-resolve).
+// MariaDB/server client/mysql.cc get_options(): the default host is getenv("MYSQL_HOST"); Connector/C's
+// mthd_my_real_connect uses the socket only for an empty host or "localhost" and otherwise TCP, whatever
+// --protocol says. mariadbd and the client also take their port and socket from MYSQL_TCP_PORT and
+// MYSQL_UNIX_PORT (mysqld.cc, libmariadb mysql_once_init). So none of these may point elsewhere.
+func TestLookupDatabaseContainerGivesTheMariaDBClientNoRemoteHost(t *testing.T) {
+	for _, name := range []string{"example", "lookup-existing-vpc"} {
+		s := synth(t, name)
+		env := containerEnv(t, lookupContainer(t, s.templates["Lookup"], "db"), readEnvFile(t, *s.assembly.Directory()))
+		if host, ok := env["MYSQL_HOST"]; ok {
+			assert.Contains(t, []string{"", "localhost"}, host, "%s: healthcheck.sh's mariadb client would connect to MYSQL_HOST over TCP", name)
+		}
+		assert.NotContains(t, env, "MYSQL_TCP_PORT", name)
+		assert.NotContains(t, env, "MYSQL_UNIX_PORT", name)
+		hc := lookupContainer(t, s.templates["Lookup"], "db")["HealthCheck"].(map[string]any)["Command"]
+		assert.Equal(t, []any{"CMD", "healthcheck.sh", "--connect", "--innodb_initialized"}, hc, name)
+	}
+}
+
+// railsDatabase is the database LD4P/qa_server_container's config/database.yml (main 133b568 = v2.0.0)
+// connects to: production `database: <%= "#{ENV['MYSQL_DATABASE_NAME_PREFIX']}" %>`, staging and
+// integration `..._staging` / `..._integration`. development has a checked-in secret_key_base in
+// secrets.yml and test is sqlite3: neither is a deployment.
+func railsDatabase(t *testing.T, env map[string]string) string {
+	t.Helper()
+	prefix, ok := env["MYSQL_DATABASE_NAME_PREFIX"]
+	require.True(t, ok, "database.yml reads the database from MYSQL_DATABASE_NAME_PREFIX, which the app does not get")
+	switch env["RAILS_ENV"] {
+	case "production":
+		return prefix
+	case "staging", "integration":
+		return prefix + "_" + env["RAILS_ENV"]
+	}
+	t.Fatalf("RAILS_ENV %q has no database.yml entry that reads the environment", env["RAILS_ENV"])
+	return ""
+}
+
+// mariadbEnv returns a variable as the MariaDB entrypoint reads it: MARIADB_x, else MYSQL_x
+// (10.11/docker-entrypoint.sh, _mariadb_file_env).
+func mariadbEnv(env map[string]string, name string) string {
+	if v := env["MARIADB_"+name]; v != "" {
+		return v
+	}
+	return env["MYSQL_"+name]
+}
+
+// The app and MariaDB must agree on the database and its user.
+//
+// MariaDB/mariadb-docker 10.11/docker-entrypoint.sh (1b6429b): on an empty data directory it refuses to
+// start without one of MARIADB_ROOT_PASSWORD, _HASH, ALLOW_EMPTY_ or RANDOM_ROOT_PASSWORD
+// (docker_verify_minimum_env); it creates MARIADB_DATABASE, and MARIADB_USER only when MARIADB_PASSWORD
+// is set too, and grants that user ALL on that one database (docker_setup_db). The app
+// (qa_server_container bin/db-prepare.sh, under set -e) runs `rake db:migrate || rake db:create
+// db:migrate` on the database its database.yml names, as MYSQL_USER with MYSQL_PASSWORD; any other
+// database is one it may not create, and the entrypoint exits.
+func TestLookupAppConnectsToTheDatabaseMariaDBCreates(t *testing.T) {
+	check := func(name string, tpl map[string]any, envFile string) {
+		db := containerEnv(t, lookupContainer(t, tpl, "db"), envFile)
+		app := containerEnv(t, lookupContainer(t, tpl, "app"), envFile)
+		assert.NotEmpty(t, mariadbEnv(db, "ROOT_PASSWORD"), "%s: the entrypoint refuses an empty data directory without a root password", name)
+		assert.Equal(t, railsDatabase(t, app), mariadbEnv(db, "DATABASE"), "%s: the app's database.yml names another database than MariaDB creates", name)
+		assert.Equal(t, app["MYSQL_USER"], mariadbEnv(db, "USER"), "%s: the app's user is not the one MariaDB creates", name)
+		assert.NotEmpty(t, mariadbEnv(db, "PASSWORD"), "%s: without a password the entrypoint creates no user", name)
+		// Both read the same secret.
+		secretOf := func(container, variable string) any {
+			for _, s := range lookupContainer(t, tpl, container)["Secrets"].([]any) {
+				if s.(map[string]any)["Name"] == variable {
+					return s.(map[string]any)["ValueFrom"]
+				}
+			}
+			return nil
+		}
+		assert.Equal(t, secretOf("app", "MYSQL_PASSWORD"), secretOf("db", "MARIADB_PASSWORD"), name)
+	}
+	for _, name := range []string{"example", "lookup-existing-vpc"} {
+		s := synth(t, name)
+		check(name, s.templates["Lookup"], readEnvFile(t, *s.assembly.Directory()))
+	}
+	tpl, envFile := lookupVariant(t, "staging", "  app: {rails_env: staging}\n")
+	check("staging", tpl, envFile)
+	assert.Equal(t, "qa_server_staging", containerEnv(t, lookupContainer(t, tpl, "db"), envFile)["MARIADB_DATABASE"])
+}
+
+// Every variable the image reads to start and serve must be there.
+//
+// LD4P/qa_server_container main 133b568 (VERSION v2.0.0): config/database.yml reads MYSQL_DATABASE_NAME_PREFIX,
+// MYSQL_USER, MYSQL_PASSWORD, MYSQL_HOST; bin/db-wait.sh loops on `nc -z $MYSQL_HOST $MYSQL_PORT` before
+// anything starts; config/secrets.yml's production secret_key_base is ENV["SECRET_KEY_BASE"];
+// config/initializers/qa.rb's reload token is ENV['RELOAD_TOKEN']; config/environments/production.rb
+// serves public/ (assets, the Swagger UI) only if ENV["RAILS_SERVE_STATIC_FILES"].present? and logs to
+// stdout only if ENV["RAILS_LOG_TO_STDOUT"].present?; qa.rb turns CORS on if ENV['ENABLE_CORS_HEADERS']
+// is set at all. MYSQL_HOST must be the database's Cloud Map name, and MYSQL_PORT the port mariadbd
+// listens on: 3306, as the image starts it with no --port (10.11/Dockerfile CMD ["mariadbd"]).
+func TestLookupAppGetsEveryVariableTheImageReads(t *testing.T) {
+	for _, name := range []string{"example", "lookup-existing-vpc"} {
+		s := synth(t, name)
+		tpl := s.templates["Lookup"]
+		env := containerEnv(t, lookupContainer(t, tpl, "app"), readEnvFile(t, *s.assembly.Directory()))
+		for _, v := range []string{"RAILS_ENV", "MYSQL_DATABASE_NAME_PREFIX", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_HOST", "MYSQL_PORT",
+			"SECRET_KEY_BASE", "RELOAD_TOKEN", "RAILS_SERVE_STATIC_FILES", "RAILS_LOG_TO_STDOUT", "ENABLE_CORS_HEADERS"} {
+			assert.NotEmpty(t, env[v], "%s: the app does not get %s", name, v)
+		}
+		railsDatabase(t, env)
+
+		var registry, namespace string
+		for _, id := range resourcesOfType(tpl, "AWS::ServiceDiscovery::Service") {
+			registry = tpl["Resources"].(map[string]any)[id].(map[string]any)["Properties"].(map[string]any)["Name"].(string)
+		}
+		for _, id := range resourcesOfType(tpl, "AWS::ServiceDiscovery::PrivateDnsNamespace") {
+			namespace = tpl["Resources"].(map[string]any)[id].(map[string]any)["Properties"].(map[string]any)["Name"].(string)
+		}
+		assert.Equal(t, registry+"."+namespace, env["MYSQL_HOST"], name)
+		assert.Equal(t, "3306", env["MYSQL_PORT"], name)
+		mapping := lookupContainer(t, tpl, "db")["PortMappings"].([]any)[0].(map[string]any)
+		assert.EqualValues(t, 3306, mapping["ContainerPort"], "%s: mariadbd listens on 3306", name)
+	}
+}
+
+// qa.rb: `ENV['ENABLE_CORS_HEADERS'] ? config.enable_cors_headers : config.disable_cors_headers`: any
+// value, "false" too, turns CORS on, so off means the variable is absent.
+func TestLookupCorsOffLeavesTheVariableOut(t *testing.T) {
+	_, envFile := lookupVariant(t, "nocors", "  app: {cors: false}\n")
+	assert.NotContains(t, parseEnvFile(envFile), "ENABLE_CORS_HEADERS")
+}
+
+// The ports are the images': the app's Dockerfile CMD is `bundle exec puma -v -b tcp://0.0.0.0:3000`
+// (qa_server_container 133b568), so the container port, the target group and the security group
+// rules are 3000; MariaDB is 3306 (above).
+func TestLookupTrafficGoesToThePortsTheImagesListenOn(t *testing.T) {
+	tpl := synth(t, "example").templates["Lookup"]
+	assert.EqualValues(t, 3000, lookupContainer(t, tpl, "app")["PortMappings"].([]any)[0].(map[string]any)["ContainerPort"])
+	lookupService(t).HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::TargetGroup"), map[string]any{"Port": 3000})
+	lookupService(t).HasResourceProperties(jsii.String("AWS::EC2::SecurityGroupIngress"), map[string]any{"FromPort": 3000, "ToPort": 3000,
+		"SourceSecurityGroupId": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^ServiceFrontSecurityGroup")), "GroupId"}}})
+	lookupService(t).HasResourceProperties(jsii.String("AWS::EC2::SecurityGroupIngress"), map[string]any{"FromPort": 3306, "ToPort": 3306,
+		"SourceSecurityGroupId": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^ServiceAppSecurityGroup")), "GroupId"}}})
+}
+
+// The app image is one its publisher pushes. LD4P/qa_server_container main 133b568,
+// .github/workflows/aws-push-release-to-public.yml: FULL_PATH=public.ecr.aws/u8a1v5x2/ld4p/qa_authority_lookup,
+// `docker build -t $FULL_PATH:$SHA -t $FULL_PATH:$VERSION -t $FULL_PATH:latest` and `docker push -a`, with
+// VERSION=$(cat VERSION) = v2.0.0 on main and dev; the other two workflows push to private ECR
+// repositories, and no ref mentions ghcr. latest moves on every release, so a pinned image is a VERSION
+// tag, a commit tag or a digest.
+func TestLookupAppImageIsOneThePublisherPushes(t *testing.T) {
+	const repository = "public.ecr.aws/u8a1v5x2/ld4p/qa_authority_lookup"
+	published := regexp.MustCompile(`^` + regexp.QuoteMeta(repository) + `(:v2\.0\.0|:[0-9a-f]{40}|@sha256:[0-9a-f]{64})$`)
+	images := map[string]string{"lookup.DefaultAppImage": lookup.DefaultAppImage}
+	def := readFile(t, filepath.Join(instanceDir, "default.yaml"))
+	if m := regexp.MustCompile(`(?m)^    image: (\S*qa_authority_lookup\S*)$`).FindStringSubmatch(def); assert.NotNil(t, m, "default.yaml sets no app image") {
+		images["default.yaml"] = m[1]
+	}
+	for _, name := range []string{"example", "lookup-existing-vpc"} {
+		images[name] = lookupContainer(t, synth(t, name).templates["Lookup"], "app")["Image"].(string)
+	}
+	for where, image := range images {
+		assert.Regexp(t, published, image, "%s: not an image LD4P's release workflow pushes", where)
+	}
+}
+
+// CloudFormation deletes a resource only after everything that DependsOn it, and creates it first;
+// ECS refuses to remove a capacity provider from a cluster while a service uses it ("The specified
+// capacity provider is in use and cannot be removed": pahud/cdk-fargate-patterns#71, aws/aws-cdk#15366;
+// the AWS::ECS::ClusterCapacityProviderAssociations page asks services to depend on the association,
+// aws/containers-roadmap#631). So every service with a capacity provider strategy must DependsOn the
+// association of that provider.
+func TestLookupServicesDependOnTheirCapacityProviderAssociation(t *testing.T) {
+	for _, name := range []string{"example", "lookup-existing-vpc"} {
+		res := synth(t, name).templates["Lookup"]["Resources"].(map[string]any)
+		associations := map[string]string{} // capacity provider logical ID -> association logical ID
+		for _, id := range resourcesOfType(synth(t, name).templates["Lookup"], "AWS::ECS::ClusterCapacityProviderAssociations") {
+			for _, cp := range res[id].(map[string]any)["Properties"].(map[string]any)["CapacityProviders"].([]any) {
+				if r, ok := cp.(map[string]any); ok {
+					associations[r["Ref"].(string)] = id
+				}
+			}
+		}
+		services := resourcesOfType(synth(t, name).templates["Lookup"], "AWS::ECS::Service")
+		assert.Len(t, services, 2, name)
+		for _, id := range services {
+			strategy, _ := res[id].(map[string]any)["Properties"].(map[string]any)["CapacityProviderStrategy"].([]any)
+			require.NotEmpty(t, strategy, "%s %s", name, id)
+			for _, s := range strategy {
+				provider := s.(map[string]any)["CapacityProvider"].(map[string]any)["Ref"].(string)
+				association, ok := associations[provider]
+				require.True(t, ok, "%s: %s uses %s, which no association adds to the cluster", name, id, provider)
+				assert.Contains(t, res[id].(map[string]any)["DependsOn"], association, "%s: %s does not depend on %s", name, id, association)
+			}
+		}
+	}
+}
+
+// ECS starts a deployment only when the service's task definition (or the service) changes
+// (AWS::ECS::Service TaskDefinition; an env file's content is read only when a task starts: ECS
+// developer guide, "Use environment files"). So the app's task definition must change with the env file.
+func TestLookupEnvFileChangeMakesANewAppTaskDefinition(t *testing.T) {
+	on, onFile := lookupVariant(t, "corson", "  app: {cors: true}\n")
+	off, offFile := lookupVariant(t, "corsoff", "  app: {cors: false}\n")
+	require.NotEqual(t, onFile, offFile)
+	strip := func(c map[string]any) string {
+		raw, _ := json.Marshal(c)
+		return strings.ReplaceAll(string(raw), "corsoff", "corson") // the instance name is in the references
+	}
+	assert.NotEqual(t, strip(lookupContainer(t, on, "app")), strip(lookupContainer(t, off, "app")),
+		"the env file changed, but the app's task definition did not: no deployment, old settings in running tasks")
+}
+
+// The service stack reads the access points through weak references, Fn::GetStackOutput, which
+// CloudFormation resolves when it creates or updates a resource ("If the referenced stack or output is
+// later deleted or modified, the consuming stack is not automatically updated", Fn::GetStackOutput).
+// Any change of an access point's path, owner or permissions replaces it (AWS::EFS::AccessPoint:
+// RootDirectory and PosixUser, "Update requires: Replacement"); the task definitions and mount grants
+// must then change too, or they keep the deleted access point.
+func TestLookupAccessPointChangeReachesTheServiceStack(t *testing.T) {
+	before, _ := lookupVariant(t, "apbefore", "  efs: {authorities: {uid: 1000}, database: {permissions: \"0750\"}}\n")
+	after, _ := lookupVariant(t, "apafter", "  efs: {authorities: {uid: 1001}, database: {permissions: \"0700\"}}\n")
+	resources := func(tpl map[string]any, typ string) []string {
+		var out []string
+		for _, id := range resourcesOfType(tpl, typ) {
+			raw, _ := json.Marshal(tpl["Resources"].(map[string]any)[id].(map[string]any)["Properties"])
+			out = append(out, strings.ReplaceAll(string(raw), "apafter", "apbefore"))
+		}
+		return out
+	}
+	for _, typ := range []string{"AWS::ECS::TaskDefinition", "AWS::IAM::Policy"} {
+		b, a := resources(before, typ), resources(after, typ)
+		require.Equal(t, len(b), len(a))
+		changed := 0
+		for i := range b {
+			if strings.Contains(b[i], "AccessPoint") && b[i] != a[i] {
+				changed++
+			}
+		}
+		assert.GreaterOrEqual(t, changed, 2, "%s: the access points were replaced, but the service stack's %s did not change", typ, typ)
+	}
+}
+
+// CloudFormation replaces an AWS::ECS::Service by creating the new one first ("Update requires:
+// Replacement" for LaunchType, Cluster, ServiceName and others; resources are replaced create-then-delete),
+// which for the database would start a second MariaDB on the same data directory. A custom-named
+// resource is never replaced that way: CloudFormation fails the update ("CloudFormation cannot update a
+// stack when a custom-named resource requires replacing"). Switching capacity changes LaunchType, a
+// replacement, so the database service must carry a name on both.
+func TestLookupDatabaseServiceIsNeverReplacedWhileRunning(t *testing.T) {
+	for _, tpl := range []map[string]any{synth(t, "example").templates["Lookup"], func() map[string]any {
+		tpl, _ := lookupVariant(t, "fargatedb", "  capacity: fargate\n")
+		return tpl
+	}()} {
+		named := 0
+		for _, id := range resourcesOfType(tpl, "AWS::ECS::Service") {
+			props := tpl["Resources"].(map[string]any)[id].(map[string]any)["Properties"].(map[string]any)
+			if registries, _ := props["ServiceRegistries"].([]any); len(registries) > 0 { // the database: the one Cloud Map registers
+				assert.NotEmpty(t, props["ServiceName"], "%s: a replacement would start a second MariaDB first", id)
+				named++
+			}
+		}
+		assert.Equal(t, 1, named)
+	}
+}
+
+// Qa reads config/authorities at boot only (or on /authorities/reload, which through the load balancer
+// reaches one task); DataSync reports each finished execution to EventBridge as "DataSync Task Execution
+// State Change" with detail.State SUCCESS and the execution ARN <task ARN>/execution/<id> in resources
+// (DataSync user guide, "Monitoring events by using Amazon EventBridge"); DescribeTaskExecution reports
+// FilesTransferred and FilesDeleted. So: a rule that matches that event for our task, starting a state
+// machine that forces a new deployment of the app when a file changed.
+func TestLookupSyncRestartsTheAppWhenTheAuthoritiesChange(t *testing.T) {
+	for _, name := range []string{"example", "lookup-existing-vpc"} {
+		tpl := synth(t, name).templates["Lookup"]
+		res := tpl["Resources"].(map[string]any)
+		rules := resourcesOfType(tpl, "AWS::Events::Rule")
+		require.Len(t, rules, 1, name)
+		rule := res[rules[0]].(map[string]any)["Properties"].(map[string]any)
+		pattern := rule["EventPattern"].(map[string]any)
+		task := resourcesOfType(tpl, "AWS::DataSync::Task")[0]
+		assert.Equal(t, []any{"aws.datasync"}, pattern["source"])
+		assert.Equal(t, []any{"DataSync Task Execution State Change"}, pattern["detail-type"])
+		assert.Equal(t, map[string]any{"State": []any{"SUCCESS"}}, pattern["detail"])
+		assert.Equal(t, []any{map[string]any{"prefix": map[string]any{"Fn::Join": []any{"", []any{
+			map[string]any{"Fn::GetAtt": []any{task, "TaskArn"}}, "/execution/"}}}}}, pattern["resources"], name)
+
+		machines := resourcesOfType(tpl, "AWS::StepFunctions::StateMachine")
+		require.Len(t, machines, 1)
+		assert.Equal(t, map[string]any{"Ref": machines[0]}, rule["Targets"].([]any)[0].(map[string]any)["Arn"])
+		raw, _ := json.Marshal(res[machines[0]].(map[string]any)["Properties"].(map[string]any)["DefinitionString"])
+		def := string(raw)
+		app := ""
+		for _, id := range resourcesOfType(tpl, "AWS::ECS::Service") {
+			if _, named := res[id].(map[string]any)["Properties"].(map[string]any)["ServiceName"]; !named {
+				app = id
+			}
+		}
+		for _, want := range []string{`aws-sdk:datasync:describeTaskExecution`, `\"TaskExecutionArn.$\":\"$.resources[0]\"`,
+			`\"Variable\":\"$.FilesTransferred\",\"NumericGreaterThan\":0`, `\"Variable\":\"$.FilesDeleted\",\"NumericGreaterThan\":0`,
+			`aws-sdk:ecs:updateService`, `\"ForceNewDeployment\":true`, `{"Fn::GetAtt":["` + app + `","Name"]}`} {
+			assert.Contains(t, def, want, name)
+		}
+	}
+	template(synth(t, "example").stack(t, "Lookup")).HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
+		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
+			"Action": "ecs:updateService", "Effect": "Allow", "Resource": ref("ServiceAppService"),
+		}})},
+	})
+}
+
+// The database is a MariaDB the app runs on. LD4P/qa_server_container commit 1520646 (2023-10, when
+// `mariadb` meant 11.x) pinned docker-compose.yml to `mariadb:10.6 # Not specifying version causes a
+// runtime error: "undefined method `encoding' for -0.0:BigDecimal"`, and the seed deployment
+// (cul-it/qa_server_aws_deploy 480b14d) ran mariadb:10.7: the app is known on 10.x only. 10.11 is the
+// 10.x LTS still supported.
+func TestLookupDatabaseIsAMariaDBTheAppRunsOn(t *testing.T) {
+	tenX := regexp.MustCompile(`(^|/)mariadb:10\.(6|11)(\.\d+)?$`)
+	images := map[string]string{"lookup.DefaultDatabaseImage": lookup.DefaultDatabaseImage}
+	for _, name := range []string{"example", "lookup-existing-vpc"} {
+		images[name] = lookupContainer(t, synth(t, name).templates["Lookup"], "db")["Image"].(string)
+	}
+	for where, image := range images {
+		assert.Regexp(t, tenX, image, "%s", where)
+	}
 }

@@ -12,11 +12,15 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsefs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsservicediscovery"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -29,12 +33,24 @@ import (
 // DatabaseHostName is the database service's name in the Cloud Map namespace: db.<namespace>.
 const DatabaseHostName = "db"
 
+// AppPort is where the QA Authority Lookup image listens: its Dockerfile's CMD binds puma to
+// tcp://0.0.0.0:3000 (LD4P/qa_server_container, Dockerfile).
+const AppPort = 3000
+
+// DatabasePort is where MariaDB listens (mariadbd's default; the image passes no --port), and the
+// port the app's database.yml connects to (it names no port, so the client's default, 3306).
+const DatabasePort = 3306
+
+// DatabaseServiceName is the database's ECS service name. Naming it makes CloudFormation refuse any
+// update that would replace the service ("cannot update a stack when a custom-named resource requires
+// replacing") instead of starting the replacement, a second MariaDB on the same data directory, before
+// it stops the old one.
+const DatabaseServiceName = "database"
+
 // App is the web app's container and service.
 type App struct {
-	// Container image. Default: - ghcr.io/ld4p/qa_authority_lookup:latest
+	// Container image. Default: - DefaultAppImage
 	Image string
-	// Port the app listens on. Default: - 3000
-	Port int
 	// Task CPU units and memory in MiB. Default: - 512 and 1024
 	Cpu, MemoryMiB int
 	// Tasks to run, and the most that CPU scaling may add. Default: - 2 and 4
@@ -47,18 +63,31 @@ type App struct {
 	HealthCheckPath string
 	// How long the load balancer drains a task. Default: - 30 seconds
 	DeregistrationDelay awscdk.Duration
+	// How long ECS ignores load balancer health checks of a new task (db:migrate and an eager-loading
+	// boot come first). Default: - 180 seconds
+	HealthCheckGracePeriod awscdk.Duration
 }
+
+// DefaultAppImage is where the app's publisher pushes it: LD4P/qa_server_container's
+// aws-push-release-to-public.yml pushes public.ecr.aws/u8a1v5x2/ld4p/qa_authority_lookup tagged with
+// the commit, the VERSION file (v2.0.0 since 2022) and latest.
+const DefaultAppImage = "public.ecr.aws/u8a1v5x2/ld4p/qa_authority_lookup:v2.0.0"
+
+// DefaultDatabaseImage is the MariaDB LTS the app runs on (its maintainers pinned 10.6 after 11.x
+// broke it), from the ECR Public mirror of Docker's official images (no anonymous Docker Hub limits).
+const DefaultDatabaseImage = "public.ecr.aws/docker/library/mariadb:10.11"
 
 // Database is the database's container and service. It always runs exactly one task.
 type Database struct {
-	// Container image. Default: - mariadb:11.4
+	// Container image. Default: - DefaultDatabaseImage
 	Image string
-	// Port. Default: - 3306
-	Port int
 	// Task CPU units and memory in MiB. Default: - 512 and 1024
 	Cpu, MemoryMiB int
 	// Where the database access point is mounted. Default: - /var/lib/mysql
 	DataPath string
+	// The database MariaDB creates on first boot (MARIADB_DATABASE), and its user (MARIADB_USER), who is
+	// granted all on it; the password is Storage.DatabasePassword. Default: - qa_server and qa
+	Name, User string
 }
 
 // Sync copies authority files from S3 into the authorities access point with DataSync.
@@ -81,7 +110,8 @@ type ServiceProps struct {
 	Namespace string
 	// Run on Fargate instead of EC2 capacity. Default: - false: EC2, as the QA deployment does
 	Fargate bool
-	// EC2 capacity: instance type and size. Default: - m5.large, 1 to 2
+	// EC2 capacity: instance type and size; each awsvpc task takes one of a host's ENIs (an m5.large has
+	// room for two tasks). Default: - m5.large, 1 to 3 (room for the database and 4 app tasks)
 	InstanceType               string
 	MinInstances, MaxInstances int
 	App                        App
@@ -96,7 +126,8 @@ type ServiceProps struct {
 	LogRetention awslogs.RetentionDays
 	// What happens to the log groups on destroy. Default: - lifecycle.Production()
 	Lifecycle lifecycle.Policy
-	// Copy authority files from S3 on a schedule. Default: - no sync
+	// Copy authority files from S3 on a schedule, and roll the app after a copy that changed a file.
+	// Default: - no sync (the app then serves only the authorities something else writes)
 	Sync *Sync
 }
 
@@ -138,7 +169,7 @@ func NewService(scope constructs.Construct, id string, props *ServiceProps) *Ser
 
 	appSG := s.securityGroup("AppSecurityGroup", "Lookup app tasks: inbound only from the load balancer")
 	dbSG := s.securityGroup("DatabaseSecurityGroup", "Lookup database task: MariaDB only from the app tasks")
-	dbSG.AddIngressRule(appSG, awsec2.Port_Tcp(jsii.Number(p.Database.Port)), jsii.String("MariaDB from the app"), nil)
+	dbSG.AddIngressRule(appSG, awsec2.Port_Tcp(jsii.Number(DatabasePort)), jsii.String("MariaDB from the app"), nil)
 	s.AppSecurityGroup = appSG
 	s.allowNFS("NfsFromApp", appSG, "app tasks")
 	s.allowNFS("NfsFromDatabase", dbSG, "the database task")
@@ -150,39 +181,57 @@ func NewService(scope constructs.Construct, id string, props *ServiceProps) *Ser
 	}
 
 	// The database: one task, and a deployment that stops the old task before starting the new one.
+	// Its environment is its own, never the app's env file: the mariadb client that healthcheck.sh and
+	// mariadb-upgrade run takes its default host from MYSQL_HOST, and with any host but localhost it
+	// connects over TCP, where the healthcheck user (created for localhost only) does not exist.
 	dbTask := s.taskDefinition("DatabaseTask", p.Database.Cpu, p.Database.MemoryMiB, "database", st.DatabaseAccessPoint, true)
 	dbContainer := dbTask.AddContainer(jsii.String("db"), &awsecs.ContainerDefinitionOptions{
 		ContainerName:  jsii.String("db"),
 		Image:          awsecs.ContainerImage_FromRegistry(jsii.String(p.Database.Image), nil),
+		Cpu:            s.containerCpu(p.Database.Cpu),
 		MemoryLimitMiB: jsii.Number(p.Database.MemoryMiB),
-		PortMappings:   &[]*awsecs.PortMapping{{ContainerPort: jsii.Number(p.Database.Port), Name: jsii.String("mariadb")}},
+		PortMappings:   &[]*awsecs.PortMapping{{ContainerPort: jsii.Number(DatabasePort), Name: jsii.String("mariadb")}},
 		Logging:        awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{StreamPrefix: jsii.String("db"), LogGroup: logs("DatabaseLogs")}),
-		Secrets: &map[string]awsecs.Secret{
-			"MYSQL_ROOT_PASSWORD": awsecs.Secret_FromSecretsManager(st.DatabaseRootPassword, nil),
-			"MYSQL_PASSWORD":      awsecs.Secret_FromSecretsManager(st.DatabasePassword, nil),
+		Environment: &map[string]*string{
+			"MARIADB_DATABASE": jsii.String(p.Database.Name),
+			"MARIADB_USER":     jsii.String(p.Database.User),
+			// A newer image on an older data directory runs mariadb-upgrade (after a backup of the system tables).
+			"MARIADB_AUTO_UPGRADE": jsii.String("1"),
 		},
+		Secrets: &map[string]awsecs.Secret{
+			"MARIADB_ROOT_PASSWORD": awsecs.Secret_FromSecretsManager(st.DatabaseRootPassword, nil),
+			"MARIADB_PASSWORD":      awsecs.Secret_FromSecretsManager(st.DatabasePassword, nil),
+		},
+		// First boot initializes the data directory on EFS (mariadb-install-db, a temporary server, the
+		// time zones, users and grants); a task killed half-way leaves a directory the entrypoint never
+		// initializes again. So: the longest start period ECS allows, and time to shut InnoDB down cleanly.
 		HealthCheck: &awsecs.HealthCheck{
 			Command:     jsii.Strings("CMD", "healthcheck.sh", "--connect", "--innodb_initialized"),
 			Interval:    awscdk.Duration_Seconds(jsii.Number(30)),
 			Timeout:     awscdk.Duration_Seconds(jsii.Number(5)),
 			Retries:     jsii.Number(3),
-			StartPeriod: awscdk.Duration_Seconds(jsii.Number(60)),
+			StartPeriod: awscdk.Duration_Seconds(jsii.Number(300)),
 		},
+		StopTimeout: awscdk.Duration_Seconds(jsii.Number(120)),
 	})
 	dbContainer.AddMountPoints(&awsecs.MountPoint{ContainerPath: jsii.String(p.Database.DataPath), SourceVolume: jsii.String("database"), ReadOnly: jsii.Bool(false)})
-	s.useEnvFile(dbTask)
-	s.DatabaseService = s.service("DatabaseService", dbTask, dbSG, 1, 0, 100, &awsecs.CloudMapOptions{
+	db := s.service("DatabaseService", dbTask, dbSG, 1, 0, 100, &awsecs.CloudMapOptions{
 		Name: jsii.String(DatabaseHostName), DnsRecordType: awsservicediscovery.DnsRecordType_A, DnsTtl: awscdk.Duration_Seconds(jsii.Number(10)),
-	})
+	}, nil)
+	db.Node().DefaultChild().(awsecs.CfnService).SetServiceName(jsii.String(DatabaseServiceName))
+	s.DatabaseService = db
 
-	// The app: several tasks, CPU-scaled, reading the authorities read-only.
+	// The app: several tasks, CPU-scaled, reading the authorities read-only. The env file's hash is a
+	// label, so a change of the file makes a new task definition revision, and so a deployment.
 	appTask := s.taskDefinition("AppTask", p.App.Cpu, p.App.MemoryMiB, "authorities", st.AuthoritiesAccessPoint, false)
 	appContainer := appTask.AddContainer(jsii.String("app"), &awsecs.ContainerDefinitionOptions{
 		ContainerName:  jsii.String("app"),
 		Image:          awsecs.ContainerImage_FromRegistry(jsii.String(p.App.Image), nil),
+		Cpu:            s.containerCpu(p.App.Cpu),
 		MemoryLimitMiB: jsii.Number(p.App.MemoryMiB),
-		PortMappings:   &[]*awsecs.PortMapping{{ContainerPort: jsii.Number(p.App.Port), Name: jsii.String("http")}},
+		PortMappings:   &[]*awsecs.PortMapping{{ContainerPort: jsii.Number(AppPort), Name: jsii.String("http")}},
 		Logging:        awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{StreamPrefix: jsii.String("app"), LogGroup: logs("AppLogs")}),
+		DockerLabels:   &map[string]*string{EnvFileHashLabel: jsii.String(st.EnvFileHash)},
 		Secrets: &map[string]awsecs.Secret{
 			"SECRET_KEY_BASE": awsecs.Secret_FromSecretsManager(st.SecretKeyBase, nil),
 			"MYSQL_PASSWORD":  awsecs.Secret_FromSecretsManager(st.DatabasePassword, nil),
@@ -191,7 +240,7 @@ func NewService(scope constructs.Construct, id string, props *ServiceProps) *Ser
 	})
 	appContainer.AddMountPoints(&awsecs.MountPoint{ContainerPath: jsii.String(p.App.AuthoritiesPath), SourceVolume: jsii.String("authorities"), ReadOnly: jsii.Bool(true)})
 	s.useEnvFile(appTask)
-	app := s.service("AppService", appTask, appSG, p.App.DesiredCount, 50, 200, nil)
+	app := s.service("AppService", appTask, appSG, p.App.DesiredCount, 50, 200, nil, p.App.HealthCheckGracePeriod)
 	app.Node().AddDependency(s.DatabaseService)
 	s.AppService = app
 	scaling := app.AutoScaleTaskCount(&awsapplicationautoscaling.EnableScalingProps{MinCapacity: jsii.Number(p.App.DesiredCount), MaxCapacity: jsii.Number(p.App.MaxCount)})
@@ -206,10 +255,10 @@ func NewService(scope constructs.Construct, id string, props *ServiceProps) *Ser
 		AccessLogsPrefix: "alb/lookup", AllowedCidrs: p.AllowedCidrs, Internal: p.Internal,
 	})
 	front.HTTPS.AddTargets(jsii.String("App"), &awselasticloadbalancingv2.AddApplicationTargetsProps{
-		Port:     jsii.Number(p.App.Port),
+		Port:     jsii.Number(AppPort),
 		Protocol: awselasticloadbalancingv2.ApplicationProtocol_HTTP,
 		Targets: &[]awselasticloadbalancingv2.IApplicationLoadBalancerTarget{app.LoadBalancerTarget(&awsecs.LoadBalancerTargetOptions{
-			ContainerName: jsii.String("app"), ContainerPort: jsii.Number(p.App.Port),
+			ContainerName: jsii.String("app"), ContainerPort: jsii.Number(AppPort),
 		})},
 		DeregistrationDelay: p.App.DeregistrationDelay,
 		HealthCheck: &awselasticloadbalancingv2.HealthCheck{
@@ -222,6 +271,18 @@ func NewService(scope constructs.Construct, id string, props *ServiceProps) *Ser
 		s.sync(p.Sync)
 	}
 	return s
+}
+
+// EnvFileHashLabel is the app container's Docker label that carries the env file's SHA-256.
+const EnvFileHashLabel = "org.stratolab.lookup.env-file-sha256"
+
+// containerCpu is the CPU units a container reserves on EC2, where the task has no size of its own
+// (ECS places tasks and computes CPU utilization from these units); on Fargate the task size is enough.
+func (s *Service) containerCpu(cpu int) *float64 {
+	if s.p.Fargate {
+		return nil
+	}
+	return jsii.Number(cpu)
 }
 
 func (s *Service) securityGroup(id, description string) awsec2.SecurityGroup {
@@ -262,12 +323,18 @@ func (s *Service) taskDefinition(id string, cpu, memory int, volume string, ap a
 		td = awsecs.NewEc2TaskDefinition(s.Construct, jsii.String(id), &awsecs.Ec2TaskDefinitionProps{
 			NetworkMode: awsecs.NetworkMode_AWS_VPC, Volumes: &[]*awsecs.Volume{vol},
 		})
-		cdknag.NagSuppressions_AddResourceSuppressions(td, &[]*cdknag.NagPackSuppression{{
-			Id: jsii.String("AwsSolutions-ECS2"),
-			Reason: jsii.String("The one environment variable is AWS_REGION, which the CDK adds to every awsvpc container on EC2 (such tasks " +
-				"cannot read the region from instance metadata); it is not a secret. Settings come from the S3 env file, secrets from Secrets Manager."),
-		}}, jsii.Bool(false))
+		// The task's size as well as its container's: the ECSServiceAverageCPUUtilization metric that the
+		// app scales on divides by the CPU units the task definition specifies.
+		cfn := td.Node().DefaultChild().(awsecs.CfnTaskDefinition)
+		cfn.SetCpu(jsii.String(fmt.Sprint(cpu)))
+		cfn.SetMemory(jsii.String(fmt.Sprint(memory)))
 	}
+	cdknag.NagSuppressions_AddResourceSuppressions(td, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-ECS2"),
+		Reason: jsii.String("No secret is in an environment variable: AWS_REGION is what the CDK adds to every awsvpc container on EC2 (such tasks " +
+			"cannot read the region from instance metadata); the database's MARIADB_DATABASE, MARIADB_USER and MARIADB_AUTO_UPGRADE are names " +
+			"and a switch. The app's settings come from the S3 env file, every password and key from Secrets Manager."),
+	}}, jsii.Bool(false))
 	actions := []string{"elasticfilesystem:ClientMount"}
 	if write {
 		actions = append(actions, "elasticfilesystem:ClientWrite")
@@ -296,7 +363,7 @@ func (s *Service) useEnvFile(td awsecs.TaskDefinition) {
 	}))
 }
 
-func (s *Service) service(id string, td awsecs.TaskDefinition, sg awsec2.ISecurityGroup, desired, minHealthy, maxHealthy int, cloudMap *awsecs.CloudMapOptions) awsecs.BaseService {
+func (s *Service) service(id string, td awsecs.TaskDefinition, sg awsec2.ISecurityGroup, desired, minHealthy, maxHealthy int, cloudMap *awsecs.CloudMapOptions, grace awscdk.Duration) awsecs.BaseService {
 	subnets := webfront.PrivateSubnets(s.p.Vpc)
 	breaker := &awsecs.DeploymentCircuitBreaker{Enable: jsii.Bool(true), Rollback: jsii.Bool(true)}
 	if s.p.Fargate {
@@ -305,16 +372,24 @@ func (s *Service) service(id string, td awsecs.TaskDefinition, sg awsec2.ISecuri
 			MinHealthyPercent: jsii.Number(minHealthy), MaxHealthyPercent: jsii.Number(maxHealthy),
 			SecurityGroups: &[]awsec2.ISecurityGroup{sg}, VpcSubnets: subnets, CloudMapOptions: cloudMap,
 			CircuitBreaker: breaker, EnableECSManagedTags: jsii.Bool(true), PropagateTags: awsecs.PropagatedTagSource_SERVICE,
+			HealthCheckGracePeriod: grace,
 		})
 	}
-	return awsecs.NewEc2Service(s.Construct, jsii.String(id), &awsecs.Ec2ServiceProps{
+	svc := awsecs.NewEc2Service(s.Construct, jsii.String(id), &awsecs.Ec2ServiceProps{
 		Cluster: s.Cluster, TaskDefinition: td, DesiredCount: jsii.Number(desired),
 		MinHealthyPercent: jsii.Number(minHealthy), MaxHealthyPercent: jsii.Number(maxHealthy),
 		SecurityGroups: &[]awsec2.ISecurityGroup{sg}, VpcSubnets: subnets, CloudMapOptions: cloudMap,
 		CircuitBreaker: breaker, EnableECSManagedTags: jsii.Bool(true), PropagateTags: awsecs.PropagatedTagSource_SERVICE,
+		HealthCheckGracePeriod:     grace,
 		CapacityProviderStrategies: &[]*awsecs.CapacityProviderStrategy{{CapacityProvider: s.capacity.CapacityProviderName(), Weight: jsii.Number(1)}},
 		PlacementStrategies:        &[]awsecs.PlacementStrategy{awsecs.PlacementStrategy_SpreadAcross(jsii.String("attribute:ecs.availability-zone")), awsecs.PlacementStrategy_SpreadAcrossInstances()},
 	})
+	// The cluster's capacity provider association is a child of the cluster, made late by an aspect; the
+	// CDK adds no dependency on it. Without one, CloudFormation deletes the association while the service
+	// still runs tasks on the provider ("The specified capacity provider is in use and cannot be removed")
+	// and may create the service before the provider is associated.
+	svc.Node().AddDependency(s.Cluster)
+	return svc
 }
 
 // ec2Capacity is an autoscaling group of ECS-optimized AL2023 hosts (IMDSv2, encrypted gp3) that the
@@ -451,6 +526,64 @@ func (s *Service) sync(sync *Sync) {
 			PosixPermissions: jsii.String("NONE"), Uid: jsii.String("NONE"), Gid: jsii.String("NONE"),
 		},
 	})
+	s.restartAppAfterSync()
+}
+
+// restartAppAfterSync starts a new deployment of the app after each sync that changed a file. Qa reads
+// config/authorities only at boot (or on a reload request, which through the load balancer reaches one
+// task of several), so new tasks are the way every task sees the new files. An execution that copied
+// and deleted nothing leaves the app alone, so the hourly schedule does not roll the tasks every hour.
+func (s *Service) restartAppAfterSync() {
+	executions := jsii.String(*s.SyncTask.AttrTaskArn() + "/execution/*")
+	describe := awsstepfunctionstasks.NewCallAwsService(s.Construct, jsii.String("DescribeSyncExecution"), &awsstepfunctionstasks.CallAwsServiceProps{
+		Service: jsii.String("datasync"), Action: jsii.String("describeTaskExecution"),
+		Parameters:   &map[string]any{"TaskExecutionArn": awsstepfunctions.JsonPath_StringAt(jsii.String("$.resources[0]"))},
+		IamResources: &[]*string{executions},
+		ResultSelector: &map[string]any{
+			"FilesTransferred": awsstepfunctions.JsonPath_NumberAt(jsii.String("$.FilesTransferred")),
+			"FilesDeleted":     awsstepfunctions.JsonPath_NumberAt(jsii.String("$.FilesDeleted")),
+		},
+	})
+	restart := awsstepfunctionstasks.NewCallAwsService(s.Construct, jsii.String("RestartApp"), &awsstepfunctionstasks.CallAwsServiceProps{
+		Service: jsii.String("ecs"), Action: jsii.String("updateService"),
+		Parameters: &map[string]any{
+			"Cluster": s.Cluster.ClusterArn(), "Service": s.AppService.ServiceName(), "ForceNewDeployment": true,
+		},
+		IamResources: &[]*string{s.AppService.ServiceArn()},
+		ResultPath:   awsstepfunctions.JsonPath_DISCARD(),
+	})
+	changed := awsstepfunctions.NewChoice(s.Construct, jsii.String("FilesChanged"), nil).
+		When(awsstepfunctions.Condition_Or(
+			awsstepfunctions.Condition_NumberGreaterThan(jsii.String("$.FilesTransferred"), jsii.Number(0)),
+			awsstepfunctions.Condition_NumberGreaterThan(jsii.String("$.FilesDeleted"), jsii.Number(0)),
+		), restart, nil).
+		Otherwise(awsstepfunctions.NewSucceed(s.Construct, jsii.String("NothingChanged"), nil))
+	logs := awslogs.NewLogGroup(s.Construct, jsii.String("RestartAfterSyncLogs"), &awslogs.LogGroupProps{
+		Retention: s.p.LogRetention, RemovalPolicy: s.p.Lifecycle.OrDefault().RemovalPolicy,
+	})
+	machine := awsstepfunctions.NewStateMachine(s.Construct, jsii.String("RestartAfterSync"), &awsstepfunctions.StateMachineProps{
+		Comment:          jsii.String("Start a new deployment of the lookup app after a DataSync execution that changed the authorities"),
+		DefinitionBody:   awsstepfunctions.DefinitionBody_FromChainable(describe.Next(changed)),
+		StateMachineType: awsstepfunctions.StateMachineType_STANDARD,
+		Timeout:          awscdk.Duration_Minutes(jsii.Number(5)),
+		TracingEnabled:   jsii.Bool(true),
+		Logs:             &awsstepfunctions.LogOptions{Destination: logs, Level: awsstepfunctions.LogLevel_ALL},
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(machine, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("The state machine describes executions of this one DataSync task (<task>/execution/*: the execution IDs are not known " +
+			"in advance); CloudWatch Logs delivery and X-Ray take no resource ARN (the CDK's grants for state machine logging and tracing)."),
+	}}, jsii.Bool(true))
+	awsevents.NewRule(s.Construct, jsii.String("SyncSucceeded"), &awsevents.RuleProps{
+		Description: jsii.String("A DataSync execution of the authorities task succeeded"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.datasync"),
+			DetailType: jsii.Strings("DataSync Task Execution State Change"),
+			Resources:  awsevents.Match_Prefix(jsii.String(*s.SyncTask.AttrTaskArn() + "/execution/")),
+			Detail:     &map[string]any{"State": []string{"SUCCESS"}},
+		},
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSfnStateMachine(machine, nil)},
+	})
 }
 
 func serviceDefaults(in *ServiceProps) *ServiceProps {
@@ -460,10 +593,9 @@ func serviceDefaults(in *ServiceProps) *ServiceProps {
 	}
 	setString(&p.InstanceType, "m5.large")
 	setInt(&p.MinInstances, 1)
-	setInt(&p.MaxInstances, 2)
+	setInt(&p.MaxInstances, 3)
 	a := &p.App
-	setString(&a.Image, "ghcr.io/ld4p/qa_authority_lookup:latest")
-	setInt(&a.Port, 3000)
+	setString(&a.Image, DefaultAppImage)
 	setInt(&a.Cpu, 512)
 	setInt(&a.MemoryMiB, 1024)
 	setInt(&a.DesiredCount, 2)
@@ -474,9 +606,13 @@ func serviceDefaults(in *ServiceProps) *ServiceProps {
 	if a.DeregistrationDelay == nil {
 		a.DeregistrationDelay = awscdk.Duration_Seconds(jsii.Number(30))
 	}
+	if a.HealthCheckGracePeriod == nil {
+		a.HealthCheckGracePeriod = awscdk.Duration_Seconds(jsii.Number(180))
+	}
 	d := &p.Database
-	setString(&d.Image, "mariadb:11.4")
-	setInt(&d.Port, 3306)
+	setString(&d.Image, DefaultDatabaseImage)
+	setString(&d.Name, "qa_server")
+	setString(&d.User, "qa")
 	setInt(&d.Cpu, 512)
 	setInt(&d.MemoryMiB, 1024)
 	setString(&d.DataPath, "/var/lib/mysql")
@@ -494,11 +630,6 @@ func (p *ServiceProps) check() error {
 	}
 	if why := awsrules.ACMCertificateARN(p.CertificateArn, ""); why != "" {
 		add("CertificateArn %q %s", p.CertificateArn, why)
-	}
-	for name, port := range map[string]int{"App.Port": p.App.Port, "Database.Port": p.Database.Port} {
-		if port < 1 || port > 65535 {
-			add("%s %d is not a port (1 to 65535)", name, port)
-		}
 	}
 	for name, cm := range map[string][2]int{"App": {p.App.Cpu, p.App.MemoryMiB}, "Database": {p.Database.Cpu, p.Database.MemoryMiB}} {
 		if why := awsrules.ECSTaskSize(cm[0], cm[1], p.Fargate); why != "" {

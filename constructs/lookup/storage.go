@@ -11,10 +11,13 @@
 // Fargate) with two services. The database runs as its own service of exactly one task whose
 // deployments never overlap, so only one MariaDB ever writes the data directory; the app reaches it
 // through Cloud Map and scales on CPU behind an HTTPS load balancer. An optional DataSync task copies
-// authority files from S3 into the authorities access point on a schedule.
+// authority files from S3 into the authorities access point on a schedule, and a state machine starts
+// a new deployment of the app after each copy that changed a file (Qa reads them only at boot).
 package lookup
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"slices"
@@ -61,7 +64,8 @@ func DefaultDatabase() AccessPoint {
 type StorageProps struct {
 	// The VPC whose private subnets get the mount targets. Required.
 	Vpc awsec2.IVpc
-	// When files move to EFS Infrequent Access. Default: - awsefs.LifecyclePolicy_AFTER_30_DAYS
+	// When files move to EFS Infrequent Access; a file read there moves back to Standard at its first
+	// access. Default: - awsefs.LifecyclePolicy_AFTER_30_DAYS
 	InfrequentAccessAfter awsefs.LifecyclePolicy
 	// AWS Backup's daily EFS backups. Default: - false (turn on in production)
 	AutomaticBackups bool
@@ -89,6 +93,9 @@ type Storage struct {
 	// ConfigBucket holds the env file, at EnvFileKey.
 	ConfigBucket awss3.IBucket
 	EnvFileKey   string
+	// EnvFileHash is the SHA-256 of the env file's content, in hex. The service puts it into its task
+	// definition, so that a change of a setting makes a new revision and a deployment.
+	EnvFileHash string
 	// LogsBucket receives the config bucket's and the load balancer's access logs.
 	LogsBucket awss3.IBucket
 	// Generated at deploy time: the app's database password, MariaDB's root password, Rails'
@@ -140,14 +147,17 @@ func NewStorage(scope constructs.Construct, id string, p *StorageProps) *Storage
 		}),
 	}})
 	fs := awsefs.NewFileSystem(s.Construct, jsii.String("FileSystem"), &awsefs.FileSystemProps{
-		Vpc:                    p.Vpc,
-		VpcSubnets:             webfront.PrivateSubnets(p.Vpc),
-		SecurityGroup:          sg,
-		Encrypted:              jsii.Bool(true),
-		LifecyclePolicy:        ia,
-		EnableAutomaticBackups: jsii.Bool(p.AutomaticBackups),
-		PerformanceMode:        awsefs.PerformanceMode_GENERAL_PURPOSE,
-		ThroughputMode:         awsefs.ThroughputMode_ELASTIC,
+		Vpc:             p.Vpc,
+		VpcSubnets:      webfront.PrivateSubnets(p.Vpc),
+		SecurityGroup:   sg,
+		Encrypted:       jsii.Bool(true),
+		LifecyclePolicy: ia,
+		// Idle InnoDB files and authorities read only at boot would otherwise stay in IA after their next
+		// read, paying IA access charges and latency on every restart.
+		OutOfInfrequentAccessPolicy: awsefs.OutOfInfrequentAccessPolicy_AFTER_1_ACCESS,
+		EnableAutomaticBackups:      jsii.Bool(p.AutomaticBackups),
+		PerformanceMode:             awsefs.PerformanceMode_GENERAL_PURPOSE,
+		ThroughputMode:              awsefs.ThroughputMode_ELASTIC,
 		// Anonymous (non-IAM) mounts are refused because a file system policy exists and allows them nothing.
 		// "true" only stops the CDK adding its own statement, which would give every principal that reaches a
 		// mount target ClientWrite and ClientRootAccess; IAM clients get exactly their task roles' grants.
@@ -176,8 +186,16 @@ func NewStorage(scope constructs.Construct, id string, p *StorageProps) *Storage
 	return s
 }
 
+// accessPoint adds an access point whose construct ID ends in a hash of its settings. Any change of
+// them replaces the access point (CloudFormation replaces AWS::EFS::AccessPoint on every change of
+// RootDirectory or PosixUser); with the hash, the replacement also has a new logical ID, so the name of
+// the output that the service stack reads (a weak reference, Fn::GetStackOutput) changes too. The
+// service stack's template then changes, and its task definitions and mount grants move to the new
+// access point, instead of keeping the deleted one's ID because their template text stayed the same.
 func accessPoint(fs awsefs.FileSystem, id string, ap AccessPoint) awsefs.AccessPoint {
 	uid, gid := fmt.Sprint(ap.Uid), fmt.Sprint(ap.Gid)
+	sum := sha256.Sum256([]byte(strings.Join([]string{ap.Path, uid, gid, ap.Permissions}, "\x00")))
+	id += hex.EncodeToString(sum[:4])
 	return fs.AddAccessPoint(jsii.String(id), &awsefs.AccessPointOptions{
 		Path:      jsii.String(ap.Path),
 		PosixUser: &awsefs.PosixUser{Uid: jsii.String(uid), Gid: jsii.String(gid)},
@@ -191,6 +209,8 @@ func (s *Storage) writeEnvFile(settings map[string]string, policy lifecycle.Poli
 	for _, k := range slices.Sorted(maps.Keys(settings)) {
 		b.WriteString(k + "=" + settings[k] + "\n")
 	}
+	sum := sha256.Sum256([]byte(b.String()))
+	s.EnvFileHash = hex.EncodeToString(sum[:])
 	// The deployment function's own log group, under the lifecycle: the CDK's default one is retained.
 	logs := awslogs.NewLogGroup(s.Construct, jsii.String("EnvFileDeploymentLogs"), &awslogs.LogGroupProps{
 		Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: policy.RemovalPolicy,
