@@ -567,9 +567,18 @@ func resolveArn(s string) string {
 // service authorization reference, Amazon EKS). Without it, groups at min 0 never scale up.
 func TestHubAutoscalerMayDescribeEveryNodeGroup(t *testing.T) {
 	tpl := hubInstances(t)["example"]
+	res := resourcesOf(tpl)
+	// The autoscaler's identity: the role its service account is associated with.
+	role := ""
+	for _, r := range res {
+		if r["Type"] == "AWS::EKS::PodIdentityAssociation" && propsOf(r)["ServiceAccount"] == "cluster-autoscaler" {
+			role = propsOf(r)["RoleArn"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+		}
+	}
+	require.NotEmpty(t, role)
 	var resources []string
-	for _, r := range resourcesOf(tpl) {
-		if r["Type"] != "AWS::IAM::Policy" {
+	for _, r := range res {
+		if r["Type"] != "AWS::IAM::Policy" || !strings.Contains(fmt.Sprint(propsOf(r)["Roles"]), role) {
 			continue
 		}
 		for _, s := range propsOf(r)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
