@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const hubops = "github.com/stratolab/stratolab/functions/hubops"
@@ -139,5 +140,40 @@ func copyTree(t *testing.T, src, dst string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestUpToDateNeedsTheSameStampAndNoNewerSource: a synth that changes nothing skips the link; one that
+// changes a Go file, go.mod or go.sum, or the go command, builds again.
+func TestUpToDateNeedsTheSameStampAndNoNewerSource(t *testing.T) {
+	root := t.TempDir()
+	write := func(p string, when time.Time) {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(full, when, when); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	write("go.mod", now.Add(-time.Hour))
+	write("functions/h/main.go", now.Add(-time.Hour))
+	write("node_modules/x/y.go", now.Add(time.Hour)) // not the module's source
+	write(".build/lambda/h-arm64/bootstrap", now)
+	write(".build/lambda/.stamps/h-arm64", now)
+	bin, stamp := filepath.Join(root, ".build/lambda/h-arm64/bootstrap"), filepath.Join(root, ".build/lambda/.stamps/h-arm64")
+	if !upToDate(root, bin, stamp, "x") {
+		t.Fatal("nothing changed: the binary is up to date")
+	}
+	if upToDate(root, bin, stamp, "go1.27 ...") {
+		t.Error("another go command: build again")
+	}
+	write("internal/kube/client.go", now.Add(time.Minute))
+	if upToDate(root, bin, stamp, "x") {
+		t.Error("a newer Go file: build again")
 	}
 }
