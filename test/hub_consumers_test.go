@@ -645,8 +645,9 @@ func TestHubChartsWaitForTheLoadBalancerController(t *testing.T) {
 // TestHubDestroyRemovesWhatControllersMade: on delete, CloudFormation removes a resource before what it
 // depends on. The cluster-ops resource's delete waits for the Ingress (the controller's finalizer holds
 // it until the load balancer is deleted) and, in development, deletes claims so the CSI drivers delete
-// volumes; so it must be deleted after the JupyterHub release and before the controller, the CSI
-// add-ons, the nodes that run them, and the logs bucket (whose auto-delete empties it: it must not run
+// volumes and access points; so it must be deleted after the JupyterHub release and before the
+// controller, the CSI add-ons, the nodes that run them, the home file system's mount targets and NFS
+// rule, and the logs bucket (whose auto-delete empties it: it must not run
 // while the load balancer still writes).
 func TestHubDestroyRemovesWhatControllersMade(t *testing.T) {
 	tpl := hubInstances(t)["example"]
@@ -657,7 +658,9 @@ func TestHubDestroyRemovesWhatControllersMade(t *testing.T) {
 	assert.Contains(t, deps, chartID(t, tpl, "aws-load-balancer-controller"))
 	for id, r := range res {
 		switch r["Type"] {
-		case "AWS::EKS::Nodegroup", "AWS::EKS::Addon", "Custom::S3AutoDeleteObjects", "AWS::DLM::LifecyclePolicy", "AWS::EKS::AccessEntry":
+		case "AWS::EKS::Nodegroup", "AWS::EKS::Addon", "Custom::S3AutoDeleteObjects", "AWS::DLM::LifecyclePolicy", "AWS::EKS::AccessEntry",
+			// Without its mount targets and NFS rule, a user pod hangs in NFS I/O and its claim is never released.
+			"AWS::EFS::MountTarget":
 			if r["Type"] == "AWS::EKS::AccessEntry" && !strings.Contains(id, "ClusterOps") {
 				continue
 			}
@@ -665,6 +668,10 @@ func TestHubDestroyRemovesWhatControllersMade(t *testing.T) {
 		case "AWS::S3::Bucket":
 			if strings.HasPrefix(id, "HubLogsBucket") {
 				assert.Contains(t, deps, id)
+			}
+		case "AWS::EC2::SecurityGroupIngress":
+			if propsOf(r)["FromPort"] == 2049.0 {
+				assert.Contains(t, deps, id, "the NFS rule of the home file system")
 			}
 		}
 	}
@@ -690,45 +697,57 @@ func TestHubClusterAutoscalerMatchesTheKubernetesMinor(t *testing.T) {
 
 // ---- Tags on what controllers create ----
 
-// efsTagsParse is aws-efs-csi-driver v3.4.1's parseTagsFromStr and splitToList (pkg/driver/driver.go):
-// entries split on unescaped spaces, key and value on an unescaped colon; a backslash escapes the
-// separator or itself; an entry with more than one unescaped colon is dropped.
-func efsTagsParse(s string) map[string]string {
-	split := func(str string, sep byte) []string {
-		var out []string
-		var b strings.Builder
-		for i := 0; i < len(str); i++ {
-			switch {
-			case str[i] == sep:
-				out = append(out, b.String())
-				b.Reset()
-			case str[i] == '\\' && i+1 < len(str) && (str[i+1] == '\\' || str[i+1] == sep):
-				b.WriteByte(str[i+1])
-				i++
-			default:
-				b.WriteByte(str[i])
-			}
-		}
-		return append(out, b.String())
+// addonConfigurationKeys are the configurationValues keys each EKS add-on's schema is known to accept
+// (aws eks describe-addon-configuration): an unknown key fails the add-on, and the stack with it. The
+// EBS CSI driver's schema has controller.extraVolumeTags (aws/amazon-vpc-cni-k8s#2272 quotes it); the
+// EFS CSI driver's controller block is additionalProperties: false without tags
+// (aws/containers-roadmap#2582, #2755).
+var addonConfigurationKeys = map[string][]string{
+	"aws-ebs-csi-driver": {"controller.extraVolumeTags"},
+	"aws-efs-csi-driver": {},
+}
+
+// configurationKeys lists the dotted paths of a configurationValues document down to its leaves or
+// maps of tags (a key under extraVolumeTags is a tag, not a schema key).
+func configurationKeys(prefix string, v any) []string {
+	m, ok := v.(map[string]any)
+	if !ok || strings.HasSuffix(prefix, "Tags") {
+		return []string{prefix}
 	}
-	m := map[string]string{}
-	for _, entry := range split(s, ' ') {
-		switch kv := split(entry, ':'); len(kv) {
-		case 1:
-			m[kv[0]] = ""
-		case 2:
-			m[kv[0]] = kv[1]
+	var out []string
+	for k, x := range m {
+		p := k
+		if prefix != "" {
+			p = prefix + "." + k
+		}
+		out = append(out, configurationKeys(p, x)...)
+	}
+	return out
+}
+
+func TestHubAddOnsTakeOnlyConfigurationTheirSchemaHas(t *testing.T) {
+	for id, r := range resourcesOf(hubInstances(t)["example"]) {
+		if r["Type"] != "AWS::EKS::Addon" {
+			continue
+		}
+		name := propsOf(r)["AddonName"].(string)
+		raw, ok := propsOf(r)["ConfigurationValues"].(string)
+		if !ok {
+			continue
+		}
+		var cfg any
+		require.NoError(t, json.Unmarshal([]byte(raw), &cfg))
+		allowed, known := addonConfigurationKeys[name]
+		require.True(t, known, "%s: add-on %s is configured, but its schema is not recorded in addonConfigurationKeys", id, name)
+		for _, k := range configurationKeys("", cfg) {
+			assert.Contains(t, allowed, k, "%s: %s is not in the %s add-on's configuration schema", id, k, name)
 		}
 	}
-	return m
+	// The review's EFS tags.
+	assert.NotContains(t, addonConfigurationKeys["aws-efs-csi-driver"], configurationKeys("", map[string]any{"controller": map[string]any{"tags": "a:b"}})[0])
 }
 
 func TestHubControllersTagWhatTheyCreate(t *testing.T) {
-	tags := map[string]string{"stratolab:instance": "example", "Grant": "NSF 1234", "Path": `a\b`, "Owner": "research-computing"}
-	assert.Equal(t, tags, efsTagsParse(hub.EFSControllerTags(tags)))
-	// Unescaped, the colon in the cost key drops the tag.
-	assert.NotContains(t, efsTagsParse("stratolab:instance:example"), "stratolab")
-
 	tpl := hubInstances(t)["example"]
 	v, _ := helmValues(t, tpl, "jupyterhub")
 	// alb.ingress.kubernetes.io/tags: comma-separated k=v (controller docs, guide/ingress/annotations.md).
@@ -736,9 +755,16 @@ func TestHubControllersTagWhatTheyCreate(t *testing.T) {
 	albValues, _ := helmValues(t, tpl, "aws-load-balancer-controller")
 	// defaultTags: a map (chart 1.17.1 values.yaml), rendered as --default-tags.
 	assert.Equal(t, map[string]any{"stratolab:instance": "example", "Owner": "research-computing"}, albValues["defaultTags"])
+	// EBS volumes: extraVolumeTags, a map of tags (chart values.yaml; validation.go refuses keys that
+	// start with kubernetes.io or ebs.csi.aws.com/).
 	for _, r := range resourcesOf(tpl) {
-		if r["Type"] == "AWS::EKS::Addon" && propsOf(r)["AddonName"] == "aws-efs-csi-driver" {
-			assert.Equal(t, `{"controller":{"tags":"Owner:research-computing stratolab\\:instance:example"}}`, propsOf(r)["ConfigurationValues"])
+		if r["Type"] == "AWS::EKS::Addon" && propsOf(r)["AddonName"] == "aws-ebs-csi-driver" {
+			var cfg map[string]any
+			require.NoError(t, json.Unmarshal([]byte(propsOf(r)["ConfigurationValues"].(string)), &cfg))
+			for k := range at(cfg, "controller", "extraVolumeTags").(map[string]any) {
+				assert.False(t, strings.HasPrefix(k, "kubernetes.io") || strings.HasPrefix(k, "ebs.csi.aws.com/"), k)
+			}
+			assert.Equal(t, "example", at(cfg, "controller", "extraVolumeTags", "stratolab:instance"))
 		}
 	}
 }

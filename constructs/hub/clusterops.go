@@ -92,10 +92,23 @@ func (h *Hub) newOpsFunction() {
 		Resources:  jsii.Strings(*stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ec2"), Account: jsii.String(""), Resource: jsii.String("snapshot"), ResourceName: jsii.String("*"), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME})),
 		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + VolumeClusterTag: p.ClusterName}},
 	}))
+	// The EFS CSI driver's access points on the home file system, which EFS requires gone before it
+	// deletes the file system (development only; the function deletes only those of FileSystemId).
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("FindHomeAccessPoints"),
+		Actions:   jsii.Strings("elasticfilesystem:DescribeAccessPoints"),
+		Resources: jsii.Strings("*"),
+	}))
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("DeleteCSIAccessPoints"),
+		Actions:    jsii.Strings("elasticfilesystem:DeleteAccessPoint"),
+		Resources:  jsii.Strings(*stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("elasticfilesystem"), Resource: jsii.String("access-point"), ResourceName: jsii.String("*"), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME})),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/efs.csi.aws.com/cluster": "true"}},
+	}))
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{
 		{Id: jsii.String("AwsSolutions-IAM4"), Reason: jsii.String("AWSLambdaVPCAccessExecutionRole and AWSLambdaBasicExecutionRole: the network interfaces and log streams of a function in a VPC; neither grants data access."),
 			AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String("/^Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambda(VPCAccess|Basic)ExecutionRole$/g")}}},
-		{Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String("ec2:DescribeVolumes and ec2:DescribeSnapshots take no resource ARN; deleting is limited to volumes and snapshots tagged " + VolumeClusterTag + "=" + p.ClusterName + ", whose IDs exist only at run time; eks:DescribeNodegroup is on this cluster's node groups only (nodegroup/" + p.ClusterName + "/*/*).")},
+		{Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String("ec2:DescribeVolumes, ec2:DescribeSnapshots and elasticfilesystem:DescribeAccessPoints are read-only listings; access points are deleted only when the EFS CSI driver tagged them (efs.csi.aws.com/cluster) and only on the home file system; deleting is limited to volumes and snapshots tagged " + VolumeClusterTag + "=" + p.ClusterName + ", whose IDs exist only at run time; eks:DescribeNodegroup is on this cluster's node groups only (nodegroup/" + p.ClusterName + "/*/*).")},
 	}, jsii.Bool(true))
 }
 
@@ -143,13 +156,16 @@ func (h *Hub) newClusterOps(ns awseksv2.KubernetesManifest, logs awss3.IBucket) 
 			"DeleteSnapshots":      strconv.FormatBool(!h.policy.Retains()),
 			"SnapshotPolicyId":     h.snapshotPolicy.Ref(),
 			"VolumeTag":            VolumeClusterTag + "=" + p.ClusterName,
+			"FileSystemId":         h.HomeFileSystem.FileSystemId(),
 		},
 	})
 	// Created after, and deleted before, everything its work needs: the namespace and its access, the
 	// add-ons (and the Pod Identity agent that gives the CSI controllers their credentials) and nodes
 	// that delete volumes, the load balancer controller, the logs bucket (emptied only
 	// once the load balancer is gone) and its own permissions.
-	deps := []constructs.IDependable{ns, access, h.storageClasses, h.podIdentityAgent, h.ebsAddon, h.efsAddon, h.cluster.AlbController(), logs, h.snapshotPolicy, role, h.opsLogs}
+	// The home file system's mount targets and NFS rule too: without them user pods hang in NFS I/O and
+	// their claims are never released.
+	deps := []constructs.IDependable{ns, access, h.homeFS.MountTargetsAvailable(), h.homeSG, h.storageClasses, h.podIdentityAgent, h.ebsAddon, h.efsAddon, h.cluster.AlbController(), logs, h.snapshotPolicy, role, h.opsLogs}
 	for _, g := range h.NodeGroups {
 		deps = append(deps, g)
 	}

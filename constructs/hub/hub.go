@@ -206,6 +206,8 @@ type Hub struct {
 	ebsAddon         awseksv2.CfnAddon
 	efsAddon         awseksv2.CfnAddon
 	snapshotPolicy   awsdlm.CfnLifecyclePolicy
+	homeFS           awsefs.FileSystem
+	homeSG           awsec2.SecurityGroup
 	opsFunction      awslambda.Function
 	opsLogs          awslogs.LogGroup
 }

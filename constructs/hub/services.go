@@ -2,8 +2,6 @@ package hub
 
 import (
 	"encoding/json"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -74,11 +72,10 @@ func (h *Hub) newStorage() {
 
 	efsRole := h.podRole("EfsCsiRole", "EFS CSI driver controller of "+p.ClusterName)
 	efsRole.AddManagedPolicy(awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AmazonEFSCSIDriverPolicy")))
-	var efsConfig map[string]any
-	if len(p.Tags) > 0 {
-		efsConfig = map[string]any{"controller": map[string]any{"tags": EFSControllerTags(p.Tags)}}
-	}
-	efsAddon := h.addon("EfsCsiDriver", "aws-efs-csi-driver", "efs-csi-controller-sa", efsRole, efsConfig)
+	// No configuration: the EFS CSI add-on's schema has no controller.tags (aws/containers-roadmap#2582
+	// shows it; #2755 asks for it), and an unknown key fails the add-on. Its access points therefore carry
+	// only the driver's own efs.csi.aws.com/cluster tag; the file system carries the instance's tags.
+	efsAddon := h.addon("EfsCsiDriver", "aws-efs-csi-driver", "efs-csi-controller-sa", efsRole, nil)
 	efsAddon.Node().AddDependency(agent)
 	h.efsAddon = efsAddon
 	for _, r := range []awsiam.Role{ebsRole, efsRole} {
@@ -104,7 +101,7 @@ func (h *Hub) newStorage() {
 		EnableAutomaticBackups: jsii.Bool(h.policy.Retains()),
 		RemovalPolicy:          h.policy.RemovalPolicy,
 	})
-	h.HomeFileSystem = fs
+	h.HomeFileSystem, h.homeFS, h.homeSG = fs, fs, sg
 	// Home directories are mounted with IAM authorization (mountOptions iam, below), not anonymously: the
 	// file system policy that @aws-cdk/aws-efs:denyAnonymousAccess writes grants no ClientMount to
 	// anonymous clients, and IAM makes the NFS security group the second lock, not the only one. efs-utils
@@ -150,23 +147,11 @@ func (h *Hub) newStorage() {
 			"allowVolumeExpansion": true,
 		},
 	)
-	classes.Node().AddDependency(ebs, efsAddon)
+	// A home is mounted through a mount target: none may be created before they are available.
+	classes.Node().AddDependency(ebs, efsAddon, fs.MountTargetsAvailable())
 	h.storageClasses = classes
 
 	h.newSnapshotPolicy()
-}
-
-// EFSControllerTags is the EFS CSI controller's --tags value (chart value controller.tags), which it puts
-// on every access point it creates: space-separated key:value pairs, with a backslash escaping a space,
-// a colon or a backslash inside a key or value (aws-efs-csi-driver v3.4.1, pkg/driver/driver.go,
-// splitToList and parseTagsFromStr). The cost key stratolab:instance has a colon.
-func EFSControllerTags(tags map[string]string) string {
-	escape := strings.NewReplacer(`\`, `\\`, ":", `\:`, " ", `\ `)
-	var pairs []string
-	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		pairs = append(pairs, escape.Replace(k)+":"+escape.Replace(tags[k]))
-	}
-	return strings.Join(pairs, " ")
 }
 
 // newSnapshotPolicy is OpenSARlab's Data Lifecycle Manager policy: a daily snapshot of every volume

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/efs"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -82,9 +83,11 @@ func handleSize(ctx context.Context, ev cfn.Event) (string, map[string]any, erro
 	if err != nil {
 		return failedID(ev), nil, fmt.Errorf("hubops: load AWS config: %w", err)
 	}
-	size, err := hubops.DesiredSize(ctx, eks.NewFromConfig(cfg), n)
-	if err != nil {
-		return failedID(ev), nil, err
+	size := n.Min // created before its node group, which starts at its min
+	if ev.RequestType == cfn.RequestUpdate {
+		if size, err = hubops.DesiredSize(ctx, eks.NewFromConfig(cfg), n); err != nil {
+			return failedID(ev), nil, err
+		}
 	}
 	log.Printf("node group %s: desired size %d (min %d, max %d)", n.NodegroupName, size, n.Min, n.Max)
 	return hubops.SizePhysicalID(n), map[string]any{"DesiredSize": size}, nil
@@ -114,6 +117,7 @@ func deps(ctx context.Context, p hubops.Props) (hubops.Deps, error) {
 	return hubops.Deps{
 		Cognito: cip.NewFromConfig(cfg),
 		EC2:     ec2.NewFromConfig(cfg),
+		EFS:     efs.NewFromConfig(cfg),
 		Kube:    kc,
 		Logf:    log.Printf,
 	}, nil

@@ -45,7 +45,9 @@ type Kube interface {
 type Deps struct {
 	Cognito Cognito
 	EC2     EC2
-	Kube    Kube
+	// EFS is needed only when Props.FileSystemID is set.
+	EFS  EFS
+	Kube Kube
 	// Logf writes one progress line. It never receives a secret.
 	// Default: - lines are dropped.
 	Logf func(format string, args ...any)

@@ -44,6 +44,10 @@ type Props struct {
 	// Default: - "kubernetes.io/cluster/<ClusterName>=owned", as the EBS CSI driver tags a volume when
 	// its k8sTagClusterId is set.
 	VolumeTagKey, VolumeTagValue string
+	// FileSystemID is the EFS file system of home directories whose CSI access points Teardown waits
+	// for and deletes with DeleteUserData (property FileSystemId).
+	// Default: - none: homes are not on EFS.
+	FileSystemID string
 	// SnapshotPolicyID is the Data Lifecycle Manager policy whose snapshots DeleteSnapshots deletes
 	// (property SnapshotPolicyId). Required when DeleteSnapshots is true.
 	// Default: - none.
@@ -65,6 +69,7 @@ const (
 	PropDeleteSnapshots      = "DeleteSnapshots"
 	PropSnapshotPolicyID     = "SnapshotPolicyId"
 	PropVolumeTag            = "VolumeTag"
+	PropFileSystemID         = "FileSystemId"
 )
 
 // ParseProps decodes a custom resource's ResourceProperties. It reports every problem at once:
@@ -123,6 +128,7 @@ func ParseProps(m map[string]any) (Props, error) {
 	p.DeleteUserData = boolean(PropDeleteUserData)
 	p.DeleteSnapshots = boolean(PropDeleteSnapshots)
 	p.SnapshotPolicyID = str(PropSnapshotPolicyID, false)
+	p.FileSystemID = str(PropFileSystemID, false)
 	if vt := str(PropVolumeTag, false); vt != "" {
 		k, v, ok := strings.Cut(vt, "=")
 		if !ok || k == "" || v == "" {
@@ -137,7 +143,7 @@ func ParseProps(m map[string]any) (Props, error) {
 	// CloudFormation may pass on with the rest.
 	known := []string{"ServiceToken", "ServiceTimeout", PropClusterName, PropEndpoint, PropCertificateAuthority, PropNamespace,
 		PropUserPoolID, PropClientID, PropSecretName, PropSecretKey, PropIngressName, PropDeleteUserData,
-		PropDeleteSnapshots, PropSnapshotPolicyID, PropVolumeTag}
+		PropDeleteSnapshots, PropSnapshotPolicyID, PropVolumeTag, PropFileSystemID}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if !slices.Contains(known, k) {
 			errs = append(errs, fmt.Sprintf("unknown property %s (known: %s)", k, strings.Join(known[2:], ", ")))

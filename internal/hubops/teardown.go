@@ -35,7 +35,8 @@ const (
 //     p.Namespace, and wait until no claim is left (their protection finalizer goes with the pods);
 //  3. when p.DeleteUserData: wait until no EBS volume tagged with the namespace (PVCNamespaceTag) and
 //     the cluster's volume tag (Props.VolumeTagKey) is left (the EBS CSI driver deletes them once their claims go),
-//     deleting those left available past Deps.VolumeGrace;
+//     deleting those left available past Deps.VolumeGrace; then, when p.FileSystemID is set, until the
+//     EFS CSI driver's access points on it are gone (EFS refuses to delete a file system with any);
 //  4. when p.DeleteSnapshots: delete this account's snapshots made by the policy p.SnapshotPolicyID.
 //
 // Waits poll every Deps.Interval until ctx's deadline (DefaultTimeout when it has none); past it,
@@ -55,6 +56,9 @@ func Teardown(ctx context.Context, d Deps, p Props) error {
 			return err
 		}
 		if err := waitVolumesGone(ctx, d, p); err != nil {
+			return err
+		}
+		if err := waitAccessPointsGone(ctx, d, p); err != nil {
 			return err
 		}
 	} else {
