@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stratolab/stratolab/instance"
+	"github.com/stratolab/stratolab/internal/safebuild"
 	"github.com/stratolab/stratolab/stacks"
 )
 
@@ -38,24 +39,18 @@ func main() {
 		jsii.Close()
 		os.Exit(1)
 	}
-	if err := build(app, cfg); err != nil {
-		fmt.Fprintf(os.Stderr, "stratolab: instance %s cannot be built; nothing was synthesized:\n%v\n", name, err)
+	if err := safebuild.Run(func() { stacks.Build(app, cfg) }); err != nil {
+		var internal safebuild.Internal
+		if errors.As(err, &internal) {
+			fmt.Fprintf(os.Stderr, "stratolab: internal error while building instance %s; nothing was synthesized.\n"+
+				"The configuration passed every check but a construct failed on it: that is a bug in stratolab. Please report it\n"+
+				"with the instance file and this message:\n%v\n", name, err)
+		} else {
+			fmt.Fprintf(os.Stderr, "stratolab: instance %s cannot be built; nothing was synthesized:\n%v\n", name, err)
+		}
 		jsii.Close()
 		os.Exit(1)
 	}
 	app.Synth(nil)
 	jsii.Close()
-}
-
-// build builds the instance's stacks. A construct refuses props it cannot work with by panicking (the
-// loader catches what it can know; a looked-up VPC, say, is only known here): that becomes an error
-// message, not a stack trace, and nothing is synthesized.
-func build(app awscdk.App, cfg *instance.Config) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r)
-		}
-	}()
-	stacks.Build(app, cfg)
-	return nil
 }

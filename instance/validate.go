@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/stratolab/stratolab/internal/awsrules"
 )
 
 // MaxNameLength bounds instance names. Names prefix stack names (<name>/Base), physical names such as
@@ -17,7 +19,7 @@ const MaxNameLength = 24
 var (
 	nameRe         = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 	accountRe      = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRe       = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
+	regionRe       = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]{2})?(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
 	vpcIDRe        = regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`)
 	subnetIDRe     = regexp.MustCompile(`^subnet-([0-9a-f]{8}|[0-9a-f]{17})$`)
 	routeTableIDRe = regexp.MustCompile(`^rtb-([0-9a-f]{8}|[0-9a-f]{17})$`)
@@ -77,6 +79,12 @@ func parent(path string) string {
 	return path[:i]
 }
 
+// written reports whether the instance file itself writes path (not only default.yaml).
+func (v *validator) written(path string) bool {
+	pos, ok := v.cfg.Sources[path]
+	return ok && pos.File == v.instanceFile
+}
+
 func (v *validator) errorf(path, format string, args ...any) {
 	v.problems = append(v.problems, Problem{Pos: v.at(path), Path: path, Message: fmt.Sprintf(format, args...)})
 }
@@ -99,8 +107,15 @@ func (v *validator) env() {
 	if _, fromFile := v.cfg.Sources["env.account"]; fromFile && e.Account != "" && !accountRe.MatchString(e.Account) {
 		v.errorf("env.account", "%q is not an AWS account ID (12 digits, quoted to keep leading zeros: \"012345678901\")", e.Account)
 	}
-	if _, fromFile := v.cfg.Sources["env.region"]; fromFile && e.Region != "" && !regionRe.MatchString(e.Region) {
-		v.errorf("env.region", "%q is not an AWS region name (such as us-east-1 or eu-central-1)", e.Region)
+	if _, fromFile := v.cfg.Sources["env.region"]; fromFile && e.Region != "" {
+		switch {
+		case !regionRe.MatchString(e.Region):
+			v.errorf("env.region", "%q is not an AWS region name (such as us-east-1 or eu-central-1)", e.Region)
+		case awsrules.Region(e.Region) != "":
+			// Well formed, but not a region aws-cdk-lib knows: a typo such as us-east-3 would fail only
+			// at deploy time, with the CLI's "could not resolve" error.
+			v.errorf("env.region", "%q is not an AWS region (the regions aws-cdk-lib knows: %s)", e.Region, strings.Join(awsrules.Regions(), ", "))
+		}
 	}
 	if v.cfg.Lifecycle == "" {
 		v.errorf("lifecycle", "is required (development or production)")

@@ -42,6 +42,8 @@ func (v *validator) hub() {
 	v.cidrs("hub.allowed_cidrs", h.AllowedCidrs)
 	if !h.Endpoint.Private {
 		v.cidrs("hub.endpoint.allowed_cidrs", h.Endpoint.AllowedCidrs)
+	} else if v.written("hub.endpoint.allowed_cidrs") {
+		v.errorf("hub.endpoint.allowed_cidrs", "means nothing with a private endpoint (hub.endpoint.private: true): remove it, or make the endpoint public")
 	}
 	for i, u := range h.AdminUsers {
 		if !emailRe.MatchString(u) {
@@ -76,6 +78,7 @@ func (v *validator) hub() {
 		}
 		nodes[n.Name] = n
 		v.instanceTypes(p+".instance_types", n.InstanceTypes)
+		v.nodeGroupTypes(p, n)
 		v.minMax(p, n.Min, n.Max)
 		if n.RootVolumeGiB != 0 && (n.RootVolumeGiB < 20 || n.RootVolumeGiB > 16384) { // 0: the default
 			v.errorf(p+".root_volume_gib", "%d is out of range (20 to 16384 GiB)", n.RootVolumeGiB)
@@ -108,6 +111,9 @@ func (v *validator) hub() {
 		}
 		v.resources(p+".cpu", pr.CPU, parseCores)
 		v.resources(p+".memory", pr.Memory, parseMemory)
+		if n, ok := nodes[pr.Node]; ok {
+			v.profileFits(p, pr, n)
+		}
 		if pr.StorageGiB != 0 {
 			v.errorf(p+".storage_gib", "is not supported: a user has one home whichever profile they start (KubeSpawner creates the claim once and never resizes it); remove it and set hub.home_gib")
 		}
@@ -164,6 +170,73 @@ func (v *validator) hub() {
 	if h.Lifecycle.RemovalPolicy == "snapshot" {
 		v.errorf("hub.lifecycle.removal_policy", "snapshot is not something EFS or ECR supports (retain or destroy)")
 	}
+}
+
+// nodeGroupTypes checks a hub node group's instance types against the capacity table: a family the
+// table knows (the profile checks need its sizes), NVIDIA GPUs exactly when gpu is set (the NVIDIA AMI
+// on a type without a GPU, or the standard AMI on a GPU type, is refused by EKS at deploy time:
+// AmiTypeDoesNotMatchInstanceArchitecture).
+func (v *validator) nodeGroupTypes(p string, n HubNodeGroup) {
+	for i, t := range n.InstanceTypes {
+		if awsrules.EC2InstanceType(t) != "" {
+			continue // instanceTypes says why
+		}
+		path := fmt.Sprintf("%s.instance_types[%d]", p, i)
+		c, ok := awsrules.EC2Capacity(t)
+		switch {
+		case !ok:
+			v.errorf(path, "%q is not a type of the families the hub knows the sizes of (%s)", t, strings.Join(awsrules.EC2Families(), ", "))
+		case n.GPU && c.GPUs == 0:
+			v.errorf(path, "%s has no NVIDIA GPU, but the group has gpu: true (use a GPU type such as g4dn.xlarge, or gpu: false)", t)
+		case !n.GPU && c.GPUs > 0:
+			v.errorf(path, "%s has %d NVIDIA GPU(s): set gpu: true on the group (it then gets the NVIDIA AMI and the GPU taint), or use a type without a GPU", t, c.GPUs)
+		}
+	}
+}
+
+// profileFits checks that every instance type of the profile's node group can hold the profile's pod:
+// its CPU and memory guarantees within what the node leaves for pods (awsrules.PodAllocatable), and a
+// GPU on a GPU group. Otherwise the autoscaler never scales the group up for it and the server never
+// starts.
+func (v *validator) profileFits(p string, pr HubProfile, n HubNodeGroup) {
+	cpu, cwhy := parseCores(pr.CPU.Guarantee)
+	mem, mwhy := parseMemory(pr.Memory.Guarantee)
+	if cwhy != "" || mwhy != "" {
+		return
+	}
+	// KubeSpawner's G is 1024^3 bytes (its ByteSpecification), parseMemory's 10^9.
+	memGiB := mem * kubeSpawnerUnit(pr.Memory.Guarantee) / (1 << 30)
+	for _, t := range n.InstanceTypes {
+		c, ok := awsrules.EC2Capacity(t)
+		if !ok {
+			continue // nodeGroupTypes says why
+		}
+		freeCPU, freeGiB := awsrules.PodAllocatable(c)
+		if cpu > freeCPU {
+			v.errorf(p+".cpu.guarantee", "%s cores do not fit on %s of node group %s (%d vCPUs, about %.1f left for pods)", pr.CPU.Guarantee, t, n.Name, c.VCPU, freeCPU)
+		}
+		if memGiB > freeGiB {
+			v.errorf(p+".memory.guarantee", "%s does not fit on %s of node group %s (%.0f GiB, about %.1f GiB left for pods)", pr.Memory.Guarantee, t, n.Name, c.MemoryGiB, freeGiB)
+		}
+	}
+}
+
+// kubeSpawnerUnit converts parseMemory's decimal bytes of a KubeSpawner size into its binary bytes.
+func kubeSpawnerUnit(s string) float64 {
+	if s == "" {
+		return 1
+	}
+	switch s[len(s)-1] {
+	case 'K':
+		return 1024.0 / 1e3
+	case 'M':
+		return (1 << 20) / 1e6
+	case 'G':
+		return (1 << 30) / 1e9
+	case 'T':
+		return (1 << 40) / 1e12
+	}
+	return 1
 }
 
 func (v *validator) instanceTypes(path string, types []string) {

@@ -3,6 +3,7 @@ package test
 import (
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2/regioninfo"
 	"github.com/stratolab/stratolab/internal/awsrules"
 	"github.com/stretchr/testify/assert"
 )
@@ -94,4 +95,37 @@ func TestCognitoAndOAuthRules(t *testing.T) {
 	assert.Contains(t, awsrules.OAuthCallbackURL("/relative"), "is not an absolute URL")
 	assert.Contains(t, awsrules.EKSVersion("1.33"), "is not supported")
 	assert.Empty(t, awsrules.EKSVersion(awsrules.EKSDefaultVersion))
+}
+
+// TestEC2CapacityTableIsRightForKnownTypes: figures from the EC2 instance type pages (general purpose,
+// compute and memory optimized, burstable, accelerated computing).
+func TestEC2CapacityTableIsRightForKnownTypes(t *testing.T) {
+	for typ, want := range map[string]awsrules.Capacity{
+		"m5.2xlarge": {VCPU: 8, MemoryGiB: 32}, "m5a.2xlarge": {VCPU: 8, MemoryGiB: 32}, "m7g.16xlarge": {VCPU: 64, MemoryGiB: 256},
+		"c5.xlarge": {VCPU: 4, MemoryGiB: 8}, "c6i.24xlarge": {VCPU: 96, MemoryGiB: 192}, "r5.large": {VCPU: 2, MemoryGiB: 16},
+		"r6i.12xlarge": {VCPU: 48, MemoryGiB: 384}, "t3a.large": {VCPU: 2, MemoryGiB: 8}, "t3.medium": {VCPU: 2, MemoryGiB: 4},
+		"g4dn.xlarge": {VCPU: 4, MemoryGiB: 16, GPUs: 1}, "g4dn.12xlarge": {VCPU: 48, MemoryGiB: 192, GPUs: 4},
+		"g5.48xlarge": {VCPU: 192, MemoryGiB: 768, GPUs: 8}, "g6e.xlarge": {VCPU: 4, MemoryGiB: 32, GPUs: 1},
+		"p3.2xlarge": {VCPU: 8, MemoryGiB: 61, GPUs: 1}, "g5g.16xlarge": {VCPU: 64, MemoryGiB: 128, GPUs: 2},
+	} {
+		got, ok := awsrules.EC2Capacity(typ)
+		assert.True(t, ok, typ)
+		assert.Equal(t, want, got, typ)
+	}
+	for _, unknown := range []string{"x2idn.large", "m5.metal", "m5.3xlarge", "g4ad.xlarge", "inf2.xlarge", "m5"} {
+		_, ok := awsrules.EC2Capacity(unknown)
+		assert.False(t, ok, unknown)
+	}
+}
+
+// TestRegionsAreTheOnesAwsCdkLibKnows keeps awsrules' list (the instance package may not import the
+// CDK) equal to aws-cdk-lib's region facts.
+func TestRegionsAreTheOnesAwsCdkLibKnows(t *testing.T) {
+	var cdk []string
+	for _, r := range *regioninfo.RegionInfo_Regions() {
+		cdk = append(cdk, *r.Name())
+	}
+	assert.ElementsMatch(t, cdk, awsrules.Regions())
+	assert.Empty(t, awsrules.Region("eusc-de-east-1"))
+	assert.NotEmpty(t, awsrules.Region("us-east-3"))
 }
