@@ -1,8 +1,11 @@
 package instance
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -87,6 +90,11 @@ func (l *loader) decodeWithEnum(n *node, v reflect.Value, path string, enum []st
 		v.SetString(n.Value)
 	case reflect.Int:
 		i, err := strconv.Atoi(n.Value)
+		// yaml.v3 tags an integer too large for int64 as a float.
+		if n.Kind == yaml.ScalarNode && (n.Tag == "!!int" && errors.Is(err, strconv.ErrRange) || n.Tag == "!!float" && digitsRe.MatchString(n.Value)) {
+			l.addf(n.pos(), path, "%s is far out of range for any setting (a whole number; the key's comment in default.yaml gives its range)", n.Value)
+			return
+		}
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || err != nil {
 			l.typeProblem(n, path, "a whole number")
 			return
@@ -145,6 +153,8 @@ func (l *loader) decodeStruct(n *node, v reflect.Value, path string) {
 	}
 }
 
+var digitsRe = regexp.MustCompile(`^[-+]?[0-9]+$`)
+
 func (l *loader) typeProblem(n *node, path, want string) {
 	l.addf(n.pos(), path, "wrong type: found %s (expected %s)", kindName(n.Node), want)
 }
@@ -172,6 +182,17 @@ func suggest(s string, candidates []string) string {
 		limit = 3
 	}
 	if best == "" || bestDist > limit || bestDist >= len(s) {
+		// A near word: the key is a whole word of exactly one candidate (domain → domain_prefix,
+		// nat → nat_gateways).
+		var words []string
+		for _, c := range candidates {
+			if len(s) >= 3 && slices.Contains(strings.Split(strings.ToLower(c), "_"), strings.ToLower(s)) {
+				words = append(words, c)
+			}
+		}
+		if len(words) == 1 {
+			return fmt.Sprintf("; did you mean %q?", words[0])
+		}
 		return ""
 	}
 	return fmt.Sprintf("; did you mean %q?", best)

@@ -66,7 +66,7 @@ func Names(dir string) ([]string, error) {
 	var names []string
 	for _, m := range matches {
 		base := filepath.Base(m)
-		if base == DefaultFile {
+		if base == DefaultFile || !fileExists(m) { // directories and broken links are not instances
 			continue
 		}
 		names = append(names, strings.TrimSuffix(base, ".yaml"))
@@ -82,17 +82,18 @@ func Names(dir string) ([]string, error) {
 // environment variables (which the CDK CLI sets from the caller's credentials).
 func Load(dir, name string) (*Config, error) {
 	instanceFile := filepath.Join(dir, name+".yaml")
-	if name == "" || name == strings.TrimSuffix(DefaultFile, ".yaml") || !fileExists(instanceFile) {
-		return nil, unknownInstance(dir, name)
-	}
-	if p := checkName(name, instanceFile); p != nil {
-		return nil, Problems{*p}
+	if err := findInstance(dir, name, instanceFile); err != nil {
+		return nil, err
 	}
 
 	l := &loader{sources: map[string]Pos{}}
+	// A bad name is reported with the file's own problems, so one run says everything.
+	if p := checkName(name, instanceFile); p != nil {
+		l.problems = append(l.problems, *p)
+	}
 	base := l.parse(filepath.Join(dir, DefaultFile), true)
 	over := l.parse(instanceFile, false)
-	if len(l.problems) > 0 {
+	if base == nil || over == nil {
 		return nil, l.problems.sorted()
 	}
 
@@ -127,6 +128,34 @@ func (l *loader) decodeFailed(path string) bool {
 		}
 	}
 	return false
+}
+
+// findInstance says what is wrong with the name or file of an instance that cannot be read, and what
+// to type instead: no name, a name with .yaml, default, a directory, a broken link, no such file.
+func findInstance(dir, name, instanceFile string) error {
+	switch {
+	case name == "":
+		return unknownInstance(dir, name)
+	case strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml"):
+		trimmed := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(name), ".yaml"), ".yml")
+		return fmt.Errorf("-c instance takes the instance's name, not its file: pass -c instance=%s (for %s)", trimmed, filepath.Join(dir, trimmed+".yaml"))
+	case name == strings.TrimSuffix(DefaultFile, ".yaml"):
+		return fmt.Errorf("%s holds the defaults every instance is merged over; it is not an instance: copy %s to %s and pass -c instance=NAME",
+			filepath.Join(dir, DefaultFile), filepath.Join(dir, "starter.yaml"), filepath.Join(dir, "NAME.yaml"))
+	}
+	info, err := os.Stat(instanceFile)
+	switch {
+	case err == nil && info.IsDir():
+		return fmt.Errorf("%s is a directory, not an instance file (an instance is one YAML file)", instanceFile)
+	case err == nil && info.Mode().IsRegular():
+		return nil
+	case err == nil:
+		return fmt.Errorf("%s is not a regular file (an instance is one YAML file)", instanceFile)
+	}
+	if target, lerr := os.Readlink(instanceFile); lerr == nil {
+		return fmt.Errorf("%s is a link to %s, which does not exist (fix or remove the link)", instanceFile, target)
+	}
+	return unknownInstance(dir, name)
 }
 
 func unknownInstance(dir, name string) error {
@@ -192,8 +221,17 @@ func (l *loader) parse(path string, isDefault bool) *node {
 		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 			line, _ = strconv.Atoi(m[1])
 			msg = m[2]
+			// yaml.v3 prints a parser error's 0-based line (decode.go, parser.fail adds 1 only for scanner
+			// errors); its parser errors are the "did not find expected ..." ones.
+			if strings.HasPrefix(msg, "did not find expected") {
+				line++
+			}
 		}
-		l.addf(Pos{File: path, Line: line}, "", "not valid YAML: %s (fix the syntax; indent with spaces, not tabs)", msg)
+		hint := "fix the syntax"
+		if tab := tabLine(data); tab > 0 {
+			hint = fmt.Sprintf("fix the syntax; line %d indents with a tab: YAML indents with spaces only", tab)
+		}
+		l.addf(Pos{File: path, Line: line}, "", "not valid YAML: %s (%s)", msg, hint)
 		return nil
 	}
 	var extra yaml.Node
@@ -217,6 +255,16 @@ func (l *loader) parse(path string, isDefault bool) *node {
 		return nil
 	}
 	return tree
+}
+
+// tabLine is the first line that a tab indents, or 0.
+func tabLine(data []byte) int {
+	for i, line := range strings.Split(string(data), "\n") {
+		if indent := line[:len(line)-len(strings.TrimLeft(line, " \t"))]; strings.Contains(indent, "\t") {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // maxNodes bounds the size of a file's tree once aliases are expanded (a "billion laughs" file would

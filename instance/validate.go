@@ -79,6 +79,22 @@ func parent(path string) string {
 	return path[:i]
 }
 
+// reservedRanges are IPv4 ranges a VPC may not use (VPC user guide, "VPC CIDR blocks": not 0.0.0.0/8,
+// loopback, link-local, multicast or the reserved 240.0.0.0/4).
+var reservedRanges = []struct{ prefix, name string }{
+	{"0.0.0.0/8", "0.0.0.0/8 (this network)"}, {"127.0.0.0/8", "127.0.0.0/8 (loopback)"}, {"169.254.0.0/16", "169.254.0.0/16 (link-local)"},
+	{"224.0.0.0/4", "224.0.0.0/4 (multicast)"}, {"240.0.0.0/4", "240.0.0.0/4 (reserved)"},
+}
+
+func reservedRange(p netip.Prefix) string {
+	for _, r := range reservedRanges {
+		if netip.MustParsePrefix(r.prefix).Overlaps(p) {
+			return r.name
+		}
+	}
+	return ""
+}
+
 // written reports whether the instance file itself writes path (not only default.yaml).
 func (v *validator) written(path string) bool {
 	pos, ok := v.cfg.Sources[path]
@@ -193,6 +209,8 @@ func (v *validator) newVpc(n Vpc) {
 		v.errorf("vpc.cidr", "%q has host bits set (did you mean %s?)", n.Cidr, p.Masked())
 	} else if p.Bits() < 16 || p.Bits() > 28 {
 		v.errorf("vpc.cidr", "/%d is outside what a VPC allows (a prefix from /16 to /28)", p.Bits())
+	} else if reserved := reservedRange(p); reserved != "" {
+		v.errorf("vpc.cidr", "%q is in %s, which AWS does not allow for a VPC (use a private range such as 10.0.0.0/16, 172.16.0.0/16 or 192.168.0.0/16)", n.Cidr, reserved)
 	} else {
 		prefix, ok = p, true
 	}
@@ -202,7 +220,10 @@ func (v *validator) newVpc(n Vpc) {
 		v.errorf("vpc.max_azs", "%d is out of range (1 to 6)", n.MaxAzs)
 		return
 	}
-	if n.NatGateways < 0 || n.NatGateways > azs {
+	switch {
+	case n.NatGateways < 0:
+		v.errorf("vpc.nat_gateways", "%d is negative (0 to %d; 0 keeps an idle instance free of NAT charges)", n.NatGateways, azs)
+	case n.NatGateways > azs:
 		v.errorf("vpc.nat_gateways", "%d is more than the %d availability zones (0 to %d; 0 keeps an idle instance free of NAT charges)", n.NatGateways, azs, azs)
 	}
 	masksOK := true

@@ -3,6 +3,7 @@ package test
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -108,7 +109,19 @@ func TestLoadRejects(t *testing.T) {
 		{name: "file that is not YAML", file: "vpc: [unclosed\n  type: new\n",
 			want: []string{"lab.yaml:", "not valid YAML"}},
 		{name: "tab indentation", file: "vpc:\n\ttype: new\n",
-			want: []string{"lab.yaml:", "not valid YAML", "indent with spaces"}},
+			want: []string{"lab.yaml:2: not valid YAML", "line 2 indents with a tab: YAML indents with spaces only"}},
+		{name: "unclosed list, at the line that opens it and without a tab hint", file: "env:\n  account: \"123456789012\"\n  region: [us-east-1\nlifecycle: development\n",
+			want: []string{"lab.yaml:3: not valid YAML: did not find expected ',' or ']' (fix the syntax)"}},
+		{name: "key indented one space too little, at its line", file: "vpc:\n  type: new\n cidr: 10.0.0.0/16\n",
+			want: []string{"lab.yaml:3: not valid YAML"}},
+		{name: "key that is a word of the intended key", file: goodInstance + "auth:\n  domain: lab\n",
+			want: []string{`lab.yaml:9: auth.domain: unknown key; did you mean "domain_prefix"?`}},
+		{name: "negative NAT gateways", file: goodInstance + "  nat_gateways: -1\n",
+			want: []string{"lab.yaml:8: vpc.nat_gateways: -1 is negative (0 to 2"}},
+		{name: "number too large for any setting", file: goodInstance + "  nat_gateways: 99999999999999999999\n",
+			want: []string{"lab.yaml:8: vpc.nat_gateways: 99999999999999999999 is far out of range for any setting"}},
+		{name: "VPC CIDR in a range AWS does not allow", file: goodInstance + "  cidr: 169.254.0.0/16\n",
+			want: []string{`lab.yaml:8: vpc.cidr: "169.254.0.0/16" is in 169.254.0.0/16 (link-local), which AWS does not allow for a VPC`}},
 		{name: "top level that is a list", file: "- env\n- vpc\n",
 			want: []string{"lab.yaml:1: the top level must be a mapping of keys, found a list"}},
 		{name: "two YAML documents", file: goodInstance + "---\nlifecycle: production\n",
@@ -336,6 +349,36 @@ func TestLoadRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLoadSaysWhatToTypeForAnInstanceItCannotRead: each wrong -c instance=... gets a message that says
+// what is wrong and what to type instead.
+func TestLoadSaysWhatToTypeForAnInstanceItCannotRead(t *testing.T) {
+	dir := writeInstance(t, "lab", goodInstance, nil)
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "folder.yaml"), 0o755))
+	require.NoError(t, os.Symlink(filepath.Join(dir, "gone.yaml"), filepath.Join(dir, "dangling.yaml")))
+	for name, want := range map[string]string{
+		"lab.yaml": "-c instance takes the instance's name, not its file: pass -c instance=lab",
+		"default":  "default.yaml holds the defaults every instance is merged over; it is not an instance: copy",
+		"folder":   "folder.yaml is a directory, not an instance file",
+		"dangling": "dangling.yaml is a link to " + filepath.Join(dir, "gone.yaml") + ", which does not exist",
+	} {
+		_, err := instance.Load(dir, name)
+		require.Error(t, err, name)
+		assert.Contains(t, err.Error(), want, name)
+	}
+	// Neither the folder nor the dangling link is offered as an instance.
+	_, err := instance.Load(dir, "nope")
+	assert.Contains(t, err.Error(), "(instances in "+dir+": lab)")
+}
+
+// TestLoadReportsABadNameWithTheFilesProblems: one run says everything.
+func TestLoadReportsABadNameWithTheFilesProblems(t *testing.T) {
+	dir := writeInstance(t, "Lab_1", strings.Replace(goodInstance, "lifecycle: development", "lifecycle: prod", 1), nil)
+	_, err := instance.Load(dir, "Lab_1")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `instance: name "Lab_1" must be lowercase letters`)
+	assert.Contains(t, err.Error(), `Lab_1.yaml:4: lifecycle: "prod" is not allowed (one of: development, production)`)
 }
 
 func TestLoadReportsEveryProblemAtOnceSorted(t *testing.T) {
