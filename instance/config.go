@@ -379,7 +379,7 @@ type HubResource struct {
 
 // HubEcr is the profile images' repositories.
 type HubEcr struct {
-	TagMutability string `yaml:"tag_mutability" enum:"MUTABLE|IMMUTABLE" doc:"Whether a tag can be pushed again."`
+	TagMutability string `yaml:"tag_mutability" enum:"MUTABLE|IMMUTABLE" doc:"Whether a tag can be pushed again; empty: IMMUTABLE in production, MUTABLE in development."`
 	KeepImages    int    `yaml:"keep_images" doc:"Images each repository keeps, 1 to 1000."`
 }
 

@@ -3,6 +3,7 @@ package instance
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -42,6 +43,9 @@ func (v *validator) hub() {
 	v.cidrs("hub.allowed_cidrs", h.AllowedCidrs)
 	if !h.Endpoint.Private {
 		v.cidrs("hub.endpoint.allowed_cidrs", h.Endpoint.AllowedCidrs)
+		if v.cfg.Production() && slices.Contains(h.Endpoint.AllowedCidrs, "0.0.0.0/0") {
+			v.errorf("hub.endpoint.allowed_cidrs", "production: the cluster's Kubernetes API would be open to the internet (0.0.0.0/0): list your admins' networks, or set hub.endpoint.private: true")
+		}
 	} else if v.written("hub.endpoint.allowed_cidrs") {
 		v.errorf("hub.endpoint.allowed_cidrs", "means nothing with a private endpoint (hub.endpoint.private: true): remove it, or make the endpoint public")
 	}

@@ -79,7 +79,7 @@ func newHub(in *Instance, cfg *instance.Config) *Hub {
 		StartTimeoutSeconds:    c.StartTimeout,
 		Tags:                   instanceTags(cfg),
 		SnapshotRetention:      c.SnapshotRetention,
-		TagMutability:          awsecr.TagMutability(c.Ecr.TagMutability),
+		TagMutability:          tagMutability(cfg, c.Ecr.TagMutability),
 		KeepImages:             c.Ecr.KeepImages,
 		JupyterHubChart:        c.Charts.JupyterHub,
 		ClusterAutoscalerChart: c.Charts.ClusterAutoscaler,
@@ -103,6 +103,18 @@ func newHub(in *Instance, cfg *instance.Config) *Hub {
 		Value: jsii.String(kept), Description: jsii.String("What cdk destroy leaves behind"),
 	})
 	return &Hub{Stack: s, Hub: h}
+}
+
+// tagMutability is the configured one, or by default IMMUTABLE in production (a tag always means one
+// image) and MUTABLE in development.
+func tagMutability(cfg *instance.Config, configured string) awsecr.TagMutability {
+	switch {
+	case configured != "":
+		return awsecr.TagMutability(configured)
+	case cfg.Production():
+		return awsecr.TagMutability_IMMUTABLE
+	}
+	return awsecr.TagMutability_MUTABLE
 }
 
 // instanceTags are the cost allocation tag and the extra tags, for what controllers create in the

@@ -462,7 +462,8 @@ func TestHubPrivateEndpointAndEBSHomes(t *testing.T) {
 	// Production: the home file system and repositories are kept, and volumes are retained by their class.
 	tpl.HasResource(jsii.String("AWS::EFS::FileSystem"), map[string]any{"DeletionPolicy": "Retain",
 		"Properties": assertions.Match_ObjectLike(&map[string]any{"BackupPolicy": map[string]any{"Status": "ENABLED"}})})
-	tpl.AllResourcesProperties(jsii.String("AWS::ECR::Repository"), map[string]any{"EmptyOnDelete": false})
+	tpl.AllResourcesProperties(jsii.String("AWS::ECR::Repository"), map[string]any{"EmptyOnDelete": false, "ImageTagMutability": "IMMUTABLE"})
+	tpl.HasResourceProperties(jsii.String("AWS::Logs::LogGroup"), map[string]any{"RetentionInDays": 365})
 	// A profile without groups is for everyone.
 	oauth := v["hub"].(map[string]any)["config"].(map[string]any)["GenericOAuthenticator"].(map[string]any)
 	assert.Equal(t, true, oauth["allow_all"])

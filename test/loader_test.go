@@ -299,6 +299,8 @@ func TestLoadRejects(t *testing.T) {
 			want: []string{`lab.yaml:23: hub.charts.nvidia_device_plugin: "latest" is not a pinned chart version`}},
 		{name: "region that does not exist", file: strings.Replace(goodInstance, "region: us-east-1", "region: us-east-3", 1),
 			want: []string{`lab.yaml:3: env.region: "us-east-3" is not an AWS region (the regions aws-cdk-lib knows: af-south-1, `}},
+		{name: "production hub whose Kubernetes API is open to the internet", file: strings.Replace(withHub(hubNodes, hubProfile), "lifecycle: development", "lifecycle: production", 1),
+			want: []string{"hub.endpoint.allowed_cidrs: production: the cluster's Kubernetes API would be open to the internet (0.0.0.0/0)"}},
 		{name: "hub endpoint CIDRs on a private endpoint", file: withHub(hubNodes, hubProfile) + "  endpoint: {private: true, allowed_cidrs: [192.0.2.0/24]}\n",
 			want: []string{"lab.yaml:23: hub.endpoint.allowed_cidrs: means nothing with a private endpoint (hub.endpoint.private: true)"}},
 		{name: "hub GPU flag on a type without a GPU", file: withHub(strings.Replace(hubNodes, "root_volume_gib: 50}", "root_volume_gib: 50, gpu: true}", 1), hubProfile),

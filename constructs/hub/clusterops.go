@@ -40,7 +40,7 @@ func (h *Hub) newOpsFunction() {
 		code = ClusterOpsCode()
 	}
 	logGroup := awslogs.NewLogGroup(h.Construct, jsii.String("ClusterOpsLogs"), &awslogs.LogGroupProps{
-		Retention:     awslogs.RetentionDays_THREE_MONTHS,
+		Retention:     h.logRetention(),
 		RemovalPolicy: h.policy.RemovalPolicy,
 	})
 	fn := awslambda.NewFunction(h.Construct, jsii.String("ClusterOpsFunction"), &awslambda.FunctionProps{
@@ -196,4 +196,12 @@ func (h *Hub) nodegroupSize(g NodeGroup) *float64 {
 	})
 	size.Node().AddDependency(h.opsFunction.Role())
 	return awscdk.Token_AsNumber(size.GetAtt(jsii.String("DesiredSize")))
+}
+
+// logRetention is a year where logs are kept (production), three months otherwise.
+func (h *Hub) logRetention() awslogs.RetentionDays {
+	if h.policy.Retains() {
+		return awslogs.RetentionDays_ONE_YEAR
+	}
+	return awslogs.RetentionDays_THREE_MONTHS
 }
