@@ -314,7 +314,10 @@ func (r *Runner) Copy(ctx context.Context, in CopyInput) (*CopyOutput, error) {
 		go func(it CopyItem) {
 			defer func() { <-sem; wg.Done() }()
 			if err := r.copyOne(ctx, it); err != nil {
-				once.Do(func() { firstErr = fmt.Errorf("copy s3://%s/%s to s3://%s/%s: %w", r.Config.UploadBucket, it.Src, it.Bucket, it.Key, err); cancel() })
+				once.Do(func() {
+					firstErr = fmt.Errorf("copy s3://%s/%s to s3://%s/%s: %w", r.Config.UploadBucket, it.Src, it.Bucket, it.Key, err)
+					cancel()
+				})
 				return
 			}
 			bytes.Add(it.Size)
