@@ -3,7 +3,7 @@
 // own least-privilege role. All logic is in internal/ingest.
 //
 // Environment: STEP (validate, copy, index, catalog or report), REGISTRY_CONFIG (ingest.Config as
-// JSON: the upload bucket, the dataset buckets, whether retraction is allowed) and TABLE_NAME (the
+// JSON: the dataset buckets, whether retraction is allowed), UPLOAD_BUCKET and TABLE_NAME (the
 // records table).
 package main
 
@@ -26,6 +26,12 @@ func main() {
 	if err := json.Unmarshal([]byte(os.Getenv("REGISTRY_CONFIG")), &cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "REGISTRY_CONFIG:", err)
 		os.Exit(1)
+	}
+	cfg.UploadBucket = os.Getenv("UPLOAD_BUCKET")
+	for i := range cfg.Buckets {
+		if cfg.Buckets[i].Region == "" {
+			cfg.Buckets[i].Region = os.Getenv("AWS_REGION")
+		}
 	}
 	awsCfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {

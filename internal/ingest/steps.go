@@ -42,6 +42,8 @@ type CopyItem struct {
 type ValidateOutput struct {
 	Job string `json:"job"`
 	OK  bool   `json:"ok"`
+	// UploadBucket holds the copy list.
+	UploadBucket string `json:"upload_bucket"`
 	// CopyList is the key, in the upload bucket, of the JSON list of CopyItems the Distributed Map reads.
 	CopyList string `json:"copy_list"`
 	Files    int    `json:"files"`
@@ -199,7 +201,7 @@ func (r *Runner) Validate(ctx context.Context, in JobInput) (*ValidateOutput, er
 		st.Datasets = append(st.Datasets, e.ID)
 	}
 	st.Finished = r.now()
-	out := &ValidateOutput{Job: job, OK: len(probs) == 0, Files: len(items), Bytes: st.Bytes, Problems: len(probs), CopyList: job + "/" + WorkDir + "copies.json"}
+	out := &ValidateOutput{Job: job, UploadBucket: r.Config.UploadBucket, OK: len(probs) == 0, Files: len(items), Bytes: st.Bytes, Problems: len(probs), CopyList: job + "/" + WorkDir + "copies.json"}
 	if out.OK {
 		if items == nil {
 			items = []CopyItem{}
