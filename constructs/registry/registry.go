@@ -352,7 +352,7 @@ func (r *Registry) requesterPays(bucket awss3.Bucket, id string) {
 	call := func(payer string) *customresources.AwsSdkCall {
 		return &customresources.AwsSdkCall{
 			Service: jsii.String("S3"), Action: jsii.String("putBucketRequestPayment"),
-			Parameters: &map[string]any{"Bucket": bucket.BucketName(), "RequestPaymentConfiguration": map[string]any{"Payer": payer}},
+			Parameters:         &map[string]any{"Bucket": bucket.BucketName(), "RequestPaymentConfiguration": map[string]any{"Payer": payer}},
 			PhysicalResourceId: customresources.PhysicalResourceId_Of(jsii.String(*bucket.BucketName() + "-request-payment")),
 		}
 	}

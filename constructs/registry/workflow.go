@@ -279,4 +279,3 @@ func (r *Registry) newTrigger() {
 		})},
 	})
 }
-
