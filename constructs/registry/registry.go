@@ -140,6 +140,7 @@ type Registry struct {
 	p       *Props
 	buckets []DatasetBucket
 	policy  lifecycle.Policy
+	rpLogs  awslogs.ILogGroup
 }
 
 var bucketNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
@@ -362,7 +363,7 @@ func (r *Registry) requesterPays(bucket awss3.Bucket, id string) {
 			Actions: jsii.Strings("s3:PutBucketRequestPayment"), Resources: jsii.Strings(*bucket.BucketArn()),
 		})}),
 		InstallLatestAwsSdk: jsii.Bool(false),
-		LogRetention:        awslogs.RetentionDays_ONE_MONTH,
+		LogGroup:            r.requesterPaysLogs(),
 	})
 	cr.Node().AddDependency(bucket)
 	stack := awscdk.Stack_Of(r.Construct)
@@ -374,6 +375,16 @@ func (r *Registry) requesterPays(bucket awss3.Bucket, id string) {
 			{Id: jsii.String("AwsSolutions-L1"), Reason: jsii.String("The CDK chooses the runtime of its own AwsCustomResource function; it runs once per deployment.")},
 		}, jsii.Bool(true))
 	}
+}
+
+// requesterPaysLogs is the log group of the CDK's AwsCustomResource function, made once.
+func (r *Registry) requesterPaysLogs() awslogs.ILogGroup {
+	if r.rpLogs == nil {
+		r.rpLogs = awslogs.NewLogGroup(r.Construct, jsii.String("RequesterPaysLogs"), &awslogs.LogGroupProps{
+			Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: r.policy.RemovalPolicy,
+		})
+	}
+	return r.rpLogs
 }
 
 func (r *Registry) newUploadBucket() awss3.IBucket {
