@@ -249,13 +249,9 @@ func TestRegistryRequesterPaysIsKeptInSyncAndWarned(t *testing.T) {
 	}
 	assert.True(t, warned, "synth warns that unsigned CloudCatalog clients cannot read a requester-pays bucket")
 	// Without retraction nothing may delete from a dataset bucket.
-	tplJSON := tpl.ToJSON()
-	for id, r := range *tplJSON {
-		res := r.(map[string]any)
-		if res["Type"] == "AWS::IAM::Policy" && strings.HasPrefix(id, "RegistryIndexRole") {
-			assert.NotContains(t, asJSON(res), "s3:DeleteObject")
-		}
-	}
+	index := resourcesWhere(*tpl.ToJSON(), "AWS::IAM::Policy", "RegistryIndexRole")
+	require.Len(t, index, 1)
+	assert.NotContains(t, asJSON(index[0]), "s3:DeleteObject")
 }
 
 func TestRegistryConstructPanicsOnBadProps(t *testing.T) {
