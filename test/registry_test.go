@@ -15,6 +15,7 @@ import (
 	"github.com/stratolab/stratolab/constructs/lifecycle"
 	"github.com/stratolab/stratolab/constructs/registry"
 	"github.com/stratolab/stratolab/instance"
+	"github.com/stratolab/stratolab/internal/ingest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -365,4 +366,21 @@ func TestLoadChecksRegistryOnlyWhenEnabled(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 14, cfg.Registry.UploadExpiryDays)
 	assert.Equal(t, "_READY", cfg.Registry.Marker)
+}
+
+// The functions' REGISTRY_CONFIG is what internal/ingest reads: every dataset bucket, its access mode
+// and catalog metadata, and the retraction switch.
+func TestRegistryFunctionsConfigIsWhatTheIngestReads(t *testing.T) {
+	fns := resourcesWhere(registryJSON(t), "AWS::Lambda::Function", "RegistryIndexFunction")
+	require.Len(t, fns, 1)
+	env := fns[0]["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
+	var cfg ingest.Config
+	require.NoError(t, json.Unmarshal([]byte(env["REGISTRY_CONFIG"].(string)), &cfg))
+	assert.True(t, cfg.AllowRetraction)
+	require.Len(t, cfg.Buckets, 2)
+	assert.Equal(t, ingest.Bucket{Name: "example-org-helio-public", Access: "public", CatalogName: "Example HelioCloud open data", Contact: "Data team, data@example.org"}, cfg.Buckets[0])
+	assert.Equal(t, "private", cfg.Buckets[1].Access)
+	assert.Equal(t, "index", env["STEP"])
+	assert.Contains(t, asJSON(env["UPLOAD_BUCKET"]), `"Ref":"RegistryUploadBucket`)
+	assert.Contains(t, asJSON(env["TABLE_NAME"]), `"Ref":"RegistryRecords`)
 }

@@ -1,21 +1,29 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/stratolab/stratolab/internal/ingest"
 )
 
-// Every step's handler has a signature lambda.Start accepts.
-func TestEveryStepHasAValidHandler(t *testing.T) {
+// Each STEP is wired to its step: the steps that need a job refuse an empty one (ingest.CheckJob's
+// message), and those that do not succeed on an empty input without touching AWS.
+func TestEveryStepIsWiredToItsHandler(t *testing.T) {
 	r := &ingest.Runner{}
-	for _, step := range []string{"validate", "copy", "index", "catalog", "report"} {
+	for step, wantErr := range map[string]bool{"validate": true, "index": true, "report": true, "copy": false, "catalog": false} {
 		h, err := handler(r, step)
 		if err != nil {
 			t.Fatal(err)
 		}
-		// A handler of a bad signature answers every call with an error; a good one fails on bad JSON only.
+		_, err = lambda.NewHandler(h).Invoke(t.Context(), []byte(`{}`))
+		switch {
+		case wantErr && (err == nil || !strings.Contains(err.Error(), "is not a job name")):
+			t.Errorf("%s: %v, want the job check's error", step, err)
+		case !wantErr && err != nil:
+			t.Errorf("%s: %v", step, err)
+		}
 		if _, err := lambda.NewHandler(h).Invoke(t.Context(), []byte(`not json`)); err == nil {
 			t.Errorf("%s: a bad payload is accepted", step)
 		}

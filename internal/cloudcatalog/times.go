@@ -29,8 +29,8 @@ func IsRestricted(s string) bool { return restrictedRe.MatchString(s) }
 func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
 
 // ParseTime reads a time written by a data provider: any restricted ISO 8601 time (truncated forms
-// included, such as 2015-09-01T12Z), RFC 3339 with an offset (2015-09-01T12:11:14+00:00), or a bare
-// date (2015-09-01, midnight UTC). The result is in UTC.
+// included, such as 2015-09-01T12Z), RFC 3339 with an offset (2015-09-01T12:11:14+00:00), a time
+// without an offset (taken as UTC), or a bare date (2015-09-01, midnight UTC). The result is in UTC.
 func ParseTime(s string) (time.Time, error) {
 	if t, ok := parseFast(s); ok {
 		return t, nil
@@ -46,8 +46,11 @@ func ParseTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UTC(), nil
 	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t, nil
+	// No offset at all (HelioCloud's entries template writes 2015-09-01T00:00:00): UTC.
+	for _, layout := range []string{"2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not a time (restricted ISO 8601 such as 2015-09-01T12:11:14.000Z or 2015-09-01T12:11:14Z)", s)
 }
