@@ -384,3 +384,16 @@ func TestRegistryFunctionsConfigIsWhatTheIngestReads(t *testing.T) {
 	assert.Contains(t, asJSON(env["UPLOAD_BUCKET"]), `"Ref":"RegistryUploadBucket`)
 	assert.Contains(t, asJSON(env["TABLE_NAME"]), `"Ref":"RegistryRecords`)
 }
+
+func TestRegistryProductionKeepsItsData(t *testing.T) {
+	stack, _, violations := registryAlone(t, &registry.Props{
+		DatasetBuckets: []registry.DatasetBucket{{Name: "lab-helio-open", Access: registry.AccessPublic, CatalogName: "Lab", Contact: "data@example.edu"}},
+		Lifecycle:      lifecycle.Production(),
+	})
+	require.Empty(t, violations)
+	tpl := template(stack)
+	tpl.AllResources(jsii.String("AWS::S3::Bucket"), map[string]any{"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"})
+	tpl.HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{"DeletionPolicy": "Retain",
+		"Properties": assertions.Match_ObjectLike(&map[string]any{"DeletionProtectionEnabled": true})})
+	tpl.ResourceCountIs(jsii.String("Custom::S3AutoDeleteObjects"), jsii.Number(0))
+}

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
@@ -328,5 +329,28 @@ func TestEntryInAnUnknownBucketFails(t *testing.T) {
 	rep, _ := r.Run(context.Background(), "job1", 10)
 	if rep.Status != "failed" || !strings.Contains(rep.Problems[0].Message, "not one of this registry's dataset buckets") {
 		t.Fatalf("%+v", rep.Problems)
+	}
+}
+
+// A dataset another job is rebuilding makes Index fail with ErrBusy (the workflow retries it), and
+// touches nothing.
+func TestIndexOfABusyDatasetWaits(t *testing.T) {
+	r, c := newRunner(t)
+	uploadJob(t, c, "job1", "MMS", t0, []int{0}, "")
+	if _, err := r.Validate(context.Background(), JobInput{Job: "job1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Store.Lock(context.Background(), "MMS", "other-job", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Index(context.Background(), JobInput{Job: "job1"}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("err %v, want ErrBusy", err)
+	}
+	if exists(c, publicBucket, "MMS/MMS_2015.csv") {
+		t.Fatal("a busy dataset's index was written")
+	}
+	r.Store.Unlock(context.Background(), "MMS", "other-job")
+	if _, err := r.Index(context.Background(), JobInput{Job: "job1"}); err != nil {
+		t.Fatal(err)
 	}
 }
