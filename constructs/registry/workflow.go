@@ -118,6 +118,7 @@ func (r *Registry) grantStep(step string, role awsiam.Role) {
 		Reason: jsii.String("Object keys are only known at run time: the " + step + " step's object rights are scoped to job folders of the upload " +
 			"bucket (<upload>/*, <upload>/*/.work/*, <upload>/*/report.json), to dataset folders (<bucket>/*/*, which excludes the root catalog.json) " +
 			"or to <bucket>/catalog.json, as its Sids say; the log stream grant is on this function's own log group."),
+		AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<.*(UploadBucket|Dataset)[A-Za-z0-9]*\.Arn>\/(\*|\*\/\.work\/\*|\*\/report\.json|\*\/\*)$/g`)}},
 	}}, jsii.Bool(true))
 }
 
