@@ -3,10 +3,10 @@ package ingest
 import (
 	"bytes"
 	"context"
-	"errors"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http/httptest"
