@@ -2,7 +2,6 @@ package cloudcatalog
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -80,27 +79,32 @@ func appendField(buf []byte, s string) []byte {
 // " or ', extra columns after the fourth), or the legacy three columns start, datakey, filesize that
 // HelioCloud wrote (stop is then the start). Rows come back in file order.
 func ParseIndex(r io.Reader) ([]Row, error) {
-	data, err := io.ReadAll(r)
+	raw, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
 	}
-	var rows []Row
+	// One string for the whole file: keys are substrings of it, not a copy per line.
+	data := string(raw)
+	raw = nil
+	rows := make([]Row, 0, strings.Count(data, "\n"))
 	line := 0
 	checksumCol, algoCol := -1, -1
 	legacy := false
+	var scratch []string
 	for len(data) > 0 {
-		var l []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		var l string
+		if i := strings.IndexByte(data, '\n'); i >= 0 {
 			l, data = data[:i], data[i+1:]
 		} else {
-			l, data = data, nil
+			l, data = data, ""
 		}
 		line++
-		l = bytes.TrimRight(l, "\r")
-		if len(bytes.TrimSpace(l)) == 0 {
+		l = strings.TrimRight(l, "\r")
+		if len(strings.TrimSpace(l)) == 0 {
 			continue
 		}
-		fields, err := splitLine(l)
+		fields, err := splitLine(l, scratch[:0])
+		scratch = fields
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", line, err)
 		}
@@ -168,13 +172,19 @@ func parseRow(f []string, legacy bool, checksumCol, algoCol int) (Row, error) {
 	return r, nil
 }
 
-// splitLine splits one CSV line; the fast path is a line without double quotes.
-func splitLine(l []byte) ([]string, error) {
-	if bytes.IndexByte(l, '"') < 0 {
-		s := string(l)
-		return strings.Split(s, ","), nil
+// splitLine splits one CSV line into buf; the fast path is a line without double quotes.
+func splitLine(l string, buf []string) ([]string, error) {
+	if strings.IndexByte(l, '"') < 0 {
+		for {
+			i := strings.IndexByte(l, ',')
+			if i < 0 {
+				return append(buf, l), nil
+			}
+			buf = append(buf, l[:i])
+			l = l[i+1:]
+		}
 	}
-	cr := csv.NewReader(bytes.NewReader(l))
+	cr := csv.NewReader(strings.NewReader(l))
 	cr.LazyQuotes = true
 	cr.FieldsPerRecord = -1
 	return cr.Read()
@@ -201,10 +211,11 @@ func Sort(rows []Row) { slices.SortFunc(rows, func(a, b Row) int { return Compar
 
 // Merge returns existing with every row of added (which replaces an existing row of the same key) and
 // without the keys in drop, deduplicated on the key (the last of added wins) and sorted by start,
-// then key. existing need not be sorted; neither slice is modified.
+// then key. existing need not be sorted. To hold a million rows twice in little memory, Merge works
+// in the storage of its arguments: both are reordered and overwritten, and must not be used after.
 func Merge(existing, added []Row, drop map[string]bool) []Row {
-	add := make([]Row, 0, len(added))
 	pos := make(map[string]int, len(added))
+	add := added[:0]
 	for _, r := range added {
 		if drop[r.Key] {
 			continue
@@ -216,14 +227,15 @@ func Merge(existing, added []Row, drop map[string]bool) []Row {
 		pos[r.Key] = len(add)
 		add = append(add, r)
 	}
-	keep := make([]Row, 0, len(existing))
+	keep := existing[:0]
 	for _, r := range existing {
 		if _, replaced := pos[r.Key]; !replaced && !drop[r.Key] {
 			keep = append(keep, r)
 		}
 	}
+	pos = nil
 	if !slices.IsSortedFunc(keep, func(a, b Row) int { return Compare(&a, &b) }) {
-		// Not a file stratolab wrote: sort it and keep the last row of each key.
+		// Not a file stratolab wrote: keep the last row of each key, then sort.
 		seen := make(map[string]int, len(keep))
 		uniq := keep[:0]
 		for _, r := range keep {
@@ -253,12 +265,19 @@ func Merge(existing, added []Row, drop map[string]bool) []Row {
 	return append(out, add[j:]...)
 }
 
-// ByYear splits rows by the UTC year of their start, the year whose file lists them.
+// ByYear splits rows by the UTC year of their start, the year whose file lists them. It sorts rows
+// in place (by start, then key) and returns sub-slices of it.
 func ByYear(rows []Row) map[int][]Row {
+	Sort(rows)
 	out := map[int][]Row{}
-	for _, r := range rows {
-		y := r.Start.UTC().Year()
-		out[y] = append(out[y], r)
+	for i := 0; i < len(rows); {
+		y := rows[i].Start.UTC().Year()
+		j := i + 1
+		for j < len(rows) && rows[j].Start.UTC().Year() == y {
+			j++
+		}
+		out[y] = rows[i:j:j]
+		i = j
 	}
 	return out
 }
