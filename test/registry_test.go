@@ -286,6 +286,7 @@ func Example_registryInAnotherApp() {
 		AllowRetraction: true,
 		Lifecycle:       lifecycle.Development(),
 	})
+	app.Synth(nil) // in an app with none of stratolab's feature flags
 	fmt.Println(len(r.DatasetBuckets), len(r.Functions))
 	// Output: 2 5
 }
