@@ -354,3 +354,13 @@ func TestIndexOfABusyDatasetWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestValidationChecksMD5Checksums(t *testing.T) {
+	r, c := newRunner(t)
+	uploadJob(t, c, "job1", "MMS", t0, []int{0}, "2015-09-01T13:00:00Z,,l2/other.cdf,5,0123456789abcdef0123456789abcdef\r\n")
+	put(t, c, uploadBucket, "job1/MMS/l2/other.cdf", []byte("12345"))
+	rep, _ := r.Run(context.Background(), "job1", 10)
+	if rep.Status != "failed" || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].String(), "MMS/manifest.csv:3: l2/other.cdf: BAD_CHECKSUM: md5 827ccb0eea8a706c4c34a16891f84e7b") {
+		t.Fatalf("%+v", rep.Problems)
+	}
+}

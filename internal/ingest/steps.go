@@ -132,7 +132,8 @@ func (r *Runner) readJob(ctx context.Context, job string) (*jobData, []Problem, 
 }
 
 // Validate checks the whole job before anything is copied: entries.json, every manifest, drop.json,
-// and every file (HEAD: present, the manifest's size, the checksum when given). With any problem it
+// and every file (present, the manifest's size, the checksum when given: from one listing of the job
+// folder, plus a HEAD for each SHA-256 row). With any problem it
 // writes report.json (every problem) and returns OK false; otherwise it writes the copy list.
 func (r *Runner) Validate(ctx context.Context, in JobInput) (*ValidateOutput, error) {
 	job, err := in.job()
@@ -141,6 +142,12 @@ func (r *Runner) Validate(ctx context.Context, in JobInput) (*ValidateOutput, er
 	}
 	st := StepStats{Started: r.now()}
 	d, probs, err := r.readJob(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	// One listing of the job folder gives every upload's size and ETag (1,000 per request); only rows
+	// with a SHA-256 checksum need a HEAD each.
+	listed, err := r.listJob(ctx, job)
 	if err != nil {
 		return nil, err
 	}
@@ -172,11 +179,22 @@ func (r *Runner) Validate(ctx context.Context, in JobInput) (*ValidateOutput, er
 		for _, f := range d.files[e.ID] {
 			items = append(items, CopyItem{Src: job + "/" + e.ID + "/" + f.Key, Bucket: bucket, Key: prefix + f.Key, Size: f.Size})
 			st.Bytes += f.Size
+			key := job + "/" + e.ID + "/" + f.Key
+			if o, ok := listed[key]; !ok || f.ChecksumAlgorithm != "sha256" {
+				p, unv := r.checkListed(key, f, o, ok)
+				if unv {
+					unverified.Add(1)
+				}
+				if p != "" {
+					probs = append(probs, Problem{File: name, Line: f.Line, Message: p})
+				}
+				continue
+			}
 			wg.Add(1)
 			sem <- struct{}{}
 			go func(f File) {
 				defer func() { <-sem; wg.Done() }()
-				p, unv := r.checkFile(ctx, job+"/"+e.ID+"/"+f.Key, f)
+				p, unv := r.checkFile(ctx, key, f)
 				if unv {
 					unverified.Add(1)
 				}
@@ -222,6 +240,45 @@ func (r *Runner) bucketNames() []string {
 		out = append(out, b.Name)
 	}
 	return out
+}
+
+type listedObject struct {
+	size int64
+	etag string
+}
+
+func (r *Runner) listJob(ctx context.Context, job string) (map[string]listedObject, error) {
+	out := map[string]listedObject{}
+	p := s3.NewListObjectsV2Paginator(r.S3, &s3.ListObjectsV2Input{Bucket: aws.String(r.Config.UploadBucket), Prefix: aws.String(job + "/")})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list s3://%s/%s/: %w", r.Config.UploadBucket, job, err)
+		}
+		for _, o := range page.Contents {
+			out[aws.ToString(o.Key)] = listedObject{size: aws.ToInt64(o.Size), etag: strings.Trim(aws.ToString(o.ETag), `"`)}
+		}
+	}
+	return out, nil
+}
+
+// checkListed compares an upload, as the listing saw it, with its manifest row: presence, size, and
+// an MD5 checksum against a single-part upload's ETag. It returns a problem ("" if none) and whether
+// a checksum was given but could not be verified.
+func (r *Runner) checkListed(key string, f File, o listedObject, found bool) (string, bool) {
+	switch {
+	case !found:
+		return fmt.Sprintf("%s: not uploaded (NOT_FOUND at s3://%s/%s)", f.Key, r.Config.UploadBucket, key), false
+	case o.size != f.Size:
+		return fmt.Sprintf("%s: WRONG_SIZE: %d bytes uploaded, the manifest says %d", f.Key, o.size, f.Size), false
+	case f.Checksum == "":
+		return "", false
+	case f.ChecksumAlgorithm != "md5" || strings.Contains(o.etag, "-"):
+		return "", true // a multipart upload's ETag is not the MD5 of the file
+	case o.etag != strings.ToLower(f.Checksum):
+		return fmt.Sprintf("%s: BAD_CHECKSUM: md5 %s, the manifest says %s", f.Key, o.etag, strings.ToLower(f.Checksum)), false
+	}
+	return "", false
 }
 
 // checkFile HEADs one upload and compares it with its manifest row; it returns a problem ("" if none)
