@@ -4,7 +4,7 @@
 #   make test       everything CI runs: gofmt, go vet, go test, validate (a real `cdk synth` of every instance)
 #   make snapshot   rewrite test/testdata/snapshots after an intended change (then read the diff)
 #   make validate   `npx cdk synth` of every instance with aws-cdk-lib's CloudFormation validation on
-#   make bench      median synth time of the example instance against an empty CDK app
+#   make bench      median synth time of the example instance against an empty CDK app; the registry's benchmarks
 #   make schema     regenerate instance/schema.json from the Go types
 #   make charts-check  render the Hub stack's Helm releases with their charts (from git mirrors) and check them
 
@@ -54,6 +54,7 @@ snapshot:
 
 bench: deps
 	@scripts/bench.sh
+	@scripts/bench-registry.sh
 
 schema:
 	go run ./instance/schemagen instance/schema.json

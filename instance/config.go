@@ -29,6 +29,7 @@ type Config struct {
 	Jobs       Jobs       `yaml:"jobs" doc:"Cloud Kotta's jobs platform: used when enabled.jobs is set."`
 	Lookup     Lookup     `yaml:"lookup" doc:"The QA Authority Lookup service: used when enabled.lookup is set."`
 	Hub        Hub        `yaml:"hub" doc:"JupyterHub on EKS: used when enabled.hub is set."`
+	Registry   Registry   `yaml:"registry" doc:"HelioCloud's data registry: used when enabled.registry is set."`
 
 	// Sources maps every key path that came from a file (such as "vpc.cidr" or
 	// "vpc.private_subnet_ids[1]") to where it was written.
@@ -78,6 +79,8 @@ type Enabled struct {
 	Jobs   bool `yaml:"jobs" doc:"Cloud Kotta's jobs platform: <instance>/JobsData and <instance>/Jobs."`
 	Lookup bool `yaml:"lookup" doc:"The QA Authority Lookup service: <instance>/LookupData and <instance>/Lookup."`
 	Hub    bool `yaml:"hub" doc:"JupyterHub and Dask Gateway on EKS, logging in through Cognito: <instance>/Hub (turns Auth on)."`
+	// Registry is HelioCloud's data registry.
+	Registry bool `yaml:"registry" doc:"HelioCloud's data registry: <instance>/Registry (dataset buckets, upload bucket, records table, ingest workflow)."`
 }
 
 // Pos is where a key was written.
@@ -389,4 +392,29 @@ type HubCharts struct {
 	DaskGateway       string `yaml:"dask_gateway" doc:"dask-gateway chart from https://helm.dask.org."`
 	ClusterAutoscaler string `yaml:"cluster_autoscaler" doc:"cluster-autoscaler chart from https://kubernetes.github.io/autoscaler; empty: the one for kubernetes_version."`
 	DevicePlugin      string `yaml:"nvidia_device_plugin" doc:"nvidia-device-plugin chart from https://nvidia.github.io/k8s-device-plugin, installed when a node group has gpu."`
+}
+
+// Registry is HelioCloud's data registry: <instance>/Registry.
+type Registry struct {
+	Buckets           []RegistryBucket  `yaml:"buckets" doc:"Dataset buckets, each with an access mode."`
+	UploadBucketName  string            `yaml:"upload_bucket_name" doc:"The upload bucket's name. Default: assigned by CloudFormation."`
+	UploadExpiryDays  int               `yaml:"upload_expiry_days" doc:"Days after which a job's uploads and report expire from the upload bucket, 1 to 3650."`
+	AllowRetraction   bool              `yaml:"allow_retraction" doc:"Let jobs remove files and datasets with drop.json (the workflow may then delete from dataset buckets)."`
+	Marker            string            `yaml:"marker" doc:"The object whose upload into <job>/ starts the job."`
+	NotificationTopic string            `yaml:"notification_topic_arn" doc:"An SNS topic ARN that also hears of every job's end. Default: none (the EventBridge event only)."`
+	CopyBatchSize     int               `yaml:"copy_batch_size" doc:"Server-side copies per Distributed Map batch, 1 to 1000."`
+	CopyConcurrency   int               `yaml:"copy_concurrency" doc:"Copy batches at once, 1 to 10000."`
+	JobTimeoutHours   int               `yaml:"job_timeout_hours" doc:"The longest a job may run, 1 to 8760 hours."`
+	Lifecycle         LifecycleOverride `yaml:"lifecycle" doc:"Overrides the instance lifecycle for the dataset buckets, the upload bucket and the records table."`
+}
+
+// RegistryBucket is one dataset bucket.
+type RegistryBucket struct {
+	Name        string   `yaml:"name" doc:"The bucket's name: S3's rules (3-63 lowercase letters, digits and dashes), globally unique, no s3://."`
+	Access      string   `yaml:"access" enum:"public|requester-pays|private" doc:"public: anonymous reads (open data). requester-pays: readers pay (unsigned CloudCatalog clients cannot read it). private: readable by readers only."`
+	CatalogName string   `yaml:"catalog_name" doc:"catalog.json name: required for a public bucket."`
+	Contact     string   `yaml:"contact" doc:"catalog.json contact (a name and an email): required for a public bucket."`
+	Description string   `yaml:"description" doc:"catalog.json description."`
+	Readers     []string `yaml:"readers" doc:"private: IAM role or user ARNs, or 12-digit account IDs, that may read."`
+	CorsOrigins []string `yaml:"cors_origins" doc:"public: origins browsers may read from. Default: every origin."`
 }

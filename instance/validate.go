@@ -115,6 +115,7 @@ func validate(cfg *Config, instanceFile string) Problems {
 	v.jobs()
 	v.lookup()
 	v.hub()
+	v.registry()
 	return v.problems
 }
 

@@ -30,6 +30,8 @@ type Instance struct {
 	Lookup *Lookup
 	// Hub is nil unless enabled.hub is set.
 	Hub *Hub
+	// Registry is nil unless enabled.registry is set.
+	Registry *Registry
 	// Stacks in the order Build created them.
 	Stacks []awscdk.Stack
 }
@@ -53,6 +55,9 @@ func Build(app constructs.Construct, cfg *instance.Config) *Instance {
 	}
 	if cfg.Enabled.Hub {
 		in.Hub = newHub(in, cfg)
+	}
+	if cfg.Enabled.Registry {
+		in.Registry = newRegistry(in, cfg)
 	}
 
 	tags := awscdk.Tags_Of(in.Scope)

@@ -35,6 +35,13 @@ var pinnedLogicalIDs = map[string]map[string]map[string][]string{
 			"AWS::Logs::LogGroup": {"HubClusterKubectlProviderHandlerLogGroupA782E9DD",
 				"HubClusterKubectlProviderframeworkonEventLogGroup259EB5B7", "HubClusterOpsLogs4DC21532"},
 		},
+		"Registry": {
+			"AWS::DynamoDB::Table": {"RegistryRecords148C47DF"},
+			"AWS::S3::Bucket": {"RegistryDatasetExampleOrgHelioPrivateE4397B6E", "RegistryDatasetExampleOrgHelioPublic5FEAA3DE",
+				"RegistryLogsBucket315376BB", "RegistryUploadBucket23E153CC"},
+			"AWS::Logs::LogGroup": {"RegistryCatalogLogs6B6CE836", "RegistryCopyLogsC3C9B2D6", "RegistryIndexLogs36931C1E",
+				"RegistryReportLogs1123AF52", "RegistryValidateLogs873327CD", "RegistryWorkflowLogsBE62DF28"},
+		},
 	},
 	"lookup-existing-vpc": {
 		"Lookup":     lookupServiceIDs,

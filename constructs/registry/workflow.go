@@ -1,0 +1,282 @@
+package registry
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// Steps are the workflow's functions, in order.
+var Steps = []string{"validate", "copy", "index", "catalog", "report"}
+
+var stepTimeout = map[string]float64{"validate": 15, "copy": 15, "index": 15, "catalog": 5, "report": 15}
+var stepMemory = map[string]float64{"validate": 2048, "copy": 512, "index": 3008, "catalog": 512, "report": 512}
+
+func title(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
+
+// newFunctions makes one function per step from the same code, each with a role of its own that
+// holds only what its step needs.
+func (r *Registry) newFunctions() {
+	code := r.p.Code
+	if code == nil {
+		code = Code()
+	}
+	for _, step := range Steps {
+		id := title(step)
+		role := awsiam.NewRole(r.Construct, jsii.String(id+"Role"), &awsiam.RoleProps{
+			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+			Description: jsii.String("stratolab registry ingest: the " + step + " step"),
+		})
+		logs := awslogs.NewLogGroup(r.Construct, jsii.String(id+"Logs"), &awslogs.LogGroupProps{Retention: r.p.LogRetention, RemovalPolicy: r.policy.RemovalPolicy})
+		logs.GrantWrite(role)
+		fn := awslambda.NewFunction(r.Construct, jsii.String(id+"Function"), &awslambda.FunctionProps{
+			Description:  jsii.String("Registry ingest: " + step),
+			Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+			Architecture: awslambda.Architecture_ARM_64(),
+			Handler:      jsii.String("bootstrap"),
+			Code:         code,
+			Role:         role,
+			LogGroup:     logs,
+			Timeout:      awscdk.Duration_Minutes(jsii.Number(stepTimeout[step])),
+			MemorySize:   jsii.Number(stepMemory[step]),
+			Environment: &map[string]*string{
+				"STEP": jsii.String(step), "REGISTRY_CONFIG": jsii.String(r.runtimeConfig()),
+				"UPLOAD_BUCKET": r.UploadBucket.BucketName(), "TABLE_NAME": r.Records.TableName(),
+			},
+		})
+		r.Functions[step] = fn
+		r.grantStep(step, role)
+	}
+}
+
+func (r *Registry) allow(role awsiam.Role, sid string, actions []string, resources ...string) {
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String(sid), Actions: jsii.Strings(actions...), Resources: jsii.Strings(resources...),
+	}))
+}
+
+// grantStep gives each step's role its rights. Upload: the steps read the job (<job>/...) and write
+// only <job>/.work/* and <job>/report.json; only Report deletes uploads. Dataset buckets: Copy and
+// Index write data and index keys (<bucket>/<prefix>/..., never the root catalog.json); Catalog writes
+// catalog.json only; deleting is granted (to Index) only when retraction is on.
+func (r *Registry) grantStep(step string, role awsiam.Role) {
+	up := r.UploadBucket
+	jobObjects := *up.ArnForObjects(jsii.String("*"))
+	work := *up.ArnForObjects(jsii.String("*/.work/*"))
+	report := *up.ArnForObjects(jsii.String("*/report.json"))
+	var dataKeys, catalogs, bucketArns []string
+	for _, b := range r.buckets {
+		bk := r.DatasetBuckets[b.Name]
+		dataKeys = append(dataKeys, *bk.ArnForObjects(jsii.String("*/*")))
+		catalogs = append(catalogs, *bk.ArnForObjects(jsii.String("catalog.json")))
+		bucketArns = append(bucketArns, *bk.BucketArn())
+	}
+	table := *r.Records.TableArn()
+	read := []string{"s3:GetObject"}
+	// Without ListBucket, S3 answers a missing key with 403 instead of 404.
+	r.allow(role, "ListUploads", []string{"s3:ListBucket"}, *up.BucketArn())
+	switch step {
+	case "validate":
+		r.allow(role, "ReadJob", append(read, "s3:GetObjectAttributes"), jobObjects)
+		r.allow(role, "WriteWork", []string{"s3:PutObject"}, work)
+		r.allow(role, "ReadRecords", []string{"dynamodb:GetItem"}, table)
+	case "copy":
+		r.allow(role, "ReadUploads", append(read, "s3:GetObjectTagging", "s3:GetObjectVersion"), jobObjects)
+		r.allow(role, "WriteData", []string{"s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"}, dataKeys...)
+	case "index":
+		r.allow(role, "ReadJob", read, jobObjects)
+		r.allow(role, "WriteWork", []string{"s3:PutObject"}, work)
+		r.allow(role, "ListDatasets", []string{"s3:ListBucket"}, bucketArns...)
+		actions := []string{"s3:GetObject", "s3:PutObject"}
+		if r.p.AllowRetraction {
+			actions = append(actions, "s3:DeleteObject")
+		}
+		r.allow(role, "ReadWriteIndexes", actions, dataKeys...)
+		r.allow(role, "WriteRecords", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}, table)
+	case "catalog":
+		r.allow(role, "WriteWork", []string{"s3:PutObject"}, work)
+		r.allow(role, "ListDatasets", []string{"s3:ListBucket"}, bucketArns...)
+		r.allow(role, "WriteCatalogs", []string{"s3:GetObject", "s3:PutObject"}, catalogs...)
+		r.allow(role, "ReadRecords", []string{"dynamodb:Scan"}, table)
+	case "report":
+		r.allow(role, "ReadJob", read, jobObjects)
+		r.allow(role, "WriteReport", []string{"s3:PutObject"}, report)
+		r.allow(role, "DeleteUploads", []string{"s3:DeleteObject"}, jobObjects)
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Object keys are only known at run time: the " + step + " step's object rights are scoped to job folders of the upload " +
+			"bucket (<upload>/*, <upload>/*/.work/*, <upload>/*/report.json), to dataset folders (<bucket>/*/*, which excludes the root catalog.json) " +
+			"or to <bucket>/catalog.json, as its Sids say; the log stream grant is on this function's own log group."),
+		AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<.*(UploadBucket|Dataset)[A-Za-z0-9]*\.Arn>\/(\*|\*\/\.work\/\*|\*\/report\.json|\*\/\*)$/g`)}},
+	}}, jsii.Bool(true))
+}
+
+// newWorkflow is the ingest state machine: Validate, then (when valid) a Distributed Map of copy
+// batches read from the copy list, Index (retried while another job holds a dataset), Catalog and
+// Report; any failure after Validate goes to Report with the error. Every end puts an event on the
+// default bus (and publishes to the topic, if any).
+func (r *Registry) newWorkflow() {
+	fn := r.Functions
+	job := awsstepfunctions.JsonPath_StringAt(jsii.String("$.validate.job"))
+	invoke := func(id, step string, payload map[string]any, resultPath string) awsstepfunctionstasks.LambdaInvoke {
+		var p awsstepfunctions.TaskInput
+		if payload == nil {
+			p = awsstepfunctions.TaskInput_FromJsonPathAt(jsii.String("$"))
+		} else {
+			p = awsstepfunctions.TaskInput_FromObject(&payload)
+		}
+		props := &awsstepfunctionstasks.LambdaInvokeProps{
+			LambdaFunction: fn[step], Payload: p, PayloadResponseOnly: jsii.Bool(true),
+			RetryOnServiceExceptions: jsii.Bool(true),
+		}
+		if resultPath == "" {
+			props.ResultPath = awsstepfunctions.JsonPath_DISCARD()
+		} else {
+			props.ResultPath = jsii.String(resultPath)
+		}
+		return awsstepfunctionstasks.NewLambdaInvoke(r.Construct, jsii.String(id), props)
+	}
+	validate := invoke("Validate", "validate", map[string]any{
+		"job": awsstepfunctions.JsonPath_StringAt(jsii.String("$.job")), "marker": awsstepfunctions.JsonPath_StringAt(jsii.String("$.marker")),
+	}, "$.validate")
+
+	copyBatch := invoke("CopyBatch", "copy", map[string]any{"Items": awsstepfunctions.JsonPath_ListAt(jsii.String("$.Items"))}, "")
+	copyBatch.AddRetry(&awsstepfunctions.RetryProps{Errors: jsii.Strings("States.ALL"), Interval: awscdk.Duration_Seconds(jsii.Number(5)),
+		BackoffRate: jsii.Number(2), MaxAttempts: jsii.Number(5)})
+	copyFiles := awsstepfunctions.NewDistributedMap(r.Construct, jsii.String("CopyFiles"), &awsstepfunctions.DistributedMapProps{
+		Comment: jsii.String("Server-side copies of the job's files, in batches, in parallel"),
+		ItemReader: awsstepfunctions.NewS3JsonItemReader(&awsstepfunctions.S3FileItemReaderProps{
+			BucketNamePath: awsstepfunctions.JsonPath_StringAt(jsii.String("$.validate.upload_bucket")),
+			Key:            awsstepfunctions.JsonPath_StringAt(jsii.String("$.validate.copy_list")),
+		}),
+		ItemBatcher:                awsstepfunctions.NewItemBatcher(&awsstepfunctions.ItemBatcherProps{MaxItemsPerBatch: jsii.Number(float64(r.p.CopyBatchSize))}),
+		MaxConcurrency:             jsii.Number(float64(r.p.CopyConcurrency)),
+		ToleratedFailurePercentage: jsii.Number(0),
+		ResultPath:                 awsstepfunctions.JsonPath_DISCARD(),
+		MapExecutionType:           awsstepfunctions.StateMachineType_STANDARD,
+	})
+	copyFiles.ItemProcessor(copyBatch, nil)
+
+	index := invoke("Index", "index", map[string]any{"job": job}, "$.index")
+	// DatasetBusy (another job is rebuilding one of this job's datasets) and transient errors.
+	index.AddRetry(&awsstepfunctions.RetryProps{Errors: jsii.Strings("States.ALL"), Interval: awscdk.Duration_Seconds(jsii.Number(20)),
+		BackoffRate: jsii.Number(2), MaxAttempts: jsii.Number(8), MaxDelay: awscdk.Duration_Minutes(jsii.Number(10))})
+	catalog := invoke("Catalog", "catalog", map[string]any{"job": job, "buckets": awsstepfunctions.JsonPath_ListAt(jsii.String("$.index.buckets"))}, "")
+	catalog.AddRetry(&awsstepfunctions.RetryProps{Errors: jsii.Strings("States.ALL"), Interval: awscdk.Duration_Seconds(jsii.Number(5)), BackoffRate: jsii.Number(2), MaxAttempts: jsii.Number(5)})
+
+	reportPayload := func(status string, withError bool) map[string]any {
+		m := map[string]any{
+			"job": job, "status": status,
+			"execution": awsstepfunctions.JsonPath_ExecutionId(), "started": awsstepfunctions.JsonPath_StringAt(jsii.String("$$.Execution.StartTime")),
+		}
+		if withError {
+			m["error"] = awsstepfunctions.JsonPath_StringAt(jsii.String("$.error.Error"))
+			m["cause"] = awsstepfunctions.JsonPath_StringAt(jsii.String("$.error.Cause"))
+		}
+		return m
+	}
+	reportOK := invoke("ReportSucceeded", "report", reportPayload("succeeded", false), "$.report")
+	reportInvalid := invoke("ReportInvalid", "report", map[string]any{
+		"job": job, "status": "failed", "error": "ValidationFailed", "cause": awsstepfunctions.JsonPath_Format(jsii.String("{} problem(s): see report.json"), awsstepfunctions.JsonPath_StringAt(jsii.String("$.validate.problems"))),
+		"execution": awsstepfunctions.JsonPath_ExecutionId(), "started": awsstepfunctions.JsonPath_StringAt(jsii.String("$$.Execution.StartTime")),
+	}, "$.report")
+	reportFailed := invoke("ReportFailed", "report", reportPayload("failed", true), "$.report")
+	for _, t := range []awsstepfunctionstasks.LambdaInvoke{reportOK, reportInvalid, reportFailed} {
+		t.AddRetry(&awsstepfunctions.RetryProps{Errors: jsii.Strings("States.ALL"), Interval: awscdk.Duration_Seconds(jsii.Number(5)), BackoffRate: jsii.Number(2), MaxAttempts: jsii.Number(3)})
+	}
+
+	event := awsstepfunctionstasks.NewEventBridgePutEvents(r.Construct, jsii.String("JobFinishedEvent"), &awsstepfunctionstasks.EventBridgePutEventsProps{
+		Entries: &[]*awsstepfunctionstasks.EventBridgePutEventsEntry{{
+			Source: jsii.String(EventSource), DetailType: jsii.String(EventDetailType),
+			Detail: awsstepfunctions.TaskInput_FromObject(&map[string]any{
+				"job": awsstepfunctions.JsonPath_StringAt(jsii.String("$.report.job")), "status": awsstepfunctions.JsonPath_StringAt(jsii.String("$.report.status")),
+				"files": awsstepfunctions.JsonPath_NumberAt(jsii.String("$.report.files")), "bytes": awsstepfunctions.JsonPath_NumberAt(jsii.String("$.report.bytes")),
+				"execution": awsstepfunctions.JsonPath_ExecutionId(),
+			}),
+		}},
+		ResultPath: awsstepfunctions.JsonPath_DISCARD(),
+	})
+	ended := awsstepfunctions.NewChoice(r.Construct, jsii.String("JobSucceeded"), nil).
+		When(awsstepfunctions.Condition_StringEquals(jsii.String("$.report.status"), jsii.String("succeeded")), awsstepfunctions.NewSucceed(r.Construct, jsii.String("Succeeded"), nil), nil).
+		Otherwise(awsstepfunctions.NewFail(r.Construct, jsii.String("Failed"), &awsstepfunctions.FailProps{
+			Error: jsii.String("IngestFailed"), CausePath: awsstepfunctions.JsonPath_Format(jsii.String("job {} failed: see s3://{}/{}/report.json"),
+				awsstepfunctions.JsonPath_StringAt(jsii.String("$.report.job")), awsstepfunctions.JsonPath_StringAt(jsii.String("$.validate.upload_bucket")), awsstepfunctions.JsonPath_StringAt(jsii.String("$.report.job"))),
+		}))
+	var notified awsstepfunctions.IChainable = ended
+	if r.p.NotificationTopic != nil {
+		notify := awsstepfunctionstasks.NewSnsPublish(r.Construct, jsii.String("Notify"), &awsstepfunctionstasks.SnsPublishProps{
+			Topic:      r.p.NotificationTopic,
+			Subject:    awsstepfunctions.JsonPath_Format(jsii.String("Registry job {} {}"), awsstepfunctions.JsonPath_StringAt(jsii.String("$.report.job")), awsstepfunctions.JsonPath_StringAt(jsii.String("$.report.status"))),
+			Message:    awsstepfunctions.TaskInput_FromJsonPathAt(jsii.String("$.report")),
+			ResultPath: awsstepfunctions.JsonPath_DISCARD(),
+		})
+		notify.Next(ended)
+		notified = notify
+	}
+	event.Next(notified)
+	for _, rep := range []awsstepfunctionstasks.LambdaInvoke{reportOK, reportInvalid, reportFailed} {
+		rep.Next(event)
+	}
+	for _, s := range []interface {
+		AddCatch(awsstepfunctions.IChainable, *awsstepfunctions.CatchProps) awsstepfunctions.TaskStateBase
+	}{index, catalog} {
+		s.AddCatch(reportFailed, &awsstepfunctions.CatchProps{ResultPath: jsii.String("$.error")})
+	}
+	copyFiles.AddCatch(reportFailed, &awsstepfunctions.CatchProps{ResultPath: jsii.String("$.error")})
+
+	valid := awsstepfunctions.NewChoice(r.Construct, jsii.String("JobValid"), nil).
+		When(awsstepfunctions.Condition_BooleanEquals(jsii.String("$.validate.ok"), jsii.Bool(true)),
+			copyFiles.Next(index).Next(catalog).Next(reportOK), nil).
+		Otherwise(reportInvalid)
+	// Starters give both keys: the CLI {"job": NAME, "marker": ""}, the marker rule {"job": "", "marker": KEY}.
+	definition := validate.Next(valid)
+
+	logs := awslogs.NewLogGroup(r.Construct, jsii.String("WorkflowLogs"), &awslogs.LogGroupProps{Retention: r.p.LogRetention, RemovalPolicy: r.policy.RemovalPolicy})
+	r.Workflow = awsstepfunctions.NewStateMachine(r.Construct, jsii.String("Workflow"), &awsstepfunctions.StateMachineProps{
+		Comment:          jsii.String("Registry ingest: validate, copy, index, catalog, report"),
+		DefinitionBody:   awsstepfunctions.DefinitionBody_FromChainable(definition),
+		StateMachineType: awsstepfunctions.StateMachineType_STANDARD,
+		Timeout:          r.p.JobTimeout,
+		TracingEnabled:   jsii.Bool(true),
+		Logs:             &awsstepfunctions.LogOptions{Destination: logs, Level: awsstepfunctions.LogLevel_ALL, IncludeExecutionData: jsii.Bool(false)},
+	})
+	// The Distributed Map reads the copy list that Validate wrote.
+	r.Workflow.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("ReadCopyLists"), Actions: jsii.Strings("s3:GetObject"), Resources: jsii.Strings(*r.UploadBucket.ArnForObjects(jsii.String("*/.work/copies.json"))),
+	}))
+	cdknag.NagSuppressions_AddResourceSuppressions(r.Workflow, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("The state machine invokes this registry's five functions (and their versions, <arn>:*, the CDK's LambdaInvoke grant), " +
+			"reads copy lists at <upload>/*/.work/copies.json (job names are run-time), starts and stops its own Distributed Map child executions, and " +
+			"uses CloudWatch Logs delivery and X-Ray, which take no resource ARN."),
+	}}, jsii.Bool(true))
+}
+
+// newTrigger starts the workflow when a marker object lands in a job folder of the upload bucket.
+func (r *Registry) newTrigger() {
+	awsevents.NewRule(r.Construct, jsii.String("MarkerUploaded"), &awsevents.RuleProps{
+		Description: jsii.String(fmt.Sprintf("A %s marker in the registry's upload bucket starts its job", r.p.MarkerName)),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.s3"),
+			DetailType: jsii.Strings("Object Created"),
+			Detail: &map[string]any{
+				"bucket": map[string]any{"name": []any{r.UploadBucket.BucketName()}},
+				"object": map[string]any{"key": []any{map[string]any{"suffix": "/" + r.p.MarkerName}}},
+			},
+		},
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSfnStateMachine(r.Workflow, &awseventstargets.SfnStateMachineProps{
+			Input: awsevents.RuleTargetInput_FromObject(map[string]any{"job": "", "marker": awsevents.EventField_FromPath(jsii.String("$.detail.object.key"))}),
+		})},
+	})
+}

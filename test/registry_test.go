@@ -1,0 +1,400 @@
+package test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/stratolab/stratolab/constructs/lifecycle"
+	"github.com/stratolab/stratolab/constructs/registry"
+	"github.com/stratolab/stratolab/instance"
+	"github.com/stratolab/stratolab/internal/ingest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func registryTemplate(t *testing.T) assertions.Template {
+	return template(synth(t, "example").stack(t, "Registry"))
+}
+
+func registryJSON(t *testing.T) map[string]any { return synth(t, "example").templates["Registry"] }
+
+// resourcesWhere returns the resources of a type whose logical ID starts with prefix.
+func resourcesWhere(tpl map[string]any, typ, prefix string) []map[string]any {
+	var out []map[string]any
+	for _, id := range resourcesOfType(tpl, typ) {
+		if strings.HasPrefix(id, prefix) {
+			out = append(out, tpl["Resources"].(map[string]any)[id].(map[string]any))
+		}
+	}
+	return out
+}
+
+// statements returns the statements of the policies attached to roles whose logical IDs start with prefix.
+func statements(t *testing.T, tpl map[string]any, rolePrefix string) []map[string]any {
+	var out []map[string]any
+	for _, p := range resourcesWhere(tpl, "AWS::IAM::Policy", rolePrefix) {
+		doc := p["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)
+		for _, s := range doc["Statement"].([]any) {
+			out = append(out, s.(map[string]any))
+		}
+	}
+	require.NotEmpty(t, out, "no policy statements for %s", rolePrefix)
+	return out
+}
+
+func asJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+func TestRegistryPublicBucketIsReadableAnonymouslyOverTLSWithCors(t *testing.T) {
+	tpl := registryTemplate(t)
+	tpl.HasResourceProperties(jsii.String("AWS::S3::Bucket"), map[string]any{
+		"BucketName": "example-org-helio-public",
+		"PublicAccessBlockConfiguration": map[string]any{
+			"BlockPublicAcls": true, "IgnorePublicAcls": true, "BlockPublicPolicy": false, "RestrictPublicBuckets": false},
+		"OwnershipControls":       map[string]any{"Rules": []any{map[string]any{"ObjectOwnership": "BucketOwnerEnforced"}}},
+		"VersioningConfiguration": map[string]any{"Status": "Enabled"},
+		"BucketEncryption": map[string]any{"ServerSideEncryptionConfiguration": []any{
+			map[string]any{"ServerSideEncryptionByDefault": map[string]any{"SSEAlgorithm": "AES256"}}}},
+		"LoggingConfiguration": map[string]any{"DestinationBucketName": ref("RegistryLogsBucket"), "LogFilePrefix": "s3-access/example-org-helio-public/"},
+		"CorsConfiguration": map[string]any{"CorsRules": []any{assertions.Match_ObjectLike(&map[string]any{
+			"AllowedMethods": []any{"GET", "HEAD"}, "AllowedOrigins": []any{"*"}})}},
+		"LifecycleConfiguration": map[string]any{"Rules": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+			"Id": "abort-incomplete-uploads", "AbortIncompleteMultipartUpload": map[string]any{"DaysAfterInitiation": 7}})})},
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::S3::BucketPolicy"), map[string]any{
+		"Bucket": ref("RegistryDatasetExampleOrgHelioPublic"),
+		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+			map[string]any{"Action": "s3:*", "Effect": "Deny", "Principal": map[string]any{"AWS": "*"},
+				"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}}, "Resource": assertions.Match_AnyValue()},
+			map[string]any{"Sid": "PublicRead", "Effect": "Allow", "Principal": map[string]any{"AWS": "*"}, "Action": "s3:GetObject",
+				"Resource": map[string]any{"Fn::Join": []any{"", []any{arnOf("RegistryDatasetExampleOrgHelioPublic"), "/*"}}}},
+			map[string]any{"Sid": "PublicList", "Effect": "Allow", "Principal": map[string]any{"AWS": "*"}, "Action": "s3:ListBucket",
+				"Resource": arnOf("RegistryDatasetExampleOrgHelioPublic")},
+		})},
+	})
+}
+
+func TestRegistryPrivateBucketIsReadableByItsReadersOnly(t *testing.T) {
+	tpl := registryTemplate(t)
+	tpl.HasResourceProperties(jsii.String("AWS::S3::Bucket"), map[string]any{
+		"BucketName": "example-org-helio-private",
+		"PublicAccessBlockConfiguration": map[string]any{
+			"BlockPublicAcls": true, "IgnorePublicAcls": true, "BlockPublicPolicy": true, "RestrictPublicBuckets": true},
+		"CorsConfiguration": assertions.Match_Absent(),
+	})
+	policy := resourcesWhere(registryJSON(t), "AWS::S3::BucketPolicy", "RegistryDatasetExampleOrgHelioPrivate")
+	require.Len(t, policy, 1)
+	text := asJSON(policy[0])
+	assert.Contains(t, text, `"Sid":"ListedReadersRead"`)
+	assert.Contains(t, text, ":iam::210987654321:root")
+	assert.Contains(t, text, "arn:aws:iam::123456789012:role/ResearchComputingAdmins")
+	assert.NotContains(t, text, `"AWS":"*"},"Action":"s3:GetObject"`, "a private bucket is not public")
+}
+
+func TestRegistryUploadBucketExpiresJobsAndSendsEventsToEventBridge(t *testing.T) {
+	registryTemplate(t).HasResourceProperties(jsii.String("AWS::S3::Bucket"), map[string]any{
+		"NotificationConfiguration": map[string]any{"EventBridgeConfiguration": map[string]any{"EventBridgeEnabled": true}},
+		"PublicAccessBlockConfiguration": map[string]any{
+			"BlockPublicAcls": true, "IgnorePublicAcls": true, "BlockPublicPolicy": true, "RestrictPublicBuckets": true},
+		"LifecycleConfiguration": map[string]any{"Rules": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+			"Id": "expire-jobs", "ExpirationInDays": 14})})},
+	})
+}
+
+func TestRegistryRecordsAreOnDemandWithRecovery(t *testing.T) {
+	tpl := registryTemplate(t)
+	tpl.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(1))
+	tpl.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+		"KeySchema":                        []any{map[string]any{"AttributeName": "id", "KeyType": "HASH"}},
+		"BillingMode":                      "PAY_PER_REQUEST",
+		"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+		"SSESpecification":                 map[string]any{"SSEEnabled": true},
+	})
+	// Zero idle cost: no VPC, no NAT, no database server.
+	for _, typ := range []string{"AWS::EC2::VPC", "AWS::EC2::NatGateway", "AWS::DocDB::DBCluster", "AWS::RDS::DBInstance", "AWS::EC2::SecurityGroup"} {
+		tpl.ResourceCountIs(jsii.String(typ), jsii.Number(0))
+	}
+}
+
+func TestRegistryFunctionsAreGoOnArm64(t *testing.T) {
+	fns := resourcesWhere(registryJSON(t), "AWS::Lambda::Function", "Registry")
+	require.Len(t, fns, 5)
+	for _, f := range fns {
+		p := f["Properties"].(map[string]any)
+		assert.Equal(t, "provided.al2023", p["Runtime"])
+		assert.Equal(t, []any{"arm64"}, p["Architectures"])
+		assert.Equal(t, "bootstrap", p["Handler"])
+		assert.Nil(t, p["VpcConfig"])
+		assert.NotContains(t, asJSON(p["Layers"]), "arn", "no layers")
+	}
+}
+
+func TestRegistryWorkflowCopiesWithADistributedMapAndNoFifteenMinuteWall(t *testing.T) {
+	tpl := registryJSON(t)
+	machines := resourcesWhere(tpl, "AWS::StepFunctions::StateMachine", "RegistryWorkflow")
+	require.Len(t, machines, 1)
+	def := asJSON(machines[0]["Properties"].(map[string]any)["DefinitionString"])
+	for _, want := range []string{
+		`\"Type\":\"Map\"`, `\"ItemReader\":{\"Resource\":\"arn:`, `:states:::s3:getObject\"`, `\"InputType\":\"JSON\"`,
+		`\"Bucket.$\":\"$.validate.upload_bucket\"`, `\"Key.$\":\"$.validate.copy_list\"`,
+		`\"ItemBatcher\":{\"MaxItemsPerBatch\":200}`, `\"MaxConcurrency\":40`, `\"Mode\":\"DISTRIBUTED\"`, `\"ExecutionType\":\"STANDARD\"`,
+		`\"JobValid\"`, `\"ReportInvalid\"`, `\"ReportFailed\"`, `events:putEvents`, `\"Source\":\"stratolab.registry\"`,
+	} {
+		assert.Contains(t, def, want)
+	}
+	p := machines[0]["Properties"].(map[string]any)
+	assert.Equal(t, "STANDARD", p["StateMachineType"])
+	// The whole job's limit is the state machine's (24 h), not a function's 15 minutes.
+	assert.Contains(t, def, `\"TimeoutSeconds\":86400`)
+}
+
+func TestRegistryMarkerObjectStartsTheWorkflow(t *testing.T) {
+	registryTemplate(t).HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
+		"EventPattern": map[string]any{
+			"source": []any{"aws.s3"}, "detail-type": []any{"Object Created"},
+			"detail": map[string]any{"bucket": map[string]any{"name": []any{ref("RegistryUploadBucket")}},
+				"object": map[string]any{"key": []any{map[string]any{"suffix": "/_READY"}}}},
+		},
+		"Targets": []any{assertions.Match_ObjectLike(&map[string]any{
+			"Arn":              ref("RegistryWorkflow"),
+			"InputTransformer": assertions.Match_ObjectLike(&map[string]any{"InputPathsMap": map[string]any{"detail-object-key": "$.detail.object.key"}}),
+		})},
+	})
+}
+
+// The roles' rights, step by step: the rule being that only Catalog writes catalog.json, only Report
+// deletes uploads, and nothing deletes from a dataset bucket unless retraction is on.
+func TestRegistryRolesAreLeastPrivilege(t *testing.T) {
+	tpl := registryJSON(t)
+	for _, step := range []string{"Validate", "Copy", "Index", "Catalog", "Report"} {
+		text := asJSON(statements(t, tpl, "Registry"+step+"Role"))
+		assert.NotContains(t, text, `"s3:*"`, step)
+		assert.NotContains(t, text, `"Resource":"*"`, step)
+		if step != "Catalog" {
+			assert.NotContains(t, text, "/catalog.json", "%s must not touch catalog.json", step)
+		}
+		if step != "Report" && step != "Index" {
+			assert.NotContains(t, text, "s3:DeleteObject", "%s must not delete", step)
+		}
+		if step != "Index" && step != "Catalog" {
+			assert.NotContains(t, text, "dynamodb:PutItem", step)
+		}
+	}
+	copyText := asJSON(statements(t, tpl, "RegistryCopyRole"))
+	assert.Contains(t, copyText, `"Sid":"WriteData"`)
+	assert.Contains(t, copyText, `"/*/*"`, "data keys are under a dataset folder")
+	catalog := asJSON(statements(t, tpl, "RegistryCatalogRole"))
+	assert.Contains(t, catalog, `"/catalog.json"`)
+	assert.NotContains(t, catalog, `"/*/*"`)
+	// The example allows retraction: Index may delete, on dataset folders only.
+	index := asJSON(statements(t, tpl, "RegistryIndexRole"))
+	assert.Contains(t, index, "s3:DeleteObject")
+}
+
+func TestRegistryPublishesWhatTheCLINeeds(t *testing.T) {
+	tpl := registryTemplate(t)
+	for key := range map[string]bool{"upload-bucket": true, "state-machine-arn": true, "records-table": true, "dataset-buckets": true, "marker": true} {
+		tpl.HasResourceProperties(jsii.String("AWS::SSM::Parameter"), map[string]any{"Name": "/stratolab/example/registry/" + key, "Type": "String"})
+	}
+	outputs := registryJSON(t)["Outputs"].(map[string]any)
+	entry := outputs["HelioDataRegistryEntries"].(map[string]any)["Value"].(string)
+	var entries []map[string]string
+	require.NoError(t, json.Unmarshal([]byte(entry), &entries))
+	assert.Equal(t, []map[string]string{{"endpoint": "s3://example-org-helio-public/", "name": "Example HelioCloud open data", "provider": "aws", "region": "us-east-1"}}, entries)
+	for _, o := range []string{"UploadBucketName", "WorkflowArn", "RecordsTableName"} {
+		assert.Contains(t, outputs, o)
+	}
+}
+
+// registryAlone builds the construct in an app of its own with cdk-nag, as another app would use it.
+func registryAlone(t *testing.T, props *registry.Props) (awscdk.Stack, cxapi.CloudAssembly, []string) {
+	app := newApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Alone"), &awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String("123456789012"), Region: jsii.String("us-west-2")}})
+	registry.New(stack, "Registry", props)
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	asm, violations := synthApp(app)
+	return stack, asm, violations
+}
+
+func TestRegistryRequesterPaysIsKeptInSyncAndWarned(t *testing.T) {
+	stack, asm, violations := registryAlone(t, &registry.Props{
+		DatasetBuckets: []registry.DatasetBucket{{Name: "lab-helio-paid", Access: registry.AccessRequesterPays}},
+		Lifecycle:      lifecycle.Development(),
+	})
+	require.Empty(t, violations)
+	tpl := template(stack)
+	crs := resourcesWhere(*tpl.ToJSON(), "Custom::AWS", "Registry")
+	require.Len(t, crs, 1)
+	cr := asJSON(crs[0]["Properties"])
+	for _, want := range []string{
+		`"Create":{"Fn::Join"`, `"Update":{"Fn::Join"`, `"Delete":{"Fn::Join"`, `putBucketRequestPayment`,
+		`\"RequestPaymentConfiguration\":{\"Payer\":\"Requester\"}`, `\"RequestPaymentConfiguration\":{\"Payer\":\"BucketOwner\"}`,
+		`"InstallLatestAwsSdk":false`,
+	} {
+		assert.Contains(t, cr, want)
+	}
+	tpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{"PolicyDocument": map[string]any{"Statement": []any{map[string]any{
+		"Action": "s3:PutBucketRequestPayment", "Effect": "Allow", "Resource": arnOf("RegistryDatasetLabHelioPaid")}}}})
+	var warned bool
+	for _, m := range *asm.GetStackArtifact(stack.ArtifactId()).Messages() {
+		if m.Level == cxapi.SynthesisMessageLevel_WARNING && strings.Contains(fmt.Sprint(m.Entry.Data), "requester-pays") {
+			warned = true
+		}
+	}
+	assert.True(t, warned, "synth warns that unsigned CloudCatalog clients cannot read a requester-pays bucket")
+	// Without retraction nothing may delete from a dataset bucket.
+	index := resourcesWhere(*tpl.ToJSON(), "AWS::IAM::Policy", "RegistryIndexRole")
+	require.Len(t, index, 1)
+	assert.NotContains(t, asJSON(index[0]), "s3:DeleteObject")
+}
+
+func TestRegistryConstructPanicsOnBadProps(t *testing.T) {
+	for name, p := range map[string]*registry.Props{
+		"no buckets":             {},
+		"s3 URL for a name":      {DatasetBuckets: []registry.DatasetBucket{{Name: "s3://lab-data", Access: registry.AccessPrivate}}},
+		"uppercase name":         {DatasetBuckets: []registry.DatasetBucket{{Name: "Lab-Data", Access: registry.AccessPrivate}}},
+		"public without contact": {DatasetBuckets: []registry.DatasetBucket{{Name: "lab-data", Access: registry.AccessPublic, CatalogName: "x"}}},
+		"unknown access":         {DatasetBuckets: []registry.DatasetBucket{{Name: "lab-data", Access: "open"}}},
+		"same bucket twice":      {DatasetBuckets: []registry.DatasetBucket{{Name: "lab-data", Access: registry.AccessPrivate}, {Name: "lab-data", Access: registry.AccessRequesterPays}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			app := newApp(nil)
+			stack := awscdk.NewStack(app, jsii.String("S"), nil)
+			msg := panicMessage(func() { registry.New(stack, "Registry", p) })
+			assert.Contains(t, msg, "registry Registry:")
+		})
+	}
+}
+
+// Example_registryInAnotherApp: the construct needs nothing but props.
+func Example_registryInAnotherApp() {
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(outRoot + "/example-registry"), AnalyticsReporting: jsii.Bool(false)})
+	stack := awscdk.NewStack(app, jsii.String("Data"), nil)
+	readers := []awsiam.IPrincipal{awsiam.NewAccountPrincipal(jsii.String("210987654321"))}
+	r := registry.New(stack, "Registry", &registry.Props{
+		DatasetBuckets: []registry.DatasetBucket{
+			{Name: "edu-example-helio-public", Access: registry.AccessPublic, CatalogName: "Example HelioCloud", Contact: "data@example.edu"},
+			{Name: "edu-example-helio-private", Access: registry.AccessPrivate, Readers: readers},
+		},
+		AllowRetraction: true,
+		Lifecycle:       lifecycle.Development(),
+	})
+	app.Synth(nil) // in an app with none of stratolab's feature flags
+	fmt.Println(len(r.DatasetBuckets), len(r.Functions))
+	// Output: 2 5
+}
+
+const registryBase = goodInstance + "enabled:\n  registry: true\nregistry:\n"
+
+func withRegistry(keys string) string { return registryBase + keys }
+
+const publicBucket = "  buckets: [{name: lab-helio-public, access: public, catalog_name: Lab data, contact: data@example.edu}]\n"
+
+func TestLoadRejectsBadRegistryConfig(t *testing.T) {
+	cases := []struct {
+		name, file string
+		want       []string
+	}{
+		{"registry bucket with s3://", withRegistry("  buckets: [{name: \"s3://lab-data\", access: private}]\n"),
+			[]string{`lab.yaml:11: registry.buckets[0].name: "s3://lab-data" is a URL (give the bucket name alone, without s3://)`}},
+		{"registry bucket with uppercase", withRegistry("  buckets: [{name: Lab-Data, access: private}]\n"),
+			[]string{`lab.yaml:11: registry.buckets[0].name: "Lab-Data" has uppercase letters`}},
+		{"registry bucket too short", withRegistry("  buckets: [{name: ab, access: private}]\n"),
+			[]string{`registry.buckets[0].name: "ab" is 2 characters long (3 to 63)`}},
+		{"registry bucket with a dot", withRegistry("  buckets: [{name: edu.lab.data, access: private}]\n"),
+			[]string{`registry.buckets[0].name: "edu.lab.data" has a dot`}},
+		{"registry bucket listed twice, public and requester-pays", withRegistry("  buckets:\n    - {name: lab-data, access: public, catalog_name: x, contact: y}\n    - {name: lab-data, access: requester-pays}\n"),
+			[]string{`lab.yaml:13: registry.buckets[1].name: "lab-data" is already registry.buckets[0] (bucket names are unique)`}},
+		{"registry access outside the enum", withRegistry("  buckets: [{name: lab-data, access: open}]\n"),
+			[]string{`lab.yaml:11: registry.buckets[0].access: "open" is not allowed (one of: public, requester-pays, private)`}},
+		{"registry access missing", withRegistry("  buckets: [{name: lab-data}]\n"),
+			[]string{`registry.buckets[0].access: is required (public, requester-pays or private)`}},
+		{"registry public bucket without catalog name and contact", withRegistry("  buckets: [{name: lab-data, access: public}]\n"),
+			[]string{"registry.buckets[0].catalog_name: is required for a public bucket", "registry.buckets[0].contact: is required for a public bucket"}},
+		{"registry no buckets", withRegistry("  allow_retraction: true\n"),
+			[]string{"registry.buckets: is empty"}},
+		{"registry upload expiry out of range", withRegistry(publicBucket + "  upload_expiry_days: 0\n"),
+			[]string{"lab.yaml:12: registry.upload_expiry_days: 0 is out of range (1 to 3650 days)"}},
+		{"registry upload bucket is a dataset bucket", withRegistry(publicBucket + "  upload_bucket_name: lab-helio-public\n"),
+			[]string{`lab.yaml:12: registry.upload_bucket_name: "lab-helio-public" is also registry.buckets[0]`}},
+		{"registry readers on a public bucket", withRegistry("  buckets: [{name: lab-data, access: public, catalog_name: x, contact: y, readers: [\"123456789012\"]}]\n"),
+			[]string{"registry.buckets[0].readers: only applies to access: private"}},
+		{"registry reader that is not a principal", withRegistry("  buckets: [{name: lab-data, access: private, readers: [alice]}]\n"),
+			[]string{`registry.buckets[0].readers[0]: "alice" is not a 12-digit account ID or an IAM role or user ARN`}},
+		{"registry marker with a slash", withRegistry(publicBucket + "  marker: a/b\n"),
+			[]string{`lab.yaml:12: registry.marker: "a/b" is not a marker file name`}},
+		{"registry bad topic ARN", withRegistry(publicBucket + "  notification_topic_arn: my-topic\n"),
+			[]string{`registry.notification_topic_arn: "my-topic" is not an SNS topic ARN`}},
+		{"registry copy concurrency out of range", withRegistry(publicBucket + "  copy_concurrency: 20000\n"),
+			[]string{"registry.copy_concurrency: 20000 is out of range"}},
+		{"registry snapshot removal policy", withRegistry(publicBucket + "  lifecycle: {removal_policy: snapshot}\n"),
+			[]string{"registry.lifecycle.removal_policy: snapshot is not something S3 buckets support"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeInstance(t, "lab", tc.file, nil)
+			_, err := instance.Load(dir, "lab")
+			require.Error(t, err)
+			for _, w := range tc.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			for _, l := range lines(err.Error()) {
+				if strings.Contains(l, "configuration problem") {
+					continue
+				}
+				assert.Regexp(t, problemLine, strings.TrimPrefix(l, dir+"/"))
+			}
+		})
+	}
+}
+
+func TestLoadChecksRegistryOnlyWhenEnabled(t *testing.T) {
+	dir := writeInstance(t, "lab", goodInstance+"registry:\n  buckets: [{name: \"s3://x\", access: open}]\n", nil)
+	_, err := instance.Load(dir, "lab")
+	// The enum is checked by the decoder whatever is enabled; the bucket rules only when enabled.
+	if err != nil {
+		assert.NotContains(t, err.Error(), "is a URL")
+	}
+	dir = writeInstance(t, "lab", withRegistry(publicBucket), nil)
+	cfg, err := instance.Load(dir, "lab")
+	require.NoError(t, err)
+	assert.Equal(t, 14, cfg.Registry.UploadExpiryDays)
+	assert.Equal(t, "_READY", cfg.Registry.Marker)
+}
+
+// The functions' REGISTRY_CONFIG is what internal/ingest reads: every dataset bucket, its access mode
+// and catalog metadata, and the retraction switch.
+func TestRegistryFunctionsConfigIsWhatTheIngestReads(t *testing.T) {
+	fns := resourcesWhere(registryJSON(t), "AWS::Lambda::Function", "RegistryIndexFunction")
+	require.Len(t, fns, 1)
+	env := fns[0]["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
+	var cfg ingest.Config
+	require.NoError(t, json.Unmarshal([]byte(env["REGISTRY_CONFIG"].(string)), &cfg))
+	assert.True(t, cfg.AllowRetraction)
+	require.Len(t, cfg.Buckets, 2)
+	assert.Equal(t, ingest.Bucket{Name: "example-org-helio-public", Access: "public", CatalogName: "Example HelioCloud open data", Contact: "Data team, data@example.org"}, cfg.Buckets[0])
+	assert.Equal(t, "private", cfg.Buckets[1].Access)
+	assert.Equal(t, "index", env["STEP"])
+	assert.Contains(t, asJSON(env["UPLOAD_BUCKET"]), `"Ref":"RegistryUploadBucket`)
+	assert.Contains(t, asJSON(env["TABLE_NAME"]), `"Ref":"RegistryRecords`)
+}
+
+func TestRegistryProductionKeepsItsData(t *testing.T) {
+	stack, _, violations := registryAlone(t, &registry.Props{
+		DatasetBuckets: []registry.DatasetBucket{{Name: "lab-helio-open", Access: registry.AccessPublic, CatalogName: "Lab", Contact: "data@example.edu"}},
+		Lifecycle:      lifecycle.Production(),
+	})
+	require.Empty(t, violations)
+	tpl := template(stack)
+	tpl.AllResources(jsii.String("AWS::S3::Bucket"), map[string]any{"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"})
+	tpl.HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{"DeletionPolicy": "Retain",
+		"Properties": assertions.Match_ObjectLike(&map[string]any{"DeletionProtectionEnabled": true})})
+	tpl.ResourceCountIs(jsii.String("Custom::S3AutoDeleteObjects"), jsii.Number(0))
+}
