@@ -223,6 +223,21 @@ func registryAlone(t *testing.T, props *registry.Props) (awscdk.Stack, cxapi.Clo
 	return stack, asm, violations
 }
 
+// TestRegistryProductionKeepsRequesterPaysOnARetainedBucket: the bucket outlives the stack in production,
+// so deleting the stack must not make its owner pay for readers' downloads from then on.
+func TestRegistryProductionKeepsRequesterPaysOnARetainedBucket(t *testing.T) {
+	stack, _, violations := registryAlone(t, &registry.Props{
+		DatasetBuckets: []registry.DatasetBucket{{Name: "lab-helio-paid", Access: registry.AccessRequesterPays}},
+		Lifecycle:      lifecycle.Production(),
+	})
+	require.Empty(t, violations)
+	crs := resourcesWhere(*template(stack).ToJSON(), "Custom::AWS", "Registry")
+	require.Len(t, crs, 1)
+	cr := asJSON(crs[0]["Properties"])
+	assert.Contains(t, cr, `"Create":{"Fn::Join"`)
+	assert.NotContains(t, cr, `"Delete":`)
+}
+
 func TestRegistryRequesterPaysIsKeptInSyncAndWarned(t *testing.T) {
 	stack, asm, violations := registryAlone(t, &registry.Props{
 		DatasetBuckets: []registry.DatasetBucket{{Name: "lab-helio-paid", Access: registry.AccessRequesterPays}},
@@ -397,4 +412,31 @@ func TestRegistryProductionKeepsItsData(t *testing.T) {
 	tpl.HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{"DeletionPolicy": "Retain",
 		"Properties": assertions.Match_ObjectLike(&map[string]any{"DeletionProtectionEnabled": true})})
 	tpl.ResourceCountIs(jsii.String("Custom::S3AutoDeleteObjects"), jsii.Number(0))
+}
+
+// TestRegistryWorkflowStaysUnderTheStateSizeLimit: a Step Functions state's data may not pass 256 KiB, and
+// States.DataLimitExceeded cannot be caught (developer guide, "Error handling"). So the copy Map writes
+// its children's results to S3 (ResultWriter), each child returns only {"done": true}, and the report
+// steps keep a summary of the report.
+func TestRegistryWorkflowStaysUnderTheStateSizeLimit(t *testing.T) {
+	var def string
+	for _, r := range synth(t, "example").templates["Registry"]["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == "AWS::StepFunctions::StateMachine" {
+			def = flatten(res["Properties"].(map[string]any)["DefinitionString"])
+		}
+	}
+	var sm struct {
+		States map[string]map[string]any
+	}
+	require.NoError(t, json.Unmarshal([]byte(def), &sm), def)
+	copyFiles := sm.States["CopyFiles"]
+	require.NotNil(t, copyFiles["ResultWriter"], "the Map's results go to S3")
+	batch := copyFiles["ItemProcessor"].(map[string]any)["States"].(map[string]any)["CopyBatch"].(map[string]any)
+	assert.Equal(t, map[string]any{"done": true}, batch["ResultSelector"])
+	assert.Equal(t, "$.r", batch["OutputPath"])
+	for _, name := range []string{"ReportSucceeded", "ReportInvalid", "ReportFailed"} {
+		assert.Equal(t, map[string]any{"job.$": "$.job", "status.$": "$.status", "files.$": "$.files", "bytes.$": "$.bytes"},
+			sm.States[name]["ResultSelector"], name)
+	}
 }

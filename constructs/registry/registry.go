@@ -346,6 +346,15 @@ func (r *Registry) newDatasetBucket(b DatasetBucket) awss3.IBucket {
 	return bucket
 }
 
+// requesterPaysOnDelete gives the bucket back to owner-pays when the resource goes, unless the bucket is
+// kept (production): a retained bucket must not start charging its owner for readers' downloads.
+func (r *Registry) requesterPaysOnDelete(call func(string) *customresources.AwsSdkCall) *customresources.AwsSdkCall {
+	if r.policy.Retains() {
+		return nil
+	}
+	return call("BucketOwner")
+}
+
 // requesterPays keeps the bucket's request payment in step with its access mode: Requester on create
 // and update, BucketOwner again on delete. The SDK call is allowed on this bucket only, and uses the
 // SDK the Lambda runtime ships (nothing is downloaded at deploy time).
@@ -358,7 +367,7 @@ func (r *Registry) requesterPays(bucket awss3.Bucket, id string) {
 		}
 	}
 	cr := customresources.NewAwsCustomResource(r.Construct, jsii.String(id+"RequesterPays"), &customresources.AwsCustomResourceProps{
-		OnCreate: call("Requester"), OnUpdate: call("Requester"), OnDelete: call("BucketOwner"),
+		OnCreate: call("Requester"), OnUpdate: call("Requester"), OnDelete: r.requesterPaysOnDelete(call),
 		Policy: customresources.AwsCustomResourcePolicy_FromStatements(&[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions: jsii.Strings("s3:PutBucketRequestPayment"), Resources: jsii.Strings(*bucket.BucketArn()),
 		})}),

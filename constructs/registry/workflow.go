@@ -122,6 +122,10 @@ func (r *Registry) grantStep(step string, role awsiam.Role) {
 	}}, jsii.Bool(true))
 }
 
+// MapResultsPrefix is where, in the upload bucket, the copy Map writes its children's results (they
+// expire with the uploads).
+const MapResultsPrefix = ".map-results"
+
 // newWorkflow is the ingest state machine: Validate, then (when valid) a Distributed Map of copy
 // batches read from the copy list, Index (retried while another job holds a dataset), Catalog and
 // Report; any failure after Validate goes to Report with the error. Every end puts an event on the
@@ -129,7 +133,7 @@ func (r *Registry) grantStep(step string, role awsiam.Role) {
 func (r *Registry) newWorkflow() {
 	fn := r.Functions
 	job := awsstepfunctions.JsonPath_StringAt(jsii.String("$.validate.job"))
-	invoke := func(id, step string, payload map[string]any, resultPath string) awsstepfunctionstasks.LambdaInvoke {
+	invoke := func(id, step string, payload map[string]any, resultPath string, selector ...*map[string]any) awsstepfunctionstasks.LambdaInvoke {
 		var p awsstepfunctions.TaskInput
 		if payload == nil {
 			p = awsstepfunctions.TaskInput_FromJsonPathAt(jsii.String("$"))
@@ -139,6 +143,9 @@ func (r *Registry) newWorkflow() {
 		props := &awsstepfunctionstasks.LambdaInvokeProps{
 			LambdaFunction: fn[step], Payload: p, PayloadResponseOnly: jsii.Bool(true),
 			RetryOnServiceExceptions: jsii.Bool(true),
+		}
+		if len(selector) > 0 {
+			props.ResultSelector = selector[0]
 		}
 		if resultPath == "" {
 			props.ResultPath = awsstepfunctions.JsonPath_DISCARD()
@@ -151,7 +158,15 @@ func (r *Registry) newWorkflow() {
 		"job": awsstepfunctions.JsonPath_StringAt(jsii.String("$.job")), "marker": awsstepfunctions.JsonPath_StringAt(jsii.String("$.marker")),
 	}, "$.validate")
 
-	copyBatch := invoke("CopyBatch", "copy", map[string]any{"Items": awsstepfunctions.JsonPath_ListAt(jsii.String("$.Items"))}, "")
+	// Each child run returns only {"done": true}: with its result discarded it would return its whole
+	// batch (a state's output is its input), and the Map gathers every child's output.
+	copyBatch := awsstepfunctionstasks.NewLambdaInvoke(r.Construct, jsii.String("CopyBatch"), &awsstepfunctionstasks.LambdaInvokeProps{
+		LambdaFunction: fn["copy"], PayloadResponseOnly: jsii.Bool(true), RetryOnServiceExceptions: jsii.Bool(true),
+		Payload:        awsstepfunctions.TaskInput_FromObject(&map[string]any{"Items": awsstepfunctions.JsonPath_ListAt(jsii.String("$.Items"))}),
+		ResultSelector: &map[string]any{"done": true},
+		ResultPath:     jsii.String("$.r"),
+		OutputPath:     jsii.String("$.r"),
+	})
 	copyBatch.AddRetry(&awsstepfunctions.RetryProps{Errors: jsii.Strings("States.ALL"), Interval: awscdk.Duration_Seconds(jsii.Number(5)),
 		BackoffRate: jsii.Number(2), MaxAttempts: jsii.Number(5)})
 	copyFiles := awsstepfunctions.NewDistributedMap(r.Construct, jsii.String("CopyFiles"), &awsstepfunctions.DistributedMapProps{
@@ -163,8 +178,14 @@ func (r *Registry) newWorkflow() {
 		ItemBatcher:                awsstepfunctions.NewItemBatcher(&awsstepfunctions.ItemBatcherProps{MaxItemsPerBatch: jsii.Number(float64(r.p.CopyBatchSize))}),
 		MaxConcurrency:             jsii.Number(float64(r.p.CopyConcurrency)),
 		ToleratedFailurePercentage: jsii.Number(0),
-		ResultPath:                 awsstepfunctions.JsonPath_DISCARD(),
-		MapExecutionType:           awsstepfunctions.StateMachineType_STANDARD,
+		// The children's results go to S3, not into the execution's state: a Map's gathered results
+		// past 256 KiB fail the run with States.DataLimitExceeded, which no Catch can catch (Step
+		// Functions developer guide, "Error handling"; aws/aws-cdk#24799). Both writers, so that the
+		// construct works with and without @aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2.
+		ResultWriter:     awsstepfunctions.NewResultWriter(&awsstepfunctions.ResultWriterProps{Bucket: r.UploadBucket, Prefix: jsii.String(MapResultsPrefix)}),
+		ResultWriterV2:   awsstepfunctions.NewResultWriterV2(&awsstepfunctions.ResultWriterV2Props{Bucket: r.UploadBucket, Prefix: jsii.String(MapResultsPrefix)}),
+		ResultPath:       awsstepfunctions.JsonPath_DISCARD(),
+		MapExecutionType: awsstepfunctions.StateMachineType_STANDARD,
 	})
 	copyFiles.ItemProcessor(copyBatch, nil)
 
@@ -186,12 +207,14 @@ func (r *Registry) newWorkflow() {
 		}
 		return m
 	}
-	reportOK := invoke("ReportSucceeded", "report", reportPayload("succeeded", false), "$.report")
+	// A report's summary only: the whole report (every problem, twice) can pass the 256 KiB state limit.
+	summary := &map[string]any{"job.$": "$.job", "status.$": "$.status", "files.$": "$.files", "bytes.$": "$.bytes"}
+	reportOK := invoke("ReportSucceeded", "report", reportPayload("succeeded", false), "$.report", summary)
 	reportInvalid := invoke("ReportInvalid", "report", map[string]any{
 		"job": job, "status": "failed", "error": "ValidationFailed", "cause": awsstepfunctions.JsonPath_Format(jsii.String("{} problem(s): see report.json"), awsstepfunctions.JsonPath_StringAt(jsii.String("$.validate.problems"))),
 		"execution": awsstepfunctions.JsonPath_ExecutionId(), "started": awsstepfunctions.JsonPath_StringAt(jsii.String("$$.Execution.StartTime")),
-	}, "$.report")
-	reportFailed := invoke("ReportFailed", "report", reportPayload("failed", true), "$.report")
+	}, "$.report", summary)
+	reportFailed := invoke("ReportFailed", "report", reportPayload("failed", true), "$.report", summary)
 	for _, t := range []awsstepfunctionstasks.LambdaInvoke{reportOK, reportInvalid, reportFailed} {
 		t.AddRetry(&awsstepfunctions.RetryProps{Errors: jsii.Strings("States.ALL"), Interval: awscdk.Duration_Seconds(jsii.Number(5)), BackoffRate: jsii.Number(2), MaxAttempts: jsii.Number(3)})
 	}
@@ -258,7 +281,8 @@ func (r *Registry) newWorkflow() {
 	cdknag.NagSuppressions_AddResourceSuppressions(r.Workflow, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("The state machine invokes this registry's five functions (and their versions, <arn>:*, the CDK's LambdaInvoke grant), " +
-			"reads copy lists at <upload>/*/.work/copies.json (job names are run-time), starts and stops its own Distributed Map child executions, and " +
+			"reads copy lists at <upload>/*/.work/copies.json (job names are run-time), starts and stops its own Distributed Map child executions, " +
+			"writes the Map's results to the upload bucket (the CDK's ResultWriter grant is on <upload>/*, the Map's own prefix being " + MapResultsPrefix + "/), and " +
 			"uses CloudWatch Logs delivery and X-Ray, which take no resource ARN."),
 	}}, jsii.Bool(true))
 }

@@ -106,7 +106,9 @@ func (d *DynamoStore) Delete(ctx context.Context, id string, version int64) erro
 func (d *DynamoStore) List(ctx context.Context, bucket string) ([]Record, error) {
 	var out []Record
 	p := dynamodb.NewScanPaginator(d.API, &dynamodb.ScanInput{TableName: aws.String(d.Table), ConsistentRead: aws.Bool(true),
-		FilterExpression: aws.String("bucket = :b"), ExpressionAttributeValues: map[string]types.AttributeValue{":b": s(bucket)}})
+		// bucket is a DynamoDB reserved word ("Reserved words in DynamoDB"): it needs an alias.
+		FilterExpression: aws.String("#b = :b"), ExpressionAttributeNames: map[string]string{"#b": "bucket"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":b": s(bucket)}})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {

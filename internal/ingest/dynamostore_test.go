@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -34,10 +36,27 @@ func str(v types.AttributeValue) string {
 
 func num(v types.AttributeValue) int64 { n, _ := strconv.ParseInt(str(v), 10, 64); return n }
 
+// reservedWords are the DynamoDB reserved words ("Reserved words in DynamoDB", developer guide) that an
+// attribute of this store could be named: a bare one in an expression is a ValidationException.
+var reservedWords = map[string]bool{"bucket": true, "owner": true, "name": true, "status": true, "data": true, "key": true,
+	"value": true, "size": true, "timestamp": true, "date": true, "count": true, "catalog": true, "index": true, "user": true}
+
+// checkReserved fails the test on a bare reserved word in expr, as DynamoDB would refuse the request.
+func (f *fakeDynamo) checkReserved(expr *string) {
+	for _, tok := range strings.FieldsFunc(aws.ToString(expr), func(r rune) bool {
+		return !(r == '_' || r == '#' || r == ':' || unicode.IsLetter(r) || unicode.IsDigit(r))
+	}) {
+		if reservedWords[strings.ToLower(tok)] {
+			f.t.Fatalf("ValidationException: %q uses the reserved word %s (use an expression attribute name)", aws.ToString(expr), tok)
+		}
+	}
+}
+
 func (f *fakeDynamo) cond(expr *string, item map[string]types.AttributeValue, vals map[string]types.AttributeValue) bool {
 	if expr == nil {
 		return true
 	}
+	f.checkReserved(expr)
 	exists := item != nil
 	switch *expr {
 	case "attribute_not_exists(id)":
@@ -88,7 +107,8 @@ func (f *fakeDynamo) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput,
 func (f *fakeDynamo) Scan(_ context.Context, in *dynamodb.ScanInput, _ ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if aws.ToString(in.FilterExpression) != "bucket = :b" {
+	f.checkReserved(in.FilterExpression)
+	if aws.ToString(in.FilterExpression) != "#b = :b" || in.ExpressionAttributeNames["#b"] != "bucket" {
 		f.t.Fatalf("the fake does not know the filter %q", aws.ToString(in.FilterExpression))
 	}
 	out := &dynamodb.ScanOutput{}
