@@ -12,6 +12,7 @@
 //	JOB_WORK_DIR                  where job directories go (default: /var/lib/stratolab-worker)
 //	JOB_DEFAULT_TIMEOUT_SECONDS   limit of a job that names none (default: 86400)
 //	JOB_VISIBILITY_SECONDS        how long a received job stays hidden between heartbeats (default: 600)
+//	JOB_IDLE_EXIT_SECONDS         leave the fleet (down to its minimum) after this long without a job (default: never)
 //	AWS_REGION                    the region (default: from the instance metadata)
 //
 // Exit codes: 0 after SIGTERM/SIGINT (a running job is returned to the queue and marked interrupted),
@@ -92,6 +93,12 @@ func run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	var idle time.Duration
+	if os.Getenv("JOB_IDLE_EXIT_SECONDS") != "" {
+		if idle, err = seconds("JOB_IDLE_EXIT_SECONDS", 0); err != nil {
+			return err
+		}
+	}
 	if visibility > 12*time.Hour {
 		return configError{fmt.Errorf("JOB_VISIBILITY_SECONDS=%d is over SQS's 43200", int(visibility/time.Second))}
 	}
@@ -133,7 +140,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 		Config: jobagent.Config{
 			Class: os.Getenv("JOB_CLASS"), Bucket: os.Getenv("JOBS_BUCKET"), InstanceID: instanceID,
 			LogGroup: os.Getenv("JOB_LOG_GROUP"), WorkDir: env("JOB_WORK_DIR", "/var/lib/stratolab-worker"),
-			RunAs: runAs, Visibility: visibility, DefaultTimeout: timeout,
+			RunAs: runAs, Visibility: visibility, DefaultTimeout: timeout, IdleExit: idle,
 		},
 		Queue: jobs.SQSQueue{API: sqs.NewFromConfig(cfg), URL: os.Getenv("JOB_QUEUE_URL")},
 		Table: jobs.DynamoTable{API: dynamodb.NewFromConfig(cfg), Name: os.Getenv("JOBS_TABLE")},

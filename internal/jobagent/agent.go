@@ -67,9 +67,11 @@ type Protector interface {
 	Protect(ctx context.Context, on bool) error
 }
 
-// Leaver asks the fleet to replace this instance (after a rebalance notice, once idle).
+// Leaver takes this instance out of its fleet: shrink lowers the fleet's desired capacity (an idle worker
+// leaving; the fleet refuses below its minimum), otherwise the fleet launches a replacement (after a
+// rebalance notice).
 type Leaver interface {
-	Leave(ctx context.Context) error
+	Leave(ctx context.Context, shrink bool) error
 }
 
 // Publisher sends job events (to the jobs topic).
@@ -121,6 +123,9 @@ type Config struct {
 	KillGrace time.Duration
 	// KeepWorkDirs leaves each job's directory behind (for debugging). Default: - false
 	KeepWorkDirs bool
+	// IdleExit: a worker that has received no job for this long leaves its fleet (Leave with shrink).
+	// Default: - 0, never
+	IdleExit time.Duration
 }
 
 func (c *Config) defaults() {
@@ -209,20 +214,39 @@ func (a *Agent) Run(ctx context.Context) error {
 		go a.watch(ctx)
 	}
 	left := false
+	lastWork := time.Now()
 	for ctx.Err() == nil {
-		if a.Draining() {
-			if !left && a.Leave != nil {
-				left = true
-				if err := a.Leave.Leave(ctx); err != nil {
-					a.Log.Error("cannot ask the fleet to replace this instance", "err", err)
-				}
-			}
+		if left {
 			sleep(ctx, a.NoticePoll)
 			continue
 		}
-		if _, err := a.Once(ctx); err != nil && ctx.Err() == nil {
+		if a.Draining() {
+			left = true
+			if a.Leave != nil {
+				if err := a.Leave.Leave(ctx, false); err != nil {
+					a.Log.Error("cannot ask the fleet to replace this instance", "err", err)
+				}
+			}
+			continue
+		}
+		if a.IdleExit > 0 && a.Leave != nil && time.Since(lastWork) >= a.IdleExit {
+			if err := a.Leave.Leave(ctx, true); err != nil {
+				// Usually: the fleet is at its minimum. Try again after another idle period.
+				a.Log.Info("idle, staying in the fleet", "reason", err)
+				lastWork = time.Now()
+				continue
+			}
+			a.Log.Info("idle: left the fleet")
+			left = true
+			continue
+		}
+		out, err := a.Once(ctx)
+		if err != nil && ctx.Err() == nil {
 			a.Log.Error("job handling failed", "err", err)
 			sleep(ctx, 5*time.Second)
+		}
+		if out.Action != "none" {
+			lastWork = time.Now()
 		}
 	}
 	return nil

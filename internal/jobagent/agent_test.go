@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -393,12 +394,45 @@ func TestAgentRunDrainsAfterANotice(t *testing.T) {
 	require.NoError(t, r.agent.Run(ctx))
 	_, visible := r.queue.Pending()
 	assert.Equal(t, 1, visible, "the job waits for another worker")
-	assert.Equal(t, 1, l.n)
+	assert.Equal(t, []bool{false}, l.shrink, "asks for a replacement")
 }
 
-type leaver struct{ n int }
+type leaver struct {
+	mu     sync.Mutex
+	n      int
+	shrink []bool
+	err    error
+}
 
-func (l *leaver) Leave(context.Context) error { l.n++; return nil }
+func (l *leaver) Leave(_ context.Context, shrink bool) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.n++
+	l.shrink = append(l.shrink, shrink)
+	return l.err
+}
+
+// An idle worker leaves its fleet, lowering the desired capacity; when the fleet refuses (at its minimum)
+// it stays and tries again after another idle period.
+func TestAgentLeavesTheFleetWhenIdle(t *testing.T) {
+	r := newRig(t, nil)
+	r.agent.IdleExit = 50 * time.Millisecond
+	l := &leaver{}
+	r.agent.Leave = l
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	require.NoError(t, r.agent.Run(ctx))
+	assert.Equal(t, []bool{true}, l.shrink, "left once, shrinking the fleet")
+
+	r2 := newRig(t, nil)
+	r2.agent.IdleExit = 50 * time.Millisecond
+	l2 := &leaver{err: errors.New("ValidationError: would violate the min size constraint")}
+	r2.agent.Leave = l2
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel2()
+	require.NoError(t, r2.agent.Run(ctx2))
+	assert.GreaterOrEqual(t, l2.n, 2, "tries again after each idle period")
+}
 
 func TestAgentRunsTheCodeTarballInItsDirectory(t *testing.T) {
 	r := newRig(t, nil)

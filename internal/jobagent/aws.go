@@ -125,10 +125,11 @@ func (f *Fleet) Protect(ctx context.Context, on bool) error {
 	return err
 }
 
-// Leave terminates this instance without lowering the desired capacity, so the group launches a replacement.
-func (f *Fleet) Leave(ctx context.Context) error {
+// Leave terminates this instance; with shrink the group's desired capacity goes down by one (Auto Scaling
+// refuses that below the group's minimum), without it the group launches a replacement.
+func (f *Fleet) Leave(ctx context.Context, shrink bool) error {
 	_, err := f.API.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
-		InstanceId: aws.String(f.InstanceID), ShouldDecrementDesiredCapacity: aws.Bool(false)})
+		InstanceId: aws.String(f.InstanceID), ShouldDecrementDesiredCapacity: aws.Bool(shrink)})
 	return err
 }
 
