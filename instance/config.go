@@ -199,11 +199,11 @@ type Jobs struct {
 	Classes                  []JobClass        `yaml:"classes" doc:"Job classes: one queue and one worker fleet each."`
 	VisibilityTimeoutSeconds int               `yaml:"visibility_timeout_seconds" doc:"How long a received job stays hidden from other workers, 0 to 43200."`
 	MaxReceiveCount          int               `yaml:"max_receive_count" doc:"Receives before a job moves to its dead-letter queue, 1 to 1000."`
-	ScaleInAfterMinutes      int               `yaml:"scale_in_after_minutes" doc:"Minutes a queue must stay empty, with nothing in flight, before its fleet returns to its minimum (a multiple of 5, 5 to 1440)."`
+	ScaleInAfterMinutes      int               `yaml:"scale_in_after_minutes" doc:"Minutes a worker waits without a job before it leaves its fleet, down to the fleet's minimum (a multiple of 5, 5 to 1440)."`
 	Worker                   JobsWorker        `yaml:"worker" doc:"What each worker runs."`
 	Web                      JobsWeb           `yaml:"web" doc:"The web server and its load balancer."`
 	EventsTopic              bool              `yaml:"events_topic" doc:"An SNS topic for job events that the web server and workers may publish to."`
-	SqsEndpoint              string            `yaml:"sqs_endpoint" enum:"auto|create|none" doc:"An SQS interface endpoint for private subnets: auto creates one when the new VPC has no NAT gateway."`
+	SqsEndpoint              string            `yaml:"sqs_endpoint" enum:"auto|create|none" doc:"Interface endpoints for private subnets (SQS; CloudWatch Logs and Auto Scaling for the agent; SNS with events_topic): auto creates them when the new VPC has no NAT gateway."`
 	Lifecycle                LifecycleOverride `yaml:"lifecycle" doc:"Overrides the instance lifecycle for the jobs bucket and tables."`
 }
 
@@ -219,7 +219,7 @@ type JobClass struct {
 
 // JobsWorker is what a worker runs.
 type JobsWorker struct {
-	Command string `yaml:"command" doc:"Command that starts a worker, run from the unpacked code tarball as a systemd service."`
+	Command string `yaml:"command" doc:"Your own worker instead of stratolab-worker: a command run from the unpacked code tarball as a systemd service. Empty: the agent."`
 	CodeKey string `yaml:"code_key" doc:"Key of the code tarball in the jobs bucket, under code/."`
 }
 

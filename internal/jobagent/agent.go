@@ -324,7 +324,10 @@ func (a *Agent) Handle(ctx context.Context, m jobs.Message) (Outcome, error) {
 	}
 	a.event(ctx, spec, jobs.StateRunning, nil, "")
 	if a.Protect != nil {
-		if err := a.Protect.Protect(ctx, true); err != nil {
+		pctx, cancel := context.WithTimeout(ctx, sideCallTimeout)
+		err := a.Protect.Protect(pctx, true)
+		cancel()
+		if err != nil {
 			a.Log.Warn("cannot protect the instance from scale-in", "err", err)
 		}
 	}
@@ -369,10 +372,16 @@ func (a *Agent) event(ctx context.Context, spec jobs.Spec, state string, exit *i
 		return
 	}
 	e := jobs.Event{JobID: spec.JobID, Class: spec.Class, State: state, InstanceID: a.InstanceID, ExitCode: exit, Reason: reason, At: a.Clock.Now().Unix()}
+	ctx, cancel := context.WithTimeout(ctx, sideCallTimeout)
+	defer cancel()
 	if err := a.Events.Publish(ctx, e); err != nil {
 		a.Log.Warn("cannot publish job event", "job", spec.JobID, "state", state, "err", err)
 	}
 }
+
+// sideCallTimeout bounds the calls a job does not depend on (events, scale-in protection): a missing
+// endpoint must not hold a job up.
+const sideCallTimeout = 15 * time.Second
 
 // stateLost: the job is no longer this worker's; nothing is recorded and the message is left alone.
 const stateLost = "lost"
