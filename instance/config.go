@@ -120,7 +120,7 @@ type Auth struct {
 	Mfa                string            `yaml:"mfa" enum:"off|optional|required" doc:"Multi-factor authentication with TOTP."`
 	FeaturePlan        string            `yaml:"feature_plan" enum:"lite|essentials|plus" doc:"Cognito feature plan. plus adds threat protection (charged per monthly active user)."`
 	ThreatProtection   string            `yaml:"threat_protection" enum:"enforced|audit|off" doc:"Threat protection for sign-in (plus only): enforced blocks or challenges risky sign-ins, audit only records them."`
-	DomainPrefix       string            `yaml:"domain_prefix" doc:"Hosted UI prefix: https://<prefix>.auth.<region>.amazoncognito.com. Default: the instance name."`
+	DomainPrefix       string            `yaml:"domain_prefix" doc:"Hosted UI prefix: https://<prefix>.auth.<region>.amazoncognito.com. Default: <instance>-<account ID>."`
 	Email              AuthEmail         `yaml:"email" doc:"Who sends the pool's email."`
 	Groups             []Group           `yaml:"groups" doc:"Cognito groups."`
 	Clients            []AuthClient      `yaml:"clients" doc:"App clients for applications outside stratolab. Modules add their own."`
@@ -186,13 +186,23 @@ func (c *Config) AuthEnabled() bool {
 	return c.Enabled.Auth || c.Enabled.Hub || (c.Enabled.Jobs && c.Jobs.Web.Login == "cognito")
 }
 
-// AuthDomainPrefix is the hosted UI prefix: auth.domain_prefix, or the instance name.
+// AuthDomainPrefix is the hosted UI prefix: auth.domain_prefix, or <instance>-<env.account>, unique by
+// construction (prefixes are unique across all AWS accounts in a region, so an instance name alone is
+// likely taken). Without env.account it holds AccountPlaceholder, which the stacks replace with the
+// deploying account (AWS::AccountId).
 func (c *Config) AuthDomainPrefix() string {
 	if c.Auth.DomainPrefix != "" {
 		return c.Auth.DomainPrefix
 	}
-	return c.Name
+	account := c.Env.Account
+	if account == "" {
+		account = AccountPlaceholder
+	}
+	return c.Name + "-" + account
 }
+
+// AccountPlaceholder stands for the deploying account in AuthDomainPrefix.
+const AccountPlaceholder = "{account}"
 
 // Jobs is Cloud Kotta: the stores in <instance>/JobsData, the queues, fleets and web server in <instance>/Jobs.
 type Jobs struct {

@@ -100,6 +100,7 @@ func (v *validator) jobs() {
 	if j.Lifecycle.RemovalPolicy == "snapshot" {
 		v.errorf("jobs.lifecycle.removal_policy", "snapshot is not something S3 buckets support (retain or destroy)")
 	}
+	v.productionDestroy("jobs.lifecycle", j.Lifecycle, "the tables keep their deletion protection and the buckets are not emptied, so cdk destroy would fail")
 }
 
 func (v *validator) minMax(path string, lo, hi int) {
