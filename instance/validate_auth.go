@@ -16,7 +16,7 @@ var (
 	sesAccountRe  = regexp.MustCompile(`^arn:aws[a-z-]*:ses:[a-z0-9-]+:([0-9]{12}):`)
 	// cognitoSESRegions are the SES regions Cognito accepts for a pool in another region.
 	cognitoSESRegions = []string{"us-east-1", "us-west-2", "eu-west-1"}
-	groupNameRe   = regexp.MustCompile(`^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$`)
+	groupNameRe       = regexp.MustCompile(`^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$`)
 )
 
 // SESIdentity splits auth.email.ses_identity into the verified identity (a domain or an address) and
