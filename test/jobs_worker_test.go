@@ -419,3 +419,21 @@ func TestJobsOwnWorkerFleetsReturnToMinimumAfterAnIdleHour(t *testing.T) {
 	assert.Contains(t, uds[0], "ExecStart=/bin/bash -c 'python3 -m mine.worker $$HOME'")
 	assert.NotContains(t, uds[0], "stratolab-worker")
 }
+
+// F8: the web fleet is replaced one server at a time with one kept in service; F18: a job in a
+// dead-letter queue raises an alarm on the fleet notifications topic.
+func TestJobsWebRollsOneAtATimeAndDeadLettersAlarm(t *testing.T) {
+	tpl := jobs(t)
+	tpl.HasResource(jsii.String("AWS::AutoScaling::AutoScalingGroup"), map[string]any{
+		"Properties": map[string]any{"MinSize": "1", "MaxSize": "2"},
+		"UpdatePolicy": map[string]any{"AutoScalingRollingUpdate": assertions.Match_ObjectLike(&map[string]any{
+			"MinInstancesInService": 1, "MaxBatchSize": 1})},
+	})
+	for _, class := range []string{"Prod", "Test"} {
+		tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+			"MetricName": "ApproximateNumberOfMessagesVisible", "Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+			"Dimensions":   []any{map[string]any{"Name": "QueueName", "Value": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^Runner" + class + "DeadLetterQueue")), "QueueName"}}}},
+			"AlarmActions": []any{ref("RunnerFleetNotifications")},
+		})
+	}
+}

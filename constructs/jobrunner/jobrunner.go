@@ -192,6 +192,14 @@ func New(scope constructs.Construct, id string, props *Props) *JobRunner {
 		// Left on SNS's own encryption: EC2 Auto Scaling publishes through its service-linked role, which
 		// cannot use the AWS-managed SNS key; the events name instances, not data.
 	})
+	// The dead-letter alarms publish here too.
+	r.Notifications.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("DeadLetterAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{r.Notifications.TopicArn()},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Stack_Of(scope).Account()}},
+	}))
 
 	workerSG := awsec2.NewSecurityGroup(r.Construct, jsii.String("WorkerSecurityGroup"), &awsec2.SecurityGroupProps{
 		Vpc:              p.Vpc,
@@ -346,6 +354,18 @@ func (r *JobRunner) newQueues(c JobClass) awssqs.Queue {
 		Actions:    jsii.Strings(r.workerQueueActions()...),
 		Resources:  &[]*string{queue.QueueArn()},
 	}))
+	// F18: a job on the dead-letter queue failed max_receive_count deliveries; say so.
+	dead := awscloudwatch.NewAlarm(r.Construct, jsii.String(name+"DeadLetterAlarm"), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String(fmt.Sprintf("A %s job was delivered %d times without ending and is in the dead-letter queue", c.Name, p.MaxReceiveCount)),
+		Metric: dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
+		}),
+		Threshold:          jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	dead.AddAlarmAction(awscloudwatchactions.NewSnsAction(r.Notifications))
 	r.Queues[c.Name], r.DeadLetterQueues[c.Name] = queue, dlq
 	return queue
 }
@@ -568,7 +588,9 @@ func (r *JobRunner) newWeb(webSG awsec2.ISecurityGroup) {
 			AdditionalTypes: &[]awsautoscaling.AdditionalHealthCheckType{awsautoscaling.AdditionalHealthCheckType_ELB},
 			GracePeriod:     awscdk.Duration_Minutes(jsii.Number(5)),
 		}),
-		UpdatePolicy:  awsautoscaling.UpdatePolicy_RollingUpdate(nil),
+		// F8: replace one server at a time and keep one in service while there is room (MinInstancesInService
+		// must be below MaxSize: CloudFormation launches the new server before it stops the old).
+		UpdatePolicy:  awsautoscaling.UpdatePolicy_RollingUpdate(rollingUpdate(w)),
 		Notifications: &[]*awsautoscaling.NotificationConfiguration{{Topic: r.Notifications, ScalingEvents: awsautoscaling.ScalingEvents_ALL()}},
 	})
 	r.WebFleet = asg
@@ -595,6 +617,14 @@ func (r *JobRunner) newWeb(webSG awsec2.ISecurityGroup) {
 		})
 	}
 	front.HTTPS.AddAction(jsii.String("Default"), &awselasticloadbalancingv2.AddApplicationActionProps{Action: action})
+}
+
+func rollingUpdate(w WebProps) *awsautoscaling.RollingUpdateOptions {
+	o := &awsautoscaling.RollingUpdateOptions{MaxBatchSize: jsii.Number(1)}
+	if w.Max > 1 {
+		o.MinInstancesInService = jsii.Number(1)
+	}
+	return o
 }
 
 func (r *JobRunner) newEventsTopic() {
