@@ -417,6 +417,9 @@ func TestJobsOwnWorkerFleetsReturnToMinimumAfterAnIdleHour(t *testing.T) {
 	}
 	require.Len(t, uds, 1)
 	assert.Contains(t, uds[0], "ExecStart=/bin/bash -c 'python3 -m mine.worker $$HOME'")
+	// F7: the code download is retried, and a failure powers the instance off for Auto Scaling to replace.
+	assert.Regexp(t, `retry aws s3 cp 's3://<Ref:StoreJobsBucket[0-9A-F]+>/code/cloud_kotta.tar.gz' /opt/kotta/code.tar.gz \|\| fail`, uds[0])
+	assert.Contains(t, uds[0], "shutdown -h now")
 	assert.NotContains(t, uds[0], "stratolab-worker")
 }
 

@@ -693,10 +693,14 @@ func serviceUserData(service, command string, bucket awss3.IBucket, codeKey stri
 	quoted := strings.NewReplacer("%", "%%", "$", "$$", "'", `'\''`).Replace(command)
 	commands := []string{
 		"set -euo pipefail",
+		// F7: a code tarball that cannot be fetched (not uploaded yet, a transient error) is retried, and then
+		// powers the instance off so that Auto Scaling replaces it, instead of leaving a server that runs nothing.
+		`fail() { echo "` + service + ` setup failed: $*" | tee /dev/console >&2; logger -t ` + service + ` "setup failed: $*"; shutdown -h now; exit 1; }`,
+		`retry() { local i; for i in 1 2 3 4 5 6 7 8 9 10; do "$@" && return 0; sleep $((i * 3)); done; return 1; }`,
 		"id -u kotta >/dev/null 2>&1 || useradd --system --create-home --home-dir /opt/kotta --shell /sbin/nologin kotta",
 		"install -d -o kotta -g kotta /opt/kotta/app",
-		"aws s3 cp 's3://" + *bucket.BucketName() + "/" + codeKey + "' /opt/kotta/code.tar.gz",
-		"tar -xzf /opt/kotta/code.tar.gz -C /opt/kotta/app",
+		"retry aws s3 cp 's3://" + *bucket.BucketName() + "/" + codeKey + "' /opt/kotta/code.tar.gz || fail 'cannot download s3://" + *bucket.BucketName() + "/" + codeKey + "'",
+		"tar -xzf /opt/kotta/code.tar.gz -C /opt/kotta/app || fail 'the code tarball does not unpack'",
 		"chown -R kotta:kotta /opt/kotta",
 		"cat > /etc/" + service + ".env <<'ENV'\n" + envFile.String() + "ENV",
 		"cat > /etc/systemd/system/" + service + ".service <<'UNIT'\n" +
