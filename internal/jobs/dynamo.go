@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -33,14 +34,28 @@ func s(v string) av               { return &types.AttributeValueMemberS{Value: v
 func n(v int64) av                { return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)} }
 func key(id string) map[string]av { return map[string]av{"job_id": s(id)} }
 
-// Attribute names: "state" is a DynamoDB reserved word, so every expression names it #s.
-var names = map[string]string{"#s": "state"}
+// Every attribute in an expression is written #name and aliased by names(): "state" and others are
+// DynamoDB reserved words, and an alias is never wrong.
+var aliasRe = regexp.MustCompile(`#[a-z_]+`)
+
+// names returns ExpressionAttributeNames for exactly the aliases the expressions use (DynamoDB refuses
+// an unused one).
+func names(exprs ...string) map[string]string {
+	out := map[string]string{}
+	for _, e := range exprs {
+		for _, a := range aliasRe.FindAllString(e, -1) {
+			out[a] = a[1:]
+		}
+	}
+	return out
+}
 
 func (t DynamoTable) Put(ctx context.Context, j Job) error {
 	item := toItem(j)
 	_, err := t.API.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(t.Name), Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(job_id)"),
+		ConditionExpression:      aws.String("attribute_not_exists(#job_id)"),
+		ExpressionAttributeNames: names("attribute_not_exists(#job_id)"),
 	})
 	var cf *types.ConditionalCheckFailedException
 	if errors.As(err, &cf) {
@@ -62,13 +77,12 @@ func (t DynamoTable) Get(ctx context.Context, id string) (Job, error) {
 
 func (t DynamoTable) Claim(ctx context.Context, c Claim) (Job, error) {
 	cmd, _ := json.Marshal(c.Spec.Command)
-	out, err := t.API.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := t.API.UpdateItem(ctx, aliased(&dynamodb.UpdateItemInput{
 		TableName: aws.String(t.Name), Key: key(c.Spec.JobID),
-		UpdateExpression: aws.String("SET #s = :running, started_at = :now, heartbeat_at = :now, instance_id = :inst, log_group = :lg, log_stream = :ls, " +
-			"attempts = if_not_exists(attempts, :zero) + :one, job_class = if_not_exists(job_class, :class), command = if_not_exists(command, :cmd) " +
-			"REMOVE exit_code, reason, finished_at"),
-		ConditionExpression:      aws.String("attribute_not_exists(job_id) OR #s IN (:queued, :interrupted) OR (#s = :running AND heartbeat_at < :stale)"),
-		ExpressionAttributeNames: names,
+		UpdateExpression: aws.String("SET #state = :running, #started_at = :now, #heartbeat_at = :now, #instance_id = :inst, #log_group = :lg, #log_stream = :ls, " +
+			"#attempts = if_not_exists(#attempts, :zero) + :one, #job_class = if_not_exists(#job_class, :class), #command = if_not_exists(#command, :cmd) " +
+			"REMOVE #exit_code, #reason, #finished_at"),
+		ConditionExpression: aws.String("attribute_not_exists(#job_id) OR #state IN (:queued, :interrupted) OR (#state = :running AND #heartbeat_at < :stale)"),
 		ExpressionAttributeValues: map[string]av{
 			":running": s(StateRunning), ":queued": s(StateQueued), ":interrupted": s(StateInterrupted),
 			":now": n(c.Now.Unix()), ":stale": n(c.StaleBefore.Unix()), ":inst": s(c.InstanceID),
@@ -77,7 +91,7 @@ func (t DynamoTable) Claim(ctx context.Context, c Claim) (Job, error) {
 		},
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	}))
 	var cf *types.ConditionalCheckFailedException
 	if errors.As(err, &cf) {
 		return Job{}, &NotClaimableError{Current: fromItem(cf.Item)}
@@ -89,14 +103,13 @@ func (t DynamoTable) Claim(ctx context.Context, c Claim) (Job, error) {
 }
 
 func (t DynamoTable) Heartbeat(ctx context.Context, id, inst string, now time.Time) (Job, error) {
-	out, err := t.API.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := t.API.UpdateItem(ctx, aliased(&dynamodb.UpdateItemInput{
 		TableName: aws.String(t.Name), Key: key(id),
-		UpdateExpression:          aws.String("SET heartbeat_at = :now"),
-		ConditionExpression:       aws.String("#s = :running AND instance_id = :inst"),
-		ExpressionAttributeNames:  names,
+		UpdateExpression:          aws.String("SET #heartbeat_at = :now"),
+		ConditionExpression:       aws.String("#state = :running AND #instance_id = :inst"),
 		ExpressionAttributeValues: map[string]av{":now": n(now.Unix()), ":running": s(StateRunning), ":inst": s(inst)},
 		ReturnValues:              types.ReturnValueAllNew, ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	}))
 	var cf *types.ConditionalCheckFailedException
 	if errors.As(err, &cf) {
 		return Job{}, &LostError{Current: fromItem(cf.Item)}
@@ -108,24 +121,23 @@ func (t DynamoTable) Heartbeat(ctx context.Context, id, inst string, now time.Ti
 }
 
 func (t DynamoTable) Finish(ctx context.Context, f Finish) error {
-	set := "SET #s = :state, finished_at = :now"
+	set := "SET #state = :state, #finished_at = :now"
 	vals := map[string]av{":state": s(f.State), ":now": n(f.Now.Unix()), ":running": s(StateRunning), ":inst": s(f.InstanceID)}
 	if f.ExitCode != nil {
-		set += ", exit_code = :code"
+		set += ", #exit_code = :code"
 		vals[":code"] = n(int64(*f.ExitCode))
 	}
 	if f.Reason != "" {
-		set += ", reason = :reason"
+		set += ", #reason = :reason"
 		vals[":reason"] = s(f.Reason)
 	}
-	_, err := t.API.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err := t.API.UpdateItem(ctx, aliased(&dynamodb.UpdateItemInput{
 		TableName: aws.String(t.Name), Key: key(f.JobID),
-		UpdateExpression:                    aws.String(set + " REMOVE cancel_requested"),
-		ConditionExpression:                 aws.String("#s = :running AND instance_id = :inst"),
-		ExpressionAttributeNames:            names,
+		UpdateExpression:                    aws.String(set + " REMOVE #cancel_requested"),
+		ConditionExpression:                 aws.String("#state = :running AND #instance_id = :inst"),
 		ExpressionAttributeValues:           vals,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	}))
 	var cf *types.ConditionalCheckFailedException
 	if errors.As(err, &cf) {
 		return &LostError{Current: fromItem(cf.Item)}
@@ -134,14 +146,13 @@ func (t DynamoTable) Finish(ctx context.Context, f Finish) error {
 }
 
 func (t DynamoTable) Cancel(ctx context.Context, id string, now time.Time) (Job, error) {
-	out, err := t.API.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := t.API.UpdateItem(ctx, aliased(&dynamodb.UpdateItemInput{
 		TableName: aws.String(t.Name), Key: key(id),
-		UpdateExpression:          aws.String("SET #s = :cancelled, finished_at = :now, reason = :why"),
-		ConditionExpression:       aws.String("#s IN (:queued, :interrupted)"),
-		ExpressionAttributeNames:  names,
+		UpdateExpression:          aws.String("SET #state = :cancelled, #finished_at = :now, #reason = :why"),
+		ConditionExpression:       aws.String("#state IN (:queued, :interrupted)"),
 		ExpressionAttributeValues: map[string]av{":cancelled": s(StateCancelled), ":now": n(now.Unix()), ":why": s("cancelled before it ran"), ":queued": s(StateQueued), ":interrupted": s(StateInterrupted)},
 		ReturnValues:              types.ReturnValueAllNew, ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	}))
 	var cf *types.ConditionalCheckFailedException
 	if err == nil {
 		return fromItem(out.Attributes), nil
@@ -156,14 +167,13 @@ func (t DynamoTable) Cancel(ctx context.Context, id string, now time.Time) (Job,
 	if cur.State != StateRunning {
 		return cur, fmt.Errorf("job %s has already ended: it is %s", id, cur.State)
 	}
-	out, err = t.API.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err = t.API.UpdateItem(ctx, aliased(&dynamodb.UpdateItemInput{
 		TableName: aws.String(t.Name), Key: key(id),
-		UpdateExpression:          aws.String("SET cancel_requested = :t"),
-		ConditionExpression:       aws.String("#s = :running"),
-		ExpressionAttributeNames:  names,
+		UpdateExpression:          aws.String("SET #cancel_requested = :t"),
+		ConditionExpression:       aws.String("#state = :running"),
 		ExpressionAttributeValues: map[string]av{":t": &types.AttributeValueMemberBOOL{Value: true}, ":running": s(StateRunning)},
 		ReturnValues:              types.ReturnValueAllNew,
-	})
+	}))
 	if errors.As(err, &cf) {
 		return t.Get(ctx, id)
 	}
@@ -171,6 +181,12 @@ func (t DynamoTable) Cancel(ctx context.Context, id string, now time.Time) (Job,
 		return Job{}, err
 	}
 	return fromItem(out.Attributes), nil
+}
+
+// aliased sets in's ExpressionAttributeNames from its expressions.
+func aliased(in *dynamodb.UpdateItemInput) *dynamodb.UpdateItemInput {
+	in.ExpressionAttributeNames = names(aws.ToString(in.UpdateExpression), aws.ToString(in.ConditionExpression))
+	return in
 }
 
 func orDash(v string) string {
