@@ -123,7 +123,7 @@ type Auth struct {
 	Mfa                string            `yaml:"mfa" enum:"off|optional|required" doc:"Multi-factor authentication with TOTP."`
 	FeaturePlan        string            `yaml:"feature_plan" enum:"lite|essentials|plus" doc:"Cognito feature plan. plus adds threat protection (charged per monthly active user)."`
 	ThreatProtection   string            `yaml:"threat_protection" enum:"enforced|audit|off" doc:"Threat protection for sign-in (plus only): enforced blocks or challenges risky sign-ins, audit only records them."`
-	DomainPrefix       string            `yaml:"domain_prefix" doc:"Hosted UI prefix: https://<prefix>.auth.<region>.amazoncognito.com. Default: the instance name."`
+	DomainPrefix       string            `yaml:"domain_prefix" doc:"Hosted UI prefix: https://<prefix>.auth.<region>.amazoncognito.com. Default: <instance>-<account ID>."`
 	Email              AuthEmail         `yaml:"email" doc:"Who sends the pool's email."`
 	Groups             []Group           `yaml:"groups" doc:"Cognito groups."`
 	Clients            []AuthClient      `yaml:"clients" doc:"App clients for applications outside stratolab. Modules add their own."`
@@ -189,24 +189,34 @@ func (c *Config) AuthEnabled() bool {
 	return c.Enabled.Auth || c.Enabled.Hub || (c.Enabled.Jobs && c.Jobs.Web.Login == "cognito")
 }
 
-// AuthDomainPrefix is the hosted UI prefix: auth.domain_prefix, or the instance name.
+// AuthDomainPrefix is the hosted UI prefix: auth.domain_prefix, or <instance>-<env.account>, unique by
+// construction (prefixes are unique across all AWS accounts in a region, so an instance name alone is
+// likely taken). Without env.account it holds AccountPlaceholder, which the stacks replace with the
+// deploying account (AWS::AccountId).
 func (c *Config) AuthDomainPrefix() string {
 	if c.Auth.DomainPrefix != "" {
 		return c.Auth.DomainPrefix
 	}
-	return c.Name
+	account := c.Env.Account
+	if account == "" {
+		account = AccountPlaceholder
+	}
+	return c.Name + "-" + account
 }
+
+// AccountPlaceholder stands for the deploying account in AuthDomainPrefix.
+const AccountPlaceholder = "{account}"
 
 // Jobs is Cloud Kotta: the stores in <instance>/JobsData, the queues, fleets and web server in <instance>/Jobs.
 type Jobs struct {
 	Classes                  []JobClass        `yaml:"classes" doc:"Job classes: one queue and one worker fleet each."`
 	VisibilityTimeoutSeconds int               `yaml:"visibility_timeout_seconds" doc:"How long a received job stays hidden from other workers, 0 to 43200."`
 	MaxReceiveCount          int               `yaml:"max_receive_count" doc:"Receives before a job moves to its dead-letter queue, 1 to 1000."`
-	ScaleInAfterMinutes      int               `yaml:"scale_in_after_minutes" doc:"Minutes a queue must stay empty, with nothing in flight, before its fleet returns to its minimum (a multiple of 5, 5 to 1440)."`
+	ScaleInAfterMinutes      int               `yaml:"scale_in_after_minutes" doc:"Minutes a worker waits without a job before it leaves its fleet, down to the fleet's minimum (a multiple of 5, 5 to 1440)."`
 	Worker                   JobsWorker        `yaml:"worker" doc:"What each worker runs."`
 	Web                      JobsWeb           `yaml:"web" doc:"The web server and its load balancer."`
 	EventsTopic              bool              `yaml:"events_topic" doc:"An SNS topic for job events that the web server and workers may publish to."`
-	SqsEndpoint              string            `yaml:"sqs_endpoint" enum:"auto|create|none" doc:"An SQS interface endpoint for private subnets: auto creates one when the new VPC has no NAT gateway."`
+	SqsEndpoint              string            `yaml:"sqs_endpoint" enum:"auto|create|none" doc:"Interface endpoints for private subnets (SQS; CloudWatch Logs and Auto Scaling for the agent; SNS with events_topic): auto creates them when the new VPC has no NAT gateway."`
 	Lifecycle                LifecycleOverride `yaml:"lifecycle" doc:"Overrides the instance lifecycle for the jobs bucket and tables."`
 }
 
@@ -222,7 +232,7 @@ type JobClass struct {
 
 // JobsWorker is what a worker runs.
 type JobsWorker struct {
-	Command string `yaml:"command" doc:"Command that starts a worker, run from the unpacked code tarball as a systemd service."`
+	Command string `yaml:"command" doc:"Your own worker instead of stratolab-worker: a command run from the unpacked code tarball as a systemd service. Empty: the agent."`
 	CodeKey string `yaml:"code_key" doc:"Key of the code tarball in the jobs bucket, under code/."`
 }
 

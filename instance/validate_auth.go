@@ -3,6 +3,7 @@ package instance
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/stratolab/stratolab/internal/awsrules"
@@ -12,7 +13,10 @@ var (
 	emailRe       = regexp.MustCompile(`^[^@\s]+@([a-z0-9-]+\.)+[a-z]{2,}$`)
 	domainRe      = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$`)
 	sesIdentityRe = regexp.MustCompile(`^arn:aws[a-z-]*:ses:([a-z0-9-]+):[0-9]{12}:identity/(.+)$`)
-	groupNameRe   = regexp.MustCompile(`^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$`)
+	sesAccountRe  = regexp.MustCompile(`^arn:aws[a-z-]*:ses:[a-z0-9-]+:([0-9]{12}):`)
+	// cognitoSESRegions are the SES regions Cognito accepts for a pool in another region.
+	cognitoSESRegions = []string{"us-east-1", "us-west-2", "eu-west-1"}
+	groupNameRe       = regexp.MustCompile(`^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$`)
 )
 
 // SESIdentity splits auth.email.ses_identity into the verified identity (a domain or an address) and
@@ -30,9 +34,9 @@ func (v *validator) auth() {
 		return
 	}
 	a := v.cfg.Auth
-	if why := awsrules.CognitoDomainPrefix(v.cfg.AuthDomainPrefix()); why != "" {
+	if why := awsrules.CognitoDomainPrefix(strings.Replace(v.cfg.AuthDomainPrefix(), AccountPlaceholder, "123456789012", 1)); why != "" {
 		if a.DomainPrefix == "" {
-			v.errorf("auth.domain_prefix", "the default prefix, the instance name %q, %s (set auth.domain_prefix: lowercase letters, digits and hyphens, at most 63, without aws, amazon or cognito)", v.cfg.Name, why)
+			v.errorf("auth.domain_prefix", "the default prefix %q %s (set auth.domain_prefix: lowercase letters, digits and hyphens, at most 63, without aws, amazon or cognito)", v.cfg.AuthDomainPrefix(), why)
 		} else {
 			v.errorf("auth.domain_prefix", "%q %s (lowercase letters, digits and hyphens, at most 63, without aws, amazon or cognito)", a.DomainPrefix, why)
 		}
@@ -56,6 +60,7 @@ func (v *validator) auth() {
 	if a.Lifecycle.RemovalPolicy == "snapshot" {
 		v.errorf("auth.lifecycle.removal_policy", "snapshot is not something a Cognito user pool supports (retain or destroy)")
 	}
+	v.productionDestroy("auth.lifecycle", a.Lifecycle, "the user pool keeps its deletion protection, so cdk destroy would fail")
 	v.authEmail(a.Email)
 	v.customAttributes(a.CustomAttributes)
 	v.groups(a.Groups)
@@ -100,7 +105,19 @@ func (v *validator) authEmail(e AuthEmail) {
 		v.errorf("auth.email.ses_identity", "is required when auth.email.sender is ses (a verified domain such as example.edu, or arn:aws:ses:<region>:<account>:identity/<domain or address>)")
 		return
 	}
-	name, _ := SESIdentity(e.SesIdentity)
+	name, region := SESIdentity(e.SesIdentity)
+	if m := sesIdentityRe.FindStringSubmatch(e.SesIdentity); m != nil {
+		// CDK builds the pool's SourceArn from the stack's account and the identity's region
+		// (aws-cognito/lib/user-pool-email.js), so an identity of another account would name one that does not exist.
+		if account := sesAccountRe.FindStringSubmatch(e.SesIdentity)[1]; v.cfg.Env.Account != "" && account != v.cfg.Env.Account {
+			v.errorf("auth.email.ses_identity", "is in account %s, not env.account %s (Cognito sends with an identity of the pool's own account: verify it there)", account, v.cfg.Env.Account)
+		}
+		// Cognito uses SES in the pool's region or, for the regions it lists, an alternate one
+		// (Cognito Developer Guide, "Email settings for Amazon Cognito user pools"; CDK's sesRegion: us-east-1, us-west-2 or eu-west-1).
+		if v.cfg.Env.Region != "" && region != v.cfg.Env.Region && !slices.Contains(cognitoSESRegions, region) {
+			v.errorf("auth.email.ses_identity", "is in region %s, which Cognito cannot send from for a pool in %s (the pool's region, or one of %s)", region, orUnknown(v.cfg.Env.Region), strings.Join(cognitoSESRegions, ", "))
+		}
+	}
 	switch {
 	case strings.Contains(name, "@"):
 		if name != e.FromAddress {
@@ -189,5 +206,21 @@ func (v *validator) clients(clients []AuthClient) {
 				}
 			}
 		}
+	}
+}
+
+func orUnknown(region string) string {
+	if region == "" {
+		return "an unknown region (set env.region)"
+	}
+	return region
+}
+
+// productionDestroy refuses removal_policy: destroy in production: the tables and the pool keep their
+// deletion protection and buckets are not emptied (lifecycle.Policy.WithRemoval), so cdk destroy could
+// not finish. To delete a production module's data, switch the instance to development, deploy, then destroy.
+func (v *validator) productionDestroy(path string, o LifecycleOverride, why string) {
+	if v.cfg.Production() && o.RemovalPolicy == "destroy" {
+		v.errorf(path+".removal_policy", "destroy is refused in production: %s (retain; to delete the data, set lifecycle: development, deploy, then destroy)", why)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/stratolab/stratolab/internal/awsrules"
+	"github.com/stratolab/stratolab/internal/names"
 )
 
 var jobClassRe = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
@@ -20,15 +21,24 @@ func (v *validator) jobs() {
 		v.errorf("jobs.classes", "is empty (at least one job class, such as {name: prod, instance_types: [m5.xlarge], min: 0, max: 10})")
 	}
 	seen := map[string]int{}
+	ids := map[string]int{}
 	for i, c := range j.Classes {
 		p := fmt.Sprintf("jobs.classes[%d]", i)
+		id := names.Pascal(c.Name)
 		switch first, dup := seen[c.Name]; {
 		case !jobClassRe.MatchString(c.Name):
 			v.errorf(p+".name", "%q is not a class name (lowercase letters, digits and dashes, starting with a letter, at most 20)", c.Name)
 		case dup:
 			v.errorf(p+".name", "%q is already the name of jobs.classes[%d] (class names are unique)", c.Name, first)
+		default:
+			if other, clash := ids[id]; clash {
+				v.errorf(p+".name", "%q and jobs.classes[%d].name %q both make the resource names %s... (names must differ in more than their dashes)", c.Name, other, j.Classes[other].Name, id)
+			}
 		}
 		seen[c.Name] = i
+		if _, ok := ids[id]; !ok {
+			ids[id] = i
+		}
 		if len(c.InstanceTypes) == 0 {
 			v.errorf(p+".instance_types", "is required (such as [m5.xlarge])")
 		}
@@ -51,10 +61,12 @@ func (v *validator) jobs() {
 		v.errorf("jobs.max_receive_count", "%d is out of range (1 to 1000)", j.MaxReceiveCount)
 	}
 	if m := j.ScaleInAfterMinutes; m < 5 || m > 1440 || m%5 != 0 {
-		v.errorf("jobs.scale_in_after_minutes", "%d must be a multiple of 5 from 5 to 1440 (the idle alarm counts 5-minute periods)", m)
+		v.errorf("jobs.scale_in_after_minutes", "%d must be a multiple of 5 from 5 to 1440", m)
 	}
-	if j.Worker.Command == "" {
-		v.errorf("jobs.worker.command", "is required (the command that starts a worker from your code tarball, such as python3 -m kotta.worker)")
+	for _, c := range []struct{ path, cmd string }{{"jobs.worker.command", j.Worker.Command}, {"jobs.web.command", j.Web.Command}} {
+		if strings.ContainsAny(c.cmd, "\n\r") {
+			v.errorf(c.path, "has a line break (one command line; put a script in your code tarball and run that)")
+		}
 	}
 	if !strings.HasPrefix(j.Worker.CodeKey, "code/") || j.Worker.CodeKey == "code/" {
 		v.errorf("jobs.worker.code_key", "%q must be a key under code/ (the web and worker roles can read only code/*), such as code/cloud_kotta.tar.gz", j.Worker.CodeKey)
@@ -88,6 +100,7 @@ func (v *validator) jobs() {
 	if j.Lifecycle.RemovalPolicy == "snapshot" {
 		v.errorf("jobs.lifecycle.removal_policy", "snapshot is not something S3 buckets support (retain or destroy)")
 	}
+	v.productionDestroy("jobs.lifecycle", j.Lifecycle, "the tables keep their deletion protection and the buckets are not emptied, so cdk destroy would fail")
 }
 
 func (v *validator) minMax(path string, lo, hi int) {

@@ -62,3 +62,8 @@ read -r hub40 hub1 hubratio < <(pair hub-40 "$app" "-c instance=hub-40 $dir" hub
 printf 'hub, 1 profile/1 node group (median):     %d ms\n' "$hub1"
 printf 'hub, 40 profiles/10 node groups (median): %d ms\n' "$hub40"
 printf 'ratio hub-40/hub-1 (median of pairs):     %.2f (target <= 1.3)\n' "$hubratio"
+
+# The worker agent's own cost per job (internal/jobagent): receive, claim, download 10 inputs, run a
+# trivial command, upload 10 outputs and the log, record, delete; S3 through the SDK to an in-process server.
+go test ./internal/jobagent -run '^$' -bench AgentOverheadPerJob -benchtime "${AGENT_JOBS:-50}x" -count 1 |
+	awk '/^BenchmarkAgentOverheadPerJob/ {printf "worker agent overhead per job:       %.1f ms (target < 100)\n", $3 / 1e6}'

@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/jsii-runtime-go"
@@ -20,7 +22,7 @@ func newAuth(in *Instance, cfg *instance.Config) *Auth {
 	s := in.newStack(cfg, "Auth", "Cognito user pool")
 	a := cfg.Auth
 	props := &auth.Props{
-		DomainPrefix:       cfg.AuthDomainPrefix(),
+		DomainPrefix:       strings.Replace(cfg.AuthDomainPrefix(), instance.AccountPlaceholder, *awscdk.Aws_ACCOUNT_ID(), 1),
 		UserPoolName:       cfg.Name + "-users",
 		UsernameSignIn:     a.SignIn == "username",
 		SelfSignUp:         a.SelfSignUp,

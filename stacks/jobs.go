@@ -1,14 +1,24 @@
 package stacks
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stratolab/stratolab/constructs/auth"
 	"github.com/stratolab/stratolab/constructs/jobrunner"
 	"github.com/stratolab/stratolab/constructs/jobstore"
+	"github.com/stratolab/stratolab/constructs/lifecycle"
 	"github.com/stratolab/stratolab/instance"
+	"github.com/stratolab/stratolab/internal/jobs"
+	"github.com/stratolab/stratolab/internal/names"
+	"github.com/stratolab/stratolab/internal/published"
 )
 
 // Jobs is Cloud Kotta: <instance>/JobsData holds what must survive (bucket, tables, roles), and
@@ -57,6 +67,11 @@ func newJobs(in *Instance, cfg *instance.Config) *Jobs {
 		web.Login = &jobrunner.Login{UserPool: in.Auth.Auth.UserPool, Client: client.Client, Domain: in.Auth.Auth.Domain}
 	}
 	sqsEndpoint := j.SqsEndpoint == "create" || (j.SqsEndpoint == "auto" && cfg.Vpc.Type == "new" && cfg.Vpc.NatGateways == 0)
+	policy := lifecycleFor(cfg, j.Lifecycle)
+	var logsKeyFor awskms.IKey
+	if needsCustomerManagedKeys(cfg) {
+		logsKeyFor = jobLogsKey(s, policy)
+	}
 	runner := jobrunner.New(s, "Runner", &jobrunner.Props{
 		Vpc:               in.Base.Network.Vpc,
 		Store:             store,
@@ -69,13 +84,71 @@ func newJobs(in *Instance, cfg *instance.Config) *Jobs {
 		Web:               web,
 		EventsTopic:       j.EventsTopic,
 		SqsEndpoint:       sqsEndpoint,
+		// Job logs are data: kept in production, removed with a development instance.
+		JobLogRemovalPolicy: policy.RemovalPolicy,
+		LogsKey:             logsKeyFor,
 	})
-	awscdk.NewCfnOutput(s, jsii.String("WebUrl"), &awscdk.CfnOutputProps{
-		Value:       jsii.String("https://" + *runner.LoadBalancer.LoadBalancerDnsName()),
-		Description: jsii.String("The web server (point your host name's DNS record at the load balancer)"),
+	// With Cognito login only the configured host works (it is the client's callback, and the certificate's name).
+	if host := strings.TrimSuffix(j.Web.Host, "/"); host != "" {
+		awscdk.NewCfnOutput(s, jsii.String("WebUrl"), &awscdk.CfnOutputProps{
+			Value: jsii.String(host), Description: jsii.String("The web server: point this host name's DNS record (CNAME or alias) at LoadBalancerDnsName"),
+		})
+	}
+	awscdk.NewCfnOutput(s, jsii.String("LoadBalancerDnsName"), &awscdk.CfnOutputProps{
+		Value:       runner.LoadBalancer.LoadBalancerDnsName(),
+		Description: jsii.String("The web server's load balancer: point your host name's DNS record (CNAME or alias) here"),
 	})
+	publishJobs(s, cfg.Name, store, runner)
 	awscdk.NewCfnOutput(s, jsii.String("FleetNotificationsTopic"), &awscdk.CfnOutputProps{
 		Value: runner.Notifications.TopicArn(), Description: jsii.String("Subscribe to the fleets' launch, termination and error events"),
 	})
 	return &Jobs{DataStack: data, Store: store, Stack: s, Runner: runner}
+}
+
+// publishJobs writes what `stratolab jobs` needs under /stratolab/<instance>/jobs/ (see internal/jobs).
+func publishJobs(scope constructs.Construct, name string, store *jobstore.JobStore, runner *jobrunner.JobRunner) {
+	params := []struct {
+		id, key, desc string
+		value         *string
+	}{
+		{"BucketParameter", jobs.ParamBucket, "jobs bucket (uploads/, outputs/, code/)", store.Bucket.BucketName()},
+		{"JobsTableParameter", jobs.ParamJobsTable, "jobs table", store.JobsTable.TableName()},
+		{"LogGroupParameter", jobs.ParamLogGroup, "job log group", runner.JobLogs.LogGroupName()},
+	}
+	if runner.EventsTopic != nil {
+		params = append(params, struct {
+			id, key, desc string
+			value         *string
+		}{"EventsTopicParameter", jobs.ParamEventsTopic, "job events topic", runner.EventsTopic.TopicArn()})
+	}
+	for _, class := range slices.Sorted(maps.Keys(runner.Queues)) {
+		params = append(params, struct {
+			id, key, desc string
+			value         *string
+		}{names.Pascal(class) + "QueueUrlParameter", jobs.ParamQueuePrefix + class, class + " jobs queue URL", runner.Queues[class].QueueUrl()})
+	}
+	for _, p := range params {
+		awsssm.NewStringParameter(scope, jsii.String(p.id), &awsssm.StringParameterProps{
+			ParameterName: jsii.String(published.Path(name, "jobs") + p.key),
+			StringValue:   p.value,
+			Description:   jsii.String("stratolab " + name + ": the " + p.desc),
+		})
+	}
+}
+
+// jobLogsKey encrypts the job log group when a compliance pack asks for customer-managed keys; CloudWatch
+// Logs uses it through its regional service principal (CloudWatch Logs User Guide, "Encrypt log data in
+// CloudWatch Logs using AWS KMS").
+func jobLogsKey(scope constructs.Construct, policy lifecycle.Policy) awskms.IKey {
+	key := logsKey(scope, policy)
+	stack := awscdk.Stack_Of(scope)
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchLogsEncrypts"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("logs."+*stack.Region()+".amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"ArnLike": map[string]any{"kms:EncryptionContext:aws:logs:arn": stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("logs"), Resource: jsii.String("log-group"), ResourceName: jsii.String("*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})}},
+	}), jsii.Bool(false))
+	return key
 }

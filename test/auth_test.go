@@ -58,7 +58,7 @@ func TestAuthPoolAttributes(t *testing.T) {
 
 func TestAuthDomainGroupsAndOutputs(t *testing.T) {
 	tpl := exampleAuth(t)
-	tpl.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolDomain"), map[string]any{"Domain": "example"})
+	tpl.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolDomain"), map[string]any{"Domain": "stratolab-example-research-computing"})
 	tpl.ResourceCountIs(jsii.String("AWS::Cognito::UserPoolGroup"), jsii.Number(3))
 	tpl.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolGroup"), map[string]any{
 		"GroupName": "sudo", "Description": "Hub administrators", "Precedence": 0,
@@ -91,11 +91,21 @@ func TestAuthClientUsesCodeGrantWithOpenIDScopesAndASecret(t *testing.T) {
 }
 
 func TestAuthIsDeletionProtectedAndRetainedInProduction(t *testing.T) {
-	prod, _ := buildInstance(t, "prodauth", "lifecycle: production\n"+authEnv)
-	template(prod.Auth.Stack).HasResource(jsii.String("AWS::Cognito::UserPool"), map[string]any{
+	prod, _ := buildInstance(t, "prodauth", "lifecycle: production\n"+authEnv+"auth:\n  groups: [{name: sudo}, {name: gpu}]\n")
+	tpl := template(prod.Auth.Stack)
+	tpl.HasResource(jsii.String("AWS::Cognito::UserPool"), map[string]any{
 		"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
 		"Properties": map[string]any{"DeletionProtection": "ACTIVE"},
 	})
+	// F14: the groups (their memberships are users' access) and the domain prefix stay with the kept pool.
+	tpl.ResourcePropertiesCountIs(jsii.String("AWS::Cognito::UserPoolGroup"), map[string]any{}, jsii.Number(2))
+	for _, typ := range []string{"AWS::Cognito::UserPoolGroup", "AWS::Cognito::UserPoolDomain"} {
+		for id, r := range *tpl.FindResources(jsii.String(typ), nil) {
+			assert.Equal(t, "Retain", (*r)["DeletionPolicy"], "%s %s", typ, id)
+		}
+	}
+	// F9: the default prefix is <instance>-<account>.
+	tpl.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolDomain"), map[string]any{"Domain": "prodauth-123456789012"})
 }
 
 func TestAuthIsUnprotectedAndDeletedInDevelopment(t *testing.T) {

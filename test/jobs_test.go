@@ -93,17 +93,20 @@ func TestJobsTablesAreOnDemandWithRecoveryAndEncryption(t *testing.T) {
 	})
 }
 
-func TestJobsWorkerRoleHasExactlyKottasExecuteRights(t *testing.T) {
+func TestJobsWorkerRoleHasExecuteRightsWithUploads(t *testing.T) {
 	jobsData(t).HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
 		"Roles": []any{ref("StoreWorkerRole")},
 		"PolicyDocument": map[string]any{"Statement": []any{
 			map[string]any{"Sid": "ExecuteOutputs", "Effect": "Allow",
 				"Action":   []any{"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"},
 				"Resource": prefixArn("StoreJobsBucket", "outputs/")},
+			// F3: a job's inputs are under uploads/ (written by the web app or `stratolab jobs submit`).
+			map[string]any{"Sid": "ExecuteReadUploads", "Effect": "Allow", "Action": []any{"s3:GetObject", "s3:GetObjectVersion"},
+				"Resource": prefixArn("StoreJobsBucket", "uploads/")},
 			map[string]any{"Sid": "ExecuteReadCode", "Effect": "Allow", "Action": []any{"s3:GetObject", "s3:GetObjectVersion"},
 				"Resource": prefixArn("StoreJobsBucket", "code/")},
 			map[string]any{"Sid": "ExecuteList", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": arnOf("StoreJobsBucket"),
-				"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": []any{"outputs/*", "code/*"}}}},
+				"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": []any{"outputs/*", "uploads/*", "code/*"}}}},
 			map[string]any{"Effect": "Allow",
 				"Action": []any{"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
 					"dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"},
@@ -225,7 +228,7 @@ func TestJobsQueuePoliciesAdmitOnlyThePlatformsRoles(t *testing.T) {
 				map[string]any{"Sid": "WebServerSubmits", "Effect": "Allow", "Principal": map[string]any{"AWS": roleArnFrom("WebRole")},
 					"Action": []any{"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}, "Resource": arnOf("Runner" + class + "JobsQueue")},
 				map[string]any{"Sid": "WorkersConsume", "Effect": "Allow", "Principal": map[string]any{"AWS": roleArnFrom("WorkerRole")},
-					"Action":   []any{"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"},
+					"Action":   []any{"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:ReceiveMessage"},
 					"Resource": arnOf("Runner" + class + "JobsQueue")},
 			}},
 		})
@@ -243,9 +246,11 @@ func TestJobsWorkerFleetsRunInPrivateSubnetsFromSecureLaunchTemplates(t *testing
 			"IamInstanceProfile": assertions.Match_AnyValue(),
 		}),
 	}, jsii.Number(3))
-	// prod: spot across three types, 0 to 10, rebalanced.
+	// prod: spot across three types, 0 to 10. F5: no capacity rebalancing, which would terminate a
+	// rebalanced worker whatever it runs (the agent drains on the notice and then asks for its replacement);
+	// F6: no Cooldown, which applies to simple scaling only.
 	tpl.HasResourceProperties(jsii.String("AWS::AutoScaling::AutoScalingGroup"), map[string]any{
-		"MinSize": "0", "MaxSize": "10", "CapacityRebalance": true, "Cooldown": "300",
+		"MinSize": "0", "MaxSize": "10", "CapacityRebalance": assertions.Match_Absent(), "Cooldown": assertions.Match_Absent(),
 		"HealthCheckType": "EC2", "HealthCheckGracePeriod": 300,
 		"MixedInstancesPolicy": map[string]any{
 			"InstancesDistribution": map[string]any{
@@ -282,62 +287,6 @@ func TestJobsWorkerFleetsRunInPrivateSubnetsFromSecureLaunchTemplates(t *testing
 		"Properties": map[string]any{"LaunchTemplate": assertions.Match_AnyValue()},
 		"Metadata":   assertions.Match_Absent(),
 	})
-}
-
-func TestJobsWorkersFetchTheCodeAndRunTheCommand(t *testing.T) {
-	lts := jobs(t).FindResources(jsii.String("AWS::EC2::LaunchTemplate"), nil)
-	found := 0
-	for _, lt := range *lts {
-		raw, _ := json.Marshal(lt)
-		ud := string(raw)
-		if !strings.Contains(ud, "kotta-worker") {
-			continue
-		}
-		found++
-		assert.Contains(t, ud, "/code/cloud_kotta.tar.gz' /opt/kotta/code.tar.gz")
-		assert.Contains(t, ud, "ExecStart=/bin/bash -c 'python3 -m cloud_kotta.worker'")
-		assert.Contains(t, ud, "JOB_QUEUE_URL=")
-		assert.Contains(t, ud, "User=kotta")
-	}
-	assert.Equal(t, 2, found, "one worker launch template per class")
-}
-
-func TestJobsScaleOutOnBacklogAndInWhenIdle(t *testing.T) {
-	tpl := jobs(t)
-	for _, class := range []string{"Prod", "Test"} {
-		tpl.HasResourceProperties(jsii.String("AWS::AutoScaling::ScalingPolicy"), map[string]any{
-			"AutoScalingGroupName": ref("Runner" + class + "WorkersASG"),
-			"PolicyType":           "StepScaling", "AdjustmentType": "ChangeInCapacity", "MetricAggregationType": "Maximum",
-			"StepAdjustments": []any{
-				map[string]any{"MetricIntervalLowerBound": 0, "MetricIntervalUpperBound": 9, "ScalingAdjustment": 1},
-				map[string]any{"MetricIntervalLowerBound": 9, "MetricIntervalUpperBound": 49, "ScalingAdjustment": 2},
-				map[string]any{"MetricIntervalLowerBound": 49, "ScalingAdjustment": 5},
-			},
-		})
-		tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
-			"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible", "Statistic": "Maximum", "Period": 60,
-			"Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "EvaluationPeriods": 1,
-			"Dimensions":   []any{map[string]any{"Name": "QueueName", "Value": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^Runner" + class + "JobsQueue")), "QueueName"}}}},
-			"AlarmActions": []any{ref("Runner" + class + "ScaleOut")},
-		})
-		tpl.HasResourceProperties(jsii.String("AWS::AutoScaling::ScalingPolicy"), map[string]any{
-			"AutoScalingGroupName": ref("Runner" + class + "WorkersASG"),
-			"AdjustmentType":       "ExactCapacity",
-			"StepAdjustments":      []any{map[string]any{"MetricIntervalUpperBound": 0, "ScalingAdjustment": 0}},
-		})
-		// Idle: nothing waiting and nothing in flight for 12 five-minute periods (scale_in_after_minutes: 60).
-		tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
-			"ComparisonOperator": "LessThanOrEqualToThreshold", "Threshold": 0,
-			"EvaluationPeriods": 12, "DatapointsToAlarm": 12, "TreatMissingData": "breaching",
-			"Metrics": assertions.Match_ArrayWith(&[]any{
-				assertions.Match_ObjectLike(&map[string]any{"Expression": "visible + inflight"}),
-				assertions.Match_ObjectLike(&map[string]any{"Id": "inflight", "MetricStat": assertions.Match_ObjectLike(&map[string]any{
-					"Period": 300, "Stat": "Maximum",
-					"Metric": assertions.Match_ObjectLike(&map[string]any{"MetricName": "ApproximateNumberOfMessagesNotVisible"})})}),
-			}),
-			"AlarmActions": []any{ref("Runner" + class + "ScaleIn")},
-		})
-	}
 }
 
 func TestJobsWebIsBehindAnHTTPSLoadBalancerThatRedirectsHTTP(t *testing.T) {
@@ -544,7 +493,8 @@ func TestJobRunnerRejectsImpossibleProps(t *testing.T) {
 		props *jobrunner.Props
 		want  []string
 	}{
-		{"nothing", &jobrunner.Props{}, []string{"Vpc is required", "Store is required", "WorkerCommand is required", "Web.CertificateArn", "Web.Command is required"}},
+		{"nothing", &jobrunner.Props{}, []string{"Vpc is required", "Store is required", "Web.CertificateArn", "Web.Command is required"}},
+		{"a worker command with a line break", &jobrunner.Props{WorkerCommand: "a\nb"}, []string{"WorkerCommand has a line break"}},
 		{"bad classes", &jobrunner.Props{Classes: []jobrunner.JobClass{
 			{Name: "a", InstanceTypes: []string{"m5.huge"}, Min: 3, Max: 2},
 			{Name: "a", InstanceTypes: []string{"m7g.large", "m5.large"}, Max: 1},

@@ -149,7 +149,17 @@ func TestLoadRejects(t *testing.T) {
 		{name: "auth domain prefix with a reserved word", file: withAuth("  domain_prefix: aws-hub\n"),
 			want: []string{`lab.yaml:11: auth.domain_prefix: "aws-hub" contains "aws", which Cognito reserves`}},
 		{name: "auth default domain prefix from a reserved instance name", instance: "amazon-lab", file: withAuth(""),
-			want: []string{`auth.domain_prefix: the default prefix, the instance name "amazon-lab", contains "amazon"`}},
+			want: []string{`auth.domain_prefix: the default prefix "amazon-lab-123456789012" contains "amazon"`}},
+		// F10: CDK builds the pool's SourceArn with the stack's account (aws-cognito/lib/user-pool-email.js).
+		{name: "auth SES identity in another account", file: withAuth("  email: {sender: ses, from_address: no-reply@example.edu, ses_identity: \"arn:aws:ses:us-east-1:210987654321:identity/example.edu\"}\n"),
+			want: []string{"lab.yaml:11: auth.email.ses_identity: is in account 210987654321, not env.account 123456789012 (Cognito sends with an identity of the pool's own account: verify it there)"}},
+		{name: "auth SES identity in a region Cognito cannot send from", file: withAuth("  email: {sender: ses, from_address: no-reply@example.edu, ses_identity: \"arn:aws:ses:eu-central-1:123456789012:identity/example.edu\"}\n"),
+			want: []string{"lab.yaml:11: auth.email.ses_identity: is in region eu-central-1, which Cognito cannot send from for a pool in us-east-1 (the pool's region, or one of us-east-1, us-west-2, eu-west-1)"}},
+		// F14: production keeps deletion protection and does not empty buckets, so a destroy could not finish.
+		{name: "auth removal policy destroy in production", file: strings.Replace(withAuth("  lifecycle: {removal_policy: destroy}\n"), "lifecycle: development", "lifecycle: production", 1),
+			want: []string{"lab.yaml:11: auth.lifecycle.removal_policy: destroy is refused in production: the user pool keeps its deletion protection, so cdk destroy would fail (retain; to delete the data, set lifecycle: development, deploy, then destroy)"}},
+		{name: "jobs removal policy destroy in production", file: strings.Replace(withJobs(jobsKeys+"  lifecycle: {removal_policy: destroy}\n"), "lifecycle: development", "lifecycle: production", 1),
+			want: []string{"lab.yaml:17: jobs.lifecycle.removal_policy: destroy is refused in production"}},
 		{name: "auth password shorter than 8", file: withAuth("  password: {min_length: 7}\n"),
 			want: []string{"lab.yaml:11: auth.password.min_length: 7 is out of range (8 to 99"}},
 		{name: "auth password longer than 99", file: withAuth("  password: {min_length: 100}\n"),
@@ -204,8 +214,12 @@ func TestLoadRejects(t *testing.T) {
 			want: []string{`lab.yaml:16: jobs.web.allowed_cidrs[0]: "10.0.0.0/33" is not a CIDR`, `jobs.web.allowed_cidrs[1]: "192.0.2.1/24" has host bits set (did you mean 192.0.2.0/24?)`}},
 		{name: "jobs code tarball outside code/", file: withJobs(strings.Replace(jobsKeys, "command: run-worker", "command: run-worker\n    code_key: uploads/app.tgz", 1)),
 			want: []string{`lab.yaml:13: jobs.worker.code_key: "uploads/app.tgz" must be a key under code/`}},
-		{name: "jobs enabled without its commands and certificate", file: withJobs(""),
-			want: []string{"jobs.worker.command: is required", "jobs.web.command: is required", "jobs.web.certificate_arn: is required"}},
+		{name: "jobs enabled without its web command and certificate", file: withJobs(""),
+			want: []string{"jobs.web.command: is required", "jobs.web.certificate_arn: is required"}},
+		{name: "jobs worker command with a line break", file: withJobs(strings.Replace(jobsKeys, "command: run-worker", `command: "run-worker\nrm -rf /"`, 1)),
+			want: []string{"lab.yaml:12: jobs.worker.command: has a line break (one command line; put a script in your code tarball and run that)"}},
+		{name: "jobs class names that differ only in dashes", file: withJobs(jobsKeys + "  classes:\n    - {name: prod-1, instance_types: [m5.large], max: 2}\n    - {name: prod1, instance_types: [m5.large], max: 2}\n"),
+			want: []string{`lab.yaml:19: jobs.classes[1].name: "prod1" and jobs.classes[0].name "prod-1" both make the resource names Prod1... (names must differ in more than their dashes)`}},
 		{name: "jobs Cognito login without a host", file: withJobs(strings.Replace(jobsKeys, "    host: https://jobs.example.edu\n", "", 1)),
 			want: []string{"jobs.web.host: is required with jobs.web.login: cognito"}},
 		{name: "jobs host that is not https", file: withJobs(strings.Replace(jobsKeys, "https://jobs.example.edu", "http://jobs.example.edu", 1)),
@@ -499,7 +513,11 @@ func TestLoadChecksAuthOnlyWhenTheAuthStackIsBuilt(t *testing.T) {
 	assert.False(t, cfg.AuthEnabled())
 	cfg, err = instance.Load(writeInstance(t, "lab", withAuth("  clients:\n    - {name: dev, callback_urls: [\"http://localhost:8000/cb\"]}\n"), nil), "lab")
 	require.NoError(t, err, "http://localhost is allowed")
-	assert.Equal(t, "lab", cfg.AuthDomainPrefix(), "the prefix defaults to the instance name")
+	// F9: prefixes are unique across all accounts in a region; <instance>-<account> is unique by construction.
+	assert.Equal(t, "lab-123456789012", cfg.AuthDomainPrefix(), "the prefix defaults to <instance>-<account>")
+	cfg, err = instance.Load(writeInstance(t, "lab", strings.Replace(withAuth("  mfa: optional\n"), "  account: \"123456789012\"\n", "", 1), nil), "lab")
+	require.NoError(t, err)
+	assert.Equal(t, "lab-"+instance.AccountPlaceholder, cfg.AuthDomainPrefix(), "without env.account, the deploying account")
 }
 
 // jobsKeys are the jobs keys an enabled jobs module needs; withJobs puts them on lines 11 to 16.

@@ -25,6 +25,8 @@ var pinnedLogicalIDs = map[string]map[string]map[string][]string{
 			"AWS::DynamoDB::Table": {"StoreJobsTableAB5AB593", "StoreUsersTable6FD0F967"},
 			"AWS::S3::Bucket":      {"StoreJobsBucket39AB0646", "StoreLogsBucket28104788"},
 		},
+		// Job logs: kept in production (jobs.lifecycle), so pinned as data.
+		"Jobs":       {"AWS::Logs::LogGroup": {"RunnerJobLogs5206E837"}},
 		"Lookup":     lookupServiceIDs,
 		"LookupData": lookupDataIDs,
 		"Hub": {

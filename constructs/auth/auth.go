@@ -275,6 +275,9 @@ func New(scope constructs.Construct, id string, props *Props) *Auth {
 	a.Domain = pool.AddDomain(jsii.String("Domain"), &awscognito.UserPoolDomainOptions{
 		CognitoDomain: &awscognito.CognitoDomainOptions{DomainPrefix: jsii.String(props.DomainPrefix)},
 	})
+	// The domain and the groups share the pool's fate: a retained pool keeps its groups (their
+	// memberships are users' access) and its prefix, which another account could otherwise take.
+	a.Domain.ApplyRemovalPolicy(policy.RemovalPolicy)
 	a.BaseURL = a.Domain.BaseUrl(nil)
 	a.IssuerURL = jsii.String("https://" + *pool.UserPoolProviderUrl())
 
@@ -283,7 +286,7 @@ func New(scope constructs.Construct, id string, props *Props) *Auth {
 		if g.Precedence != nil {
 			opts.Precedence = jsii.Number(*g.Precedence)
 		}
-		pool.AddGroup(jsii.String("Group-"+g.Name), opts)
+		pool.AddGroup(jsii.String("Group-"+g.Name), opts).ApplyRemovalPolicy(policy.RemovalPolicy)
 	}
 	return a
 }
@@ -393,7 +396,7 @@ func (a *Auth) AddClient(id string, o ClientOptions) *Client {
 
 func (p *Props) check() error {
 	var errs []string
-	if why := awsrules.CognitoDomainPrefix(p.DomainPrefix); why != "" {
+	if why := awsrules.CognitoDomainPrefix(p.DomainPrefix); why != "" && !*awscdk.Token_IsUnresolved(jsii.String(p.DomainPrefix)) {
 		errs = append(errs, fmt.Sprintf("DomainPrefix %q %s", p.DomainPrefix, why))
 	}
 	if pw := p.Password; pw != nil {

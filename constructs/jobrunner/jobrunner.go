@@ -3,9 +3,11 @@
 // For each job class (Kotta's are prod and test) New creates an SQS jobs queue with a dead-letter queue,
 // both encrypted and TLS-only, whose policy admits only the store's web and worker roles; and an
 // autoscaling fleet of workers in private subnets (IMDSv2, encrypted gp3 root volume, optional spot)
-// that starts when jobs wait in the queue and shrinks back to its minimum once the queue has been empty,
-// with nothing in flight, for a set time. Each worker fetches the code tarball from the store's code/
-// prefix and runs the worker command as a systemd service.
+// that grows with the queue's backlog. Each worker installs stratolab's worker agent (cmd/stratolab-worker,
+// built offline for the fleet's architecture and shipped as an asset) and runs it under systemd: it takes
+// one job at a time, protects its instance from scale-in while the job runs, and leaves the fleet (down to
+// its minimum) once it has been idle for ScaleInAfter. With WorkerCommand, workers run your own worker from
+// the code tarball instead, and an idle alarm returns the fleet to its minimum.
 //
 // The web server runs the same way, as a fleet in private subnets behind an internet-facing Application
 // Load Balancer that redirects HTTP to HTTPS and accepts traffic only from the allowed CIDRs. No IAM
@@ -29,7 +31,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2actions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -57,8 +61,11 @@ type JobClass struct {
 	// Run on spot capacity (price-capacity optimized, rebalanced), as Kotta's prod fleet did.
 	Spot bool
 	// Root volume size in GiB.
-	// Default: - 30
+	// Default: - 30 (at least 75 on the GPU image, which needs that much)
 	RootVolumeGiB int
+	// Boot the AWS Deep Learning Base OSS NVIDIA Driver GPU AMI (Amazon Linux 2023) instead of the standard one.
+	// Default: - true for NVIDIA GPU families (g4dn, g5, g5g, g6, g6e, gr6, p3, p4d, p4de, p5, p5e, p5en, p6), false otherwise
+	GPU bool
 }
 
 // DefaultClasses are Kotta's: prod on spot, and test on demand, both 0 to 10.
@@ -115,8 +122,22 @@ type Props struct {
 	// How long a class's queue must be empty, with no job in flight, before its fleet shrinks to its minimum.
 	// Default: - 60 minutes (Kotta: 3 x 20 minutes)
 	ScaleInAfter awscdk.Duration
-	// Command that starts a worker from the unpacked code directory. Required.
+	// Your own worker, started from the unpacked code directory instead of stratolab's agent (it must then
+	// follow the queue contract itself: delete a message only when its job has ended).
+	// Default: - stratolab's worker agent
 	WorkerCommand string
+	// The worker agent binary for a Go architecture ("amd64" or "arm64").
+	// Default: - BuildAgent, which builds cmd/stratolab-worker with the go command, offline
+	AgentBinary func(goarch string) string
+	// How long job logs are kept. Default: - three months
+	JobLogRetention awslogs.RetentionDays
+	// What happens to the job log group on destroy. Default: - RETAIN
+	JobLogRemovalPolicy awscdk.RemovalPolicy
+	// Customer-managed key for the job log group. Default: - CloudWatch Logs' own encryption
+	LogsKey awskms.IKey
+	// How long a new worker takes from launch to taking jobs; scale-out does not count warming workers twice.
+	// Default: - 2 minutes
+	ScaleOutWarmup awscdk.Duration
 	// Key of the code tarball in the store's bucket. Default: - code/cloud_kotta.tar.gz
 	CodeKey string
 	// The web server.
@@ -125,7 +146,8 @@ type Props struct {
 	AccessLogsBucket awss3.IBucket
 	// Create an SNS topic for job events that the web server and workers may publish to. Default: - false
 	EventsTopic bool
-	// Add an SQS interface endpoint, for private subnets without a NAT gateway. Default: - false
+	// Add the interface endpoints workers need in private subnets without a NAT gateway: SQS, and for the
+	// agent CloudWatch Logs and EC2 Auto Scaling, and SNS with EventsTopic. Default: - false
 	SqsEndpoint bool
 	// Machine image of every instance. Default: - the latest Amazon Linux 2023, resolved at deploy time
 	MachineImage awsec2.IMachineImage
@@ -146,8 +168,11 @@ type JobRunner struct {
 	EventsTopic awssns.ITopic
 	// Notifications receives the fleets' launch, termination and error events. Subscribe to it.
 	Notifications awssns.ITopic
+	// JobLogs holds each job's output, one stream per attempt (<job_id>/<instance_id>).
+	JobLogs awslogs.ILogGroup
 
-	props *Props
+	props  *Props
+	agents map[string]awss3assets.Asset
 }
 
 // New creates the platform. It panics on props that cannot work, before creating anything.
@@ -159,7 +184,7 @@ func New(scope constructs.Construct, id string, props *Props) *JobRunner {
 	r := &JobRunner{
 		Construct: constructs.NewConstruct(scope, jsii.String(id)),
 		Queues:    map[string]awssqs.IQueue{}, DeadLetterQueues: map[string]awssqs.IQueue{},
-		Fleets: map[string]awsautoscaling.IAutoScalingGroup{}, props: p,
+		Fleets: map[string]awsautoscaling.IAutoScalingGroup{}, props: p, agents: map[string]awss3assets.Asset{},
 	}
 	r.Notifications = awssns.NewTopic(r.Construct, jsii.String("FleetNotifications"), &awssns.TopicProps{
 		DisplayName: jsii.String("Job fleet launch, termination and error events"),
@@ -167,6 +192,14 @@ func New(scope constructs.Construct, id string, props *Props) *JobRunner {
 		// Left on SNS's own encryption: EC2 Auto Scaling publishes through its service-linked role, which
 		// cannot use the AWS-managed SNS key; the events name instances, not data.
 	})
+	// The dead-letter alarms publish here too.
+	r.Notifications.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("DeadLetterAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{r.Notifications.TopicArn()},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Stack_Of(scope).Account()}},
+	}))
 
 	workerSG := awsec2.NewSecurityGroup(r.Construct, jsii.String("WorkerSecurityGroup"), &awsec2.SecurityGroupProps{
 		Vpc:              p.Vpc,
@@ -179,6 +212,16 @@ func New(scope constructs.Construct, id string, props *Props) *JobRunner {
 		AllowAllOutbound: jsii.Bool(true),
 	})
 
+	// Before the fleets, whose workers are told its ARN.
+	if p.EventsTopic {
+		r.newEventsTopic()
+	}
+	r.JobLogs = awslogs.NewLogGroup(r.Construct, jsii.String("JobLogs"), &awslogs.LogGroupProps{
+		Retention: p.JobLogRetention, RemovalPolicy: p.JobLogRemovalPolicy, EncryptionKey: p.LogsKey,
+	})
+	// The roles live with the store (often in another stack), so their queue rights are separate
+	// policies here, attached to them: the store's stack never has to know about these queues.
+	workerQueuePolicy := awsiam.NewPolicy(r.Construct, jsii.String("WorkerQueuePolicy"), &awsiam.PolicyProps{Roles: &[]awsiam.IRole{p.Store.WorkerRole}})
 	var workerPolicy, webPolicy []awsiam.PolicyStatement
 	var queueArns []*string
 	for _, c := range p.Classes {
@@ -186,10 +229,10 @@ func New(scope constructs.Construct, id string, props *Props) *JobRunner {
 		queueArns = append(queueArns, queue.QueueArn())
 		workerPolicy = append(workerPolicy, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("Work" + names.Pascal(c.Name) + "Jobs"),
-			Actions:   jsii.Strings(workerQueueActions...),
+			Actions:   jsii.Strings(r.workerQueueActions()...),
 			Resources: &[]*string{queue.QueueArn()},
 		}))
-		r.newWorkerFleet(c, queue, workerSG)
+		r.newWorkerFleet(c, queue, workerSG, workerQueuePolicy)
 	}
 	webPolicy = append(webPolicy, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("SubmitJobs"),
@@ -198,7 +241,6 @@ func New(scope constructs.Construct, id string, props *Props) *JobRunner {
 	}))
 
 	if p.EventsTopic {
-		r.newEventsTopic()
 		for _, pol := range []*[]awsiam.PolicyStatement{&workerPolicy, &webPolicy} {
 			*pol = append(*pol, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid: jsii.String("PublishJobEvents"), Actions: jsii.Strings("sns:Publish"), Resources: &[]*string{r.EventsTopic.TopicArn()},
@@ -207,9 +249,28 @@ func New(scope constructs.Construct, id string, props *Props) *JobRunner {
 	}
 	// The roles live with the store (often in another stack), so their queue rights are separate
 	// policies here, attached to them: the store's stack never has to know about these queues.
-	awsiam.NewPolicy(r.Construct, jsii.String("WorkerQueuePolicy"), &awsiam.PolicyProps{
-		Roles: &[]awsiam.IRole{p.Store.WorkerRole}, Statements: &workerPolicy,
-	})
+	if p.WorkerCommand == "" {
+		boot, fleet := r.agentStatements()
+		workerPolicy = append(workerPolicy, boot...)
+		// Apart: it names the fleets, so it can only exist after them, while the rest must exist before
+		// the first worker boots.
+		fleetPolicy := awsiam.NewPolicy(r.Construct, jsii.String("WorkerFleetPolicy"), &awsiam.PolicyProps{
+			Roles: &[]awsiam.IRole{p.Store.WorkerRole}, Statements: &[]awsiam.PolicyStatement{fleet},
+		})
+		cdknag.NagSuppressions_AddResourceSuppressions(fleetPolicy, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String("An Auto Scaling group's ARN holds a UUID known only once the group exists " +
+				"(autoScalingGroup:<uuid>:autoScalingGroupName/<name>); the statement names this platform's fleets by name."),
+		}}, jsii.Bool(false))
+		cdknag.NagSuppressions_AddResourceSuppressions(workerQueuePolicy, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String("The worker agent writes one log stream per job attempt in the job log group (<group ARN>:*, streams named at run time); " +
+				"autoscaling:DescribeAutoScalingInstances supports no resource-level permissions (the agent finds its own group with it)."),
+		}}, jsii.Bool(false))
+	}
+	for _, st := range workerPolicy {
+		workerQueuePolicy.AddStatements(st)
+	}
 	awsiam.NewPolicy(r.Construct, jsii.String("WebQueuePolicy"), &awsiam.PolicyProps{
 		Roles: &[]awsiam.IRole{p.Store.WebRole}, Statements: &webPolicy,
 	})
@@ -217,27 +278,48 @@ func New(scope constructs.Construct, id string, props *Props) *JobRunner {
 	r.newWeb(webSG)
 	if p.SqsEndpoint {
 		endpointSG := awsec2.NewSecurityGroup(r.Construct, jsii.String("SqsEndpointSecurityGroup"), &awsec2.SecurityGroupProps{
-			Vpc: p.Vpc, Description: jsii.String("SQS endpoint: HTTPS from job workers and web servers"), AllowAllOutbound: jsii.Bool(false),
+			Vpc: p.Vpc, Description: jsii.String("SQS, CloudWatch Logs, Auto Scaling and SNS endpoints: HTTPS from job workers and web servers"), AllowAllOutbound: jsii.Bool(false),
 		})
 		endpointSG.AddIngressRule(workerSG, awsec2.Port_Tcp(jsii.Number(443)), jsii.String("Workers reach SQS"), nil)
 		endpointSG.AddIngressRule(webSG, awsec2.Port_Tcp(jsii.Number(443)), jsii.String("Web servers reach SQS"), nil)
 		// In this construct's scope, not the VPC's: the VPC often lives in another stack.
-		awsec2.NewInterfaceVpcEndpoint(r.Construct, jsii.String("SqsEndpoint"), &awsec2.InterfaceVpcEndpointProps{
-			Vpc:               p.Vpc,
-			Service:           awsec2.InterfaceVpcEndpointAwsService_SQS(),
-			PrivateDnsEnabled: jsii.Bool(true),
-			Subnets:           webfront.PrivateSubnets(p.Vpc),
-			SecurityGroups:    &[]awsec2.ISecurityGroup{endpointSG},
-			Open:              jsii.Bool(false),
-		})
+		endpoints := map[string]awsec2.InterfaceVpcEndpointAwsService{"SqsEndpoint": awsec2.InterfaceVpcEndpointAwsService_SQS()}
+		if p.WorkerCommand == "" {
+			// The agent also streams job logs, sets scale-in protection and leaves its fleet.
+			endpoints["LogsEndpoint"] = awsec2.InterfaceVpcEndpointAwsService_CLOUDWATCH_LOGS()
+			endpoints["AutoScalingEndpoint"] = awsec2.InterfaceVpcEndpointAwsService_AUTOSCALING()
+		}
+		if p.EventsTopic {
+			endpoints["SnsEndpoint"] = awsec2.InterfaceVpcEndpointAwsService_SNS()
+		}
+		for _, id := range slices.Sorted(maps.Keys(endpoints)) {
+			awsec2.NewInterfaceVpcEndpoint(r.Construct, jsii.String(id), &awsec2.InterfaceVpcEndpointProps{
+				Vpc:               p.Vpc,
+				Service:           endpoints[id],
+				PrivateDnsEnabled: jsii.Bool(true),
+				Subnets:           webfront.PrivateSubnets(p.Vpc),
+				SecurityGroups:    &[]awsec2.ISecurityGroup{endpointSG},
+				Open:              jsii.Bool(false),
+			})
+		}
 	}
 	return r
 }
 
 var (
+	// AgentQueueActions are the queue calls of the worker agent (jobs.SQSQueue: Receive, Delete, SetVisibility).
+	AgentQueueActions  = []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"}
 	workerQueueActions = []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
 	webQueueActions    = []string{"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
 )
+
+// workerQueueActions: the agent's calls, or for your own worker also the queue's attributes and URL.
+func (r *JobRunner) workerQueueActions() []string {
+	if r.props.WorkerCommand == "" {
+		return AgentQueueActions
+	}
+	return workerQueueActions
+}
 
 func (r *JobRunner) newQueues(c JobClass) awssqs.Queue {
 	p := r.props
@@ -269,37 +351,65 @@ func (r *JobRunner) newQueues(c JobClass) awssqs.Queue {
 	queue.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("WorkersConsume"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewArnPrincipal(p.Store.WorkerRole.RoleArn())},
-		Actions:    jsii.Strings(workerQueueActions...),
+		Actions:    jsii.Strings(r.workerQueueActions()...),
 		Resources:  &[]*string{queue.QueueArn()},
 	}))
+	// F18: a job on the dead-letter queue failed max_receive_count deliveries; say so.
+	dead := awscloudwatch.NewAlarm(r.Construct, jsii.String(name+"DeadLetterAlarm"), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String(fmt.Sprintf("A %s job was delivered %d times without ending and is in the dead-letter queue", c.Name, p.MaxReceiveCount)),
+		Metric: dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
+		}),
+		Threshold:          jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	dead.AddAlarmAction(awscloudwatchactions.NewSnsAction(r.Notifications))
 	r.Queues[c.Name], r.DeadLetterQueues[c.Name] = queue, dlq
 	return queue
 }
 
-func (r *JobRunner) newWorkerFleet(c JobClass, queue awssqs.Queue, sg awsec2.ISecurityGroup) {
+func (r *JobRunner) newWorkerFleet(c JobClass, queue awssqs.Queue, sg awsec2.ISecurityGroup, queuePolicy awsiam.Policy) {
 	p := r.props
 	name := names.Pascal(c.Name)
 	env := map[string]*string{
 		"JOB_CLASS": jsii.String(c.Name), "JOB_QUEUE_URL": queue.QueueUrl(),
 		"JOBS_BUCKET": p.Store.Bucket.BucketName(), "JOBS_TABLE": p.Store.JobsTable.TableName(), "USERS_TABLE": p.Store.UsersTable.TableName(),
-		"AWS_REGION": awscdk.Stack_Of(r.Construct).Region(),
+		"AWS_REGION": awscdk.Stack_Of(r.Construct).Region(), "JOB_LOG_GROUP": r.JobLogs.LogGroupName(),
 	}
-	lt := r.launchTemplate(name+"Workers", c.InstanceTypes[0], c.RootVolumeGiB, p.Store.WorkerRole, sg,
-		serviceUserData("kotta-worker", p.WorkerCommand, p.Store.Bucket, p.CodeKey, env))
+	if r.EventsTopic != nil {
+		env["JOB_EVENTS_TOPIC_ARN"] = r.EventsTopic.TopicArn()
+	}
+	gpu := c.GPU || NvidiaGPU(c.InstanceTypes[0])
+	rootGiB := c.RootVolumeGiB
+	var ud awsec2.UserData
+	if p.WorkerCommand != "" {
+		ud = serviceUserData("kotta-worker", p.WorkerCommand, p.Store.Bucket, p.CodeKey, env)
+	} else {
+		env["JOB_IDLE_EXIT_SECONDS"] = jsii.String(fmt.Sprint(int(*p.ScaleInAfter.ToSeconds(nil))))
+		ud = agentUserData(r.agentAsset(goarch(c.InstanceTypes[0])), env)
+	}
+	if gpu && rootGiB < minGPURootGiB {
+		rootGiB = minGPURootGiB
+	}
+	lt := r.workerLaunchTemplate(name+"Workers", c.InstanceTypes[0], rootGiB, gpu, p.Store.WorkerRole, sg, ud)
 	asgProps := &awsautoscaling.AutoScalingGroupProps{
-		Vpc:           p.Vpc,
-		VpcSubnets:    webfront.PrivateSubnets(p.Vpc),
-		MinCapacity:   jsii.Number(c.Min),
-		MaxCapacity:   jsii.Number(c.Max),
-		Cooldown:      awscdk.Duration_Minutes(jsii.Number(5)),
+		Vpc:         p.Vpc,
+		VpcSubnets:  webfront.PrivateSubnets(p.Vpc),
+		MinCapacity: jsii.Number(c.Min),
+		MaxCapacity: jsii.Number(c.Max),
+		// No Cooldown: it applies to simple scaling policies only (EC2 Auto Scaling, "Scaling cooldowns");
+		// step scaling uses the instance warm-up.
 		HealthChecks:  awsautoscaling.HealthChecks_Ec2(&awsautoscaling.Ec2HealthChecksOptions{GracePeriod: awscdk.Duration_Minutes(jsii.Number(5))}),
 		Notifications: &[]*awsautoscaling.NotificationConfiguration{{Topic: r.Notifications, ScalingEvents: awsautoscaling.ScalingEvents_ALL()}},
 	}
 	if c.Spot || len(c.InstanceTypes) > 1 {
 		onDemand := 100.0
 		if c.Spot {
+			// No CapacityRebalance: Auto Scaling would terminate a rebalanced instance whatever it runs. The
+			// agent drains on a rebalance notice instead, and asks for its replacement once its job is done.
 			onDemand = 0
-			asgProps.CapacityRebalance = jsii.Bool(true)
 		}
 		var overrides []*awsautoscaling.LaunchTemplateOverrides
 		for _, t := range c.InstanceTypes {
@@ -328,23 +438,50 @@ func (r *JobRunner) newWorkerFleet(c JobClass, queue awssqs.Queue, sg awsec2.ISe
 			AppliesTo: &[]interface{}{jsii.String("AwsSolutions-EC26")},
 		}}, jsii.Bool(true))
 	}
+	// The first workers must not boot before their role may read the queue and the agent.
+	asg.Node().AddDependency(queuePolicy)
 	r.Fleets[c.Name] = asg
 	r.scaleOnQueue(name, c, asg, queue)
 }
 
-// scaleOnQueue grows the fleet while jobs wait, and returns it to its minimum once the queue has been
-// empty, with nothing in flight, for ScaleInAfter.
+// minGPURootGiB: the Deep Learning Base GPU AMI's snapshot is 75 GiB.
+const minGPURootGiB = 75
+
+// NvidiaGPU reports whether an instance type's family has NVIDIA GPUs (the ones the Deep Learning Base OSS
+// NVIDIA Driver AMI supports).
+func NvidiaGPU(instanceType string) bool {
+	family, _, _ := strings.Cut(instanceType, ".")
+	switch family {
+	case "g4dn", "g5", "g5g", "g6", "g6e", "g6f", "gr6", "gr6f", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en", "p6-b200":
+		return true
+	}
+	return false
+}
+
+// scaleOnQueue grows the fleet in proportion to the jobs waiting: a step adds as many workers as there are
+// waiting jobs (more than 7: the fleet's maximum), and while new workers warm up Auto Scaling counts them
+// against the next step, so a burst of jobs starts together instead of one worker per warm-up.
+//
+// Agent fleets shrink by themselves: a worker that has received no job for ScaleInAfter leaves the fleet,
+// decrementing its desired capacity (Auto Scaling refuses below the minimum), and a busy worker is
+// protected from scale-in. There is no idle alarm, which would undo a manual scale-out every minute.
+// Fleets of your own WorkerCommand get the idle alarm: waiting + in flight = 0 for ScaleInAfter, on
+// 1-minute periods, returns them to their minimum.
 func (r *JobRunner) scaleOnQueue(name string, c JobClass, asg awsautoscaling.AutoScalingGroup, queue awssqs.Queue) {
 	out := awsautoscaling.NewStepScalingAction(r.Construct, jsii.String(name+"ScaleOut"), &awsautoscaling.StepScalingActionProps{
 		AutoScalingGroup:        asg,
 		AdjustmentType:          awsautoscaling.AdjustmentType_CHANGE_IN_CAPACITY,
 		MetricAggregationType:   awsautoscaling.MetricAggregationType_MAXIMUM,
-		EstimatedInstanceWarmup: awscdk.Duration_Minutes(jsii.Number(5)),
+		EstimatedInstanceWarmup: r.props.ScaleOutWarmup,
 	})
-	// Bounds are relative to the alarm's threshold of 1 waiting job.
-	out.AddAdjustment(&awsautoscaling.AdjustmentTier{LowerBound: jsii.Number(0), UpperBound: jsii.Number(9), Adjustment: jsii.Number(1)})
-	out.AddAdjustment(&awsautoscaling.AdjustmentTier{LowerBound: jsii.Number(9), UpperBound: jsii.Number(49), Adjustment: jsii.Number(2)})
-	out.AddAdjustment(&awsautoscaling.AdjustmentTier{LowerBound: jsii.Number(49), Adjustment: jsii.Number(5)})
+	// Bounds are relative to the alarm's threshold of 1 waiting job: 1 → +1, 2 → +2, 3-4 → +3, 5-7 → +5, 8+ → +max.
+	for _, t := range ScaleOutSteps(c.Max) {
+		tier := &awsautoscaling.AdjustmentTier{LowerBound: jsii.Number(t.Lower), Adjustment: jsii.Number(t.Add)}
+		if t.Upper > 0 {
+			tier.UpperBound = jsii.Number(t.Upper)
+		}
+		out.AddAdjustment(tier)
+	}
 	backlog := awscloudwatch.NewAlarm(r.Construct, jsii.String(name+"BacklogAlarm"), &awscloudwatch.AlarmProps{
 		AlarmDescription: jsii.String(fmt.Sprintf("%s jobs are waiting: add workers", c.Name)),
 		Metric: queue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
@@ -356,6 +493,9 @@ func (r *JobRunner) scaleOnQueue(name string, c JobClass, asg awsautoscaling.Aut
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
 	backlog.AddAlarmAction(awscloudwatchactions.NewAutoScalingAction(out))
+	if r.props.WorkerCommand == "" {
+		return
+	}
 
 	in := awsautoscaling.NewStepScalingAction(r.Construct, jsii.String(name+"ScaleIn"), &awsautoscaling.StepScalingActionProps{
 		AutoScalingGroup:      asg,
@@ -363,10 +503,10 @@ func (r *JobRunner) scaleOnQueue(name string, c JobClass, asg awsautoscaling.Aut
 		MetricAggregationType: awsautoscaling.MetricAggregationType_MAXIMUM,
 	})
 	in.AddAdjustment(&awsautoscaling.AdjustmentTier{UpperBound: jsii.Number(0), Adjustment: jsii.Number(c.Min)})
-	period := awscdk.Duration_Minutes(jsii.Number(5))
-	periods := *r.props.ScaleInAfter.ToMinutes(nil) / 5
+	period := awscdk.Duration_Minutes(jsii.Number(1))
+	periods := *r.props.ScaleInAfter.ToMinutes(nil)
 	idle := awscloudwatch.NewAlarm(r.Construct, jsii.String(name+"IdleAlarm"), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String(fmt.Sprintf("No %s job has waited or run for %v minutes: return the fleet to its minimum", c.Name, periods*5)),
+		AlarmDescription: jsii.String(fmt.Sprintf("No %s job has waited or run for %v minutes: return the fleet to its minimum", c.Name, periods)),
 		Metric: awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
 			Label:      jsii.String("waiting + in flight"),
 			Expression: jsii.String("visible + inflight"),
@@ -384,6 +524,25 @@ func (r *JobRunner) scaleOnQueue(name string, c JobClass, asg awsautoscaling.Aut
 		TreatMissingData: awscloudwatch.TreatMissingData_BREACHING,
 	})
 	idle.AddAlarmAction(awscloudwatchactions.NewAutoScalingAction(in))
+}
+
+// Step is one scale-out step: with Lower <= waiting-1 < Upper (Upper 0: no bound), add Add workers.
+type Step struct{ Lower, Upper, Add float64 }
+
+// ScaleOutSteps are the backlog alarm's steps for a fleet of at most max workers.
+func ScaleOutSteps(max int) []Step {
+	steps := []Step{{0, 1, 1}, {1, 2, 2}, {2, 4, 3}, {4, 7, 5}, {7, 0, float64(max)}}
+	// A step never adds more than max, and steps that would add the same as the one before merge.
+	var out []Step
+	for _, s := range steps {
+		s.Add = min(s.Add, float64(max))
+		if n := len(out); n > 0 && out[n-1].Add == s.Add {
+			out[n-1].Upper = s.Upper
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 func (r *JobRunner) newWeb(webSG awsec2.ISecurityGroup) {
@@ -410,6 +569,13 @@ func (r *JobRunner) newWeb(webSG awsec2.ISecurityGroup) {
 	if r.EventsTopic != nil {
 		env["JOB_EVENTS_TOPIC_ARN"] = r.EventsTopic.TopicArn()
 	}
+	// What a web app needs to verify the load balancer's x-amzn-oidc-data token (its signer) and to build
+	// a Cognito logout URL.
+	env["ALB_ARN"] = r.LoadBalancer.LoadBalancerArn()
+	if l := w.Login; l != nil {
+		env["COGNITO_CLIENT_ID"] = l.Client.UserPoolClientId()
+		env["COGNITO_DOMAIN"] = l.Domain.DomainName()
+	}
 	lt := r.launchTemplate("Web", w.InstanceType, 30, p.Store.WebRole, webSG, serviceUserData("kotta-web", w.Command, p.Store.Bucket, p.CodeKey, env))
 	asg := awsautoscaling.NewAutoScalingGroup(r.Construct, jsii.String("WebServers"), &awsautoscaling.AutoScalingGroupProps{
 		Vpc:            p.Vpc,
@@ -422,7 +588,9 @@ func (r *JobRunner) newWeb(webSG awsec2.ISecurityGroup) {
 			AdditionalTypes: &[]awsautoscaling.AdditionalHealthCheckType{awsautoscaling.AdditionalHealthCheckType_ELB},
 			GracePeriod:     awscdk.Duration_Minutes(jsii.Number(5)),
 		}),
-		UpdatePolicy:  awsautoscaling.UpdatePolicy_RollingUpdate(nil),
+		// F8: replace one server at a time and keep one in service while there is room (MinInstancesInService
+		// must be below MaxSize: CloudFormation launches the new server before it stops the old).
+		UpdatePolicy:  awsautoscaling.UpdatePolicy_RollingUpdate(rollingUpdate(w)),
 		Notifications: &[]*awsautoscaling.NotificationConfiguration{{Topic: r.Notifications, ScalingEvents: awsautoscaling.ScalingEvents_ALL()}},
 	})
 	r.WebFleet = asg
@@ -451,6 +619,14 @@ func (r *JobRunner) newWeb(webSG awsec2.ISecurityGroup) {
 	front.HTTPS.AddAction(jsii.String("Default"), &awselasticloadbalancingv2.AddApplicationActionProps{Action: action})
 }
 
+func rollingUpdate(w WebProps) *awsautoscaling.RollingUpdateOptions {
+	o := &awsautoscaling.RollingUpdateOptions{MaxBatchSize: jsii.Number(1)}
+	if w.Max > 1 {
+		o.MinInstancesInService = jsii.Number(1)
+	}
+	return o
+}
+
 func (r *JobRunner) newEventsTopic() {
 	p := r.props
 	topic := awssns.NewTopic(r.Construct, jsii.String("JobEvents"), &awssns.TopicProps{
@@ -467,9 +643,30 @@ func (r *JobRunner) newEventsTopic() {
 	r.EventsTopic = topic
 }
 
+// GPUImageParameter is the SSM parameter of the AWS Deep Learning Base OSS NVIDIA Driver GPU AMI
+// (Amazon Linux 2023) for an architecture ("x86_64" or "arm64").
+func GPUImageParameter(arch string) string {
+	return "/aws/service/deeplearning/ami/" + arch + "/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id"
+}
+
+func (r *JobRunner) workerLaunchTemplate(id, instanceType string, rootGiB int, gpu bool, role awsiam.IRole, sg awsec2.ISecurityGroup, ud awsec2.UserData) awsec2.LaunchTemplate {
+	if gpu && r.props.MachineImage == nil {
+		arch := "x86_64"
+		if awsrules.EC2Arch(instanceType) == "arm64" {
+			arch = "arm64"
+		}
+		image := awsec2.MachineImage_FromSsmParameter(jsii.String(GPUImageParameter(arch)), &awsec2.SsmParameterImageOptions{Os: awsec2.OperatingSystemType_LINUX})
+		return r.launchTemplateWith(id, instanceType, rootGiB, image, role, sg, ud)
+	}
+	return r.launchTemplate(id, instanceType, rootGiB, role, sg, ud)
+}
+
 // launchTemplate requires IMDSv2, encrypts a gp3 root volume and turns on detailed monitoring.
 func (r *JobRunner) launchTemplate(id, instanceType string, rootGiB int, role awsiam.IRole, sg awsec2.ISecurityGroup, ud awsec2.UserData) awsec2.LaunchTemplate {
-	image := r.props.MachineImage
+	return r.launchTemplateWith(id, instanceType, rootGiB, r.props.MachineImage, role, sg, ud)
+}
+
+func (r *JobRunner) launchTemplateWith(id, instanceType string, rootGiB int, image awsec2.IMachineImage, role awsiam.IRole, sg awsec2.ISecurityGroup, ud awsec2.UserData) awsec2.LaunchTemplate {
 	if image == nil {
 		cpu := awsec2.AmazonLinuxCpuType_X86_64
 		if awsrules.EC2Arch(instanceType) == "arm64" {
@@ -491,14 +688,19 @@ func serviceUserData(service, command string, bucket awss3.IBucket, codeKey stri
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		envFile.WriteString(k + "=" + *env[k] + "\n")
 	}
-	// systemd expands % specifiers in ExecStart; a literal % is %%. The command runs under bash -c '...'.
-	quoted := strings.ReplaceAll(strings.ReplaceAll(command, "%", "%%"), "'", `'\''`)
+	// systemd expands % specifiers and $VAR / ${VAR} in ExecStart: a literal % is %%, a literal $ is $$
+	// (systemd.service, "Command lines"). The command then runs under bash -c '...'.
+	quoted := strings.NewReplacer("%", "%%", "$", "$$", "'", `'\''`).Replace(command)
 	commands := []string{
 		"set -euo pipefail",
+		// F7: a code tarball that cannot be fetched (not uploaded yet, a transient error) is retried, and then
+		// powers the instance off so that Auto Scaling replaces it, instead of leaving a server that runs nothing.
+		`fail() { echo "` + service + ` setup failed: $*" | tee /dev/console >&2; logger -t ` + service + ` "setup failed: $*"; shutdown -h now; exit 1; }`,
+		`retry() { local i; for i in 1 2 3 4 5 6 7 8 9 10; do "$@" && return 0; sleep $((i * 3)); done; return 1; }`,
 		"id -u kotta >/dev/null 2>&1 || useradd --system --create-home --home-dir /opt/kotta --shell /sbin/nologin kotta",
 		"install -d -o kotta -g kotta /opt/kotta/app",
-		"aws s3 cp 's3://" + *bucket.BucketName() + "/" + codeKey + "' /opt/kotta/code.tar.gz",
-		"tar -xzf /opt/kotta/code.tar.gz -C /opt/kotta/app",
+		"retry aws s3 cp 's3://" + *bucket.BucketName() + "/" + codeKey + "' /opt/kotta/code.tar.gz || fail 'cannot download s3://" + *bucket.BucketName() + "/" + codeKey + "'",
+		"tar -xzf /opt/kotta/code.tar.gz -C /opt/kotta/app || fail 'the code tarball does not unpack'",
 		"chown -R kotta:kotta /opt/kotta",
 		"cat > /etc/" + service + ".env <<'ENV'\n" + envFile.String() + "ENV",
 		"cat > /etc/systemd/system/" + service + ".service <<'UNIT'\n" +
@@ -528,6 +730,18 @@ func withDefaults(in *Props) *Props {
 	}
 	if p.ScaleInAfter == nil {
 		p.ScaleInAfter = awscdk.Duration_Minutes(jsii.Number(60))
+	}
+	if p.AgentBinary == nil {
+		p.AgentBinary = BuildAgent
+	}
+	if p.JobLogRetention == "" {
+		p.JobLogRetention = awslogs.RetentionDays_THREE_MONTHS
+	}
+	if p.JobLogRemovalPolicy == "" {
+		p.JobLogRemovalPolicy = awscdk.RemovalPolicy_RETAIN
+	}
+	if p.ScaleOutWarmup == nil {
+		p.ScaleOutWarmup = awscdk.Duration_Minutes(jsii.Number(2))
 	}
 	if p.CodeKey == "" {
 		p.CodeKey = jobstore.PrefixCode + "cloud_kotta.tar.gz"
@@ -582,8 +796,8 @@ func (p *Props) check() error {
 	if m := *p.ScaleInAfter.ToMinutes(nil); m < 5 || m > 1440 || int(m)%5 != 0 {
 		add("ScaleInAfter %v minutes must be a multiple of 5 from 5 to 1440", m)
 	}
-	if p.WorkerCommand == "" {
-		add("WorkerCommand is required")
+	if strings.ContainsAny(p.WorkerCommand, "\n\r") {
+		add("WorkerCommand has a line break (one command line; put scripts in the code tarball)")
 	}
 	w := p.Web
 	if why := awsrules.ACMCertificateARN(w.CertificateArn, ""); why != "" {

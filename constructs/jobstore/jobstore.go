@@ -93,7 +93,7 @@ type JobStore struct {
 	UsersTable awsdynamodb.ITable
 	// WebRole is the web server's: submit rights.
 	WebRole awsiam.IRole
-	// WorkerRole is the task executor's: execute rights.
+	// WorkerRole is the task executor's: execute rights (it reads uploads/, writes outputs/).
 	WorkerRole awsiam.IRole
 
 	key awskms.IKey
@@ -198,12 +198,14 @@ func (s *JobStore) GrantReadCode(grantee awsiam.IGrantable) {
 	s.grantList(grantee, "ListCode", PrefixCode)
 }
 
-// GrantExecute gives grantee the worker's rights: read and write outputs/, read code/, list those two
-// prefixes, read and write the jobs table (and its by-user index), and read the users table.
+// GrantExecute gives grantee the worker's rights: read and write outputs/, read uploads/ (a job's
+// inputs) and code/, list those three prefixes, read and write the jobs table (and its by-user index),
+// and read the users table.
 func (s *JobStore) GrantExecute(grantee awsiam.IGrantable) {
 	s.grantObjects(grantee, "ExecuteOutputs", PrefixOutputs, objectReadWrite)
+	s.grantObjects(grantee, "ExecuteReadUploads", PrefixUploads, objectRead)
 	s.grantObjects(grantee, "ExecuteReadCode", PrefixCode, objectRead)
-	s.grantList(grantee, "ExecuteList", PrefixOutputs, PrefixCode)
+	s.grantList(grantee, "ExecuteList", PrefixOutputs, PrefixUploads, PrefixCode)
 	s.grantTable(grantee, s.JobsTable, true, true)
 	s.grantTable(grantee, s.UsersTable, false, false)
 	s.grantKey(grantee)
