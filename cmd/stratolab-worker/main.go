@@ -85,7 +85,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 		}
 		return time.Duration(v) * time.Second, nil
 	}
-	timeout, err := seconds("JOB_DEFAULT_TIMEOUT_SECONDS", 86400)
+	timeout, err := seconds("JOB_DEFAULT_TIMEOUT_SECONDS", int(jobs.MaxTimeout/time.Second))
 	if err != nil {
 		return err
 	}

@@ -111,7 +111,7 @@ func init() {
 	submit.Flags().StringVar(&sub.class, "class", "", "job class (required)")
 	submit.Flags().StringArrayVar(&sub.inputs, "input", nil, "a local file the job reads from $JOB_INPUTS (repeatable)")
 	submit.Flags().StringVar(&sub.code, "code", "", "a .tar.gz under code/ in the jobs bucket, unpacked into $JOB_CODE where the command runs")
-	submit.Flags().DurationVar(&sub.timeout, "timeout", 0, "time limit, such as 2h (default: the worker's, 24h)")
+	submit.Flags().DurationVar(&sub.timeout, "timeout", 0, "time limit, such as 2h, at most 11h30m (default: the worker's, 11h30m)")
 	submit.Flags().StringVar(&sub.user, "user", "", "user ID recorded with the job (default: your login name)")
 	submit.Flags().BoolVar(&sub.wait, "wait", false, "wait until the job has ended; exit non-zero unless it succeeded")
 

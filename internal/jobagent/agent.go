@@ -110,7 +110,7 @@ type Config struct {
 	Visibility time.Duration
 	// Heartbeat is how often the agent renews the message and records the heartbeat. Default: - Visibility/3
 	Heartbeat time.Duration
-	// DefaultTimeout limits a job that names no timeout. Default: - 24 hours
+	// DefaultTimeout limits a job that names no timeout, at most jobs.MaxTimeout. Default: - jobs.MaxTimeout
 	DefaultTimeout time.Duration
 	// InterruptGrace is how long a running job may go on after a spot interruption notice (which comes two
 	// minutes before the instance goes). Default: - 75 seconds
@@ -136,7 +136,8 @@ func (c *Config) defaults() {
 	}
 	def(&c.Visibility, 10*time.Minute)
 	def(&c.Heartbeat, c.Visibility/3)
-	def(&c.DefaultTimeout, 24*time.Hour)
+	def(&c.DefaultTimeout, jobs.MaxTimeout)
+	c.DefaultTimeout = min(c.DefaultTimeout, jobs.MaxTimeout)
 	def(&c.InterruptGrace, 75*time.Second)
 	def(&c.NoticePoll, 5*time.Second)
 	def(&c.Wait, 20*time.Second)
@@ -304,7 +305,9 @@ func (a *Agent) Handle(ctx context.Context, m jobs.Message) (Outcome, error) {
 	now := a.Clock.Now()
 	job, err := a.Table.Claim(ctx, jobs.Claim{
 		Spec: spec, InstanceID: a.InstanceID, LogGroup: a.LogGroup, LogStream: a.stream(spec.JobID, 0),
-		Now: now, StaleBefore: now.Add(-3 * a.Heartbeat),
+		// Two missed heartbeats: a dead worker's job is taken over on its first redelivery (its visibility
+		// runs out one heartbeat period after its last beat).
+		Now: now, StaleBefore: now.Add(-2 * a.Heartbeat),
 	})
 	var nc *jobs.NotClaimableError
 	if errors.As(err, &nc) {

@@ -197,7 +197,7 @@ func TestAgentRunsJobs(t *testing.T) {
 			state: jobs.StateFailed, exit: intp(jobs.ExitTimedOut), reason: "timed out after 1s", deleted: true, protected: []bool{true, false}},
 		{name: "has a missing input",
 			spec:  jobs.Spec{JobID: "j4", Command: sh(`true`), Inputs: []string{"uploads/j4/nothere"}},
-			state: jobs.StateFailed, reason: "input s3://jobs-bucket/uploads/j4/nothere is missing", deleted: true, logHas: "is missing", protected: []bool{true, false}},
+			state: jobs.StateFailed, reason: "input s3://jobs-bucket/uploads/j4/nothere is missing (or not readable by workers)", deleted: true, logHas: "is missing", protected: []bool{true, false}},
 		{name: "cannot start its command",
 			spec:  jobs.Spec{JobID: "j5", Command: []string{"/no/such/program"}},
 			state: jobs.StateFailed, exit: intp(127), deleted: true, protected: []bool{true, false}},

@@ -26,8 +26,8 @@ func (a *Agent) prepare(ctx context.Context, spec jobs.Spec, inputs, code string
 			return r
 		}
 		if isNotFound(err) {
-			fmt.Fprintf(out, "stratolab-worker: %s is missing\n", what)
-			return &result{state: jobs.StateFailed, reason: what + " is missing"}
+			fmt.Fprintf(out, "stratolab-worker: %s is missing (or not readable by workers)\n", what)
+			return &result{state: jobs.StateFailed, reason: what + " is missing (or not readable by workers)"}
 		}
 		// Anything else (throttling, a network error) may pass: another attempt may succeed.
 		return &result{state: jobs.StateInterrupted, reason: fmt.Sprintf("cannot download %s: %v", what, err)}
@@ -51,11 +51,17 @@ func (a *Agent) prepare(ctx context.Context, spec jobs.Spec, inputs, code string
 	return nil
 }
 
+// isNotFound reports a key that is not there. S3 answers a GetObject of a missing key with 403
+// AccessDenied, not 404, unless the caller may list the bucket (GetObject API reference, "Permissions"):
+// the worker role may list only with an s3:prefix condition, which a GetObject request does not carry,
+// and it may read every key under uploads/ and code/, so AccessDenied there means the key is missing.
+// Retrying would only cycle the job through its queue into the dead-letter queue.
 func isNotFound(err error) bool {
 	var nsk *types.NoSuchKey
 	var nf *types.NotFound
 	var api smithy.APIError
-	return errors.As(err, &nsk) || errors.As(err, &nf) || (errors.As(err, &api) && (api.ErrorCode() == "NoSuchKey" || api.ErrorCode() == "NotFound"))
+	return errors.As(err, &nsk) || errors.As(err, &nf) ||
+		(errors.As(err, &api) && (api.ErrorCode() == "NoSuchKey" || api.ErrorCode() == "NotFound" || api.ErrorCode() == "AccessDenied"))
 }
 
 func (a *Agent) download(ctx context.Context, key, dest string) error {

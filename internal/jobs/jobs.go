@@ -68,6 +68,12 @@ type Spec struct {
 	SubmittedAt int64 `json:"submitted_at"`
 }
 
+// MaxTimeout is the longest a job may run. SQS keeps a received message hidden for at most 12 hours
+// from its receive, however often its visibility is extended ("the maximum is 12 hours", SQS developer
+// guide, Visibility timeout); a job still running then would be received again. Half an hour is kept
+// for the upload of its outputs.
+const MaxTimeout = 11*time.Hour + 30*time.Minute
+
 var jobIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 
 // Check returns what is wrong with s, or nil.
@@ -87,8 +93,8 @@ func (s Spec) Check() error {
 	if s.CodeKey != "" && (!strings.HasPrefix(s.CodeKey, PrefixCode) || !strings.HasSuffix(s.CodeKey, ".tar.gz")) {
 		errs = append(errs, fmt.Sprintf("code_key %q is not a .tar.gz under code/", s.CodeKey))
 	}
-	if s.TimeoutSeconds < 0 {
-		errs = append(errs, fmt.Sprintf("timeout_seconds %d is negative", s.TimeoutSeconds))
+	if s.TimeoutSeconds < 0 || time.Duration(s.TimeoutSeconds)*time.Second > MaxTimeout {
+		errs = append(errs, fmt.Sprintf("timeout_seconds %d is out of range (1 to %d; 0 is the worker's default)", s.TimeoutSeconds, int(MaxTimeout/time.Second)))
 	}
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "; "))
