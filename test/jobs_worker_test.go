@@ -182,7 +182,7 @@ func checkAgentUserData(t *testing.T, w workerTemplate, assets map[string]string
 			assert.True(t, reads[k], "%s sets %s, which cmd/stratolab-worker does not read", w.logicalID, k)
 		}
 	}
-	for _, k := range []string{"JOB_CLASS", "JOB_QUEUE_URL", "JOBS_BUCKET", "JOBS_TABLE", "JOB_LOG_GROUP", "JOB_IDLE_EXIT_SECONDS"} {
+	for _, k := range []string{"JOB_CLASS", "JOB_QUEUE_URL", "JOBS_BUCKET", "JOBS_TABLE", "JOB_LOG_GROUP", "JOB_IDLE_EXIT_SECONDS", "JOB_MAX_RECEIVE_COUNT"} {
 		assert.True(t, set[k], "%s sets %s", w.logicalID, k)
 	}
 }

@@ -10,9 +10,10 @@
 //	JOB_EVENTS_TOPIC_ARN          SNS topic for job events (default: none)
 //	JOB_RUN_AS                    user jobs run as (default: stratolab-job; "" keeps the agent's user)
 //	JOB_WORK_DIR                  where job directories go (default: /var/lib/stratolab-worker)
-//	JOB_DEFAULT_TIMEOUT_SECONDS   limit of a job that names none (default: 86400)
+//	JOB_DEFAULT_TIMEOUT_SECONDS   limit of a job that names none (default and most: 41400, 11.5 hours)
 //	JOB_VISIBILITY_SECONDS        how long a received job stays hidden between heartbeats (default: 600)
 //	JOB_IDLE_EXIT_SECONDS         leave the fleet (down to its minimum) after this long without a job (default: never)
+//	JOB_MAX_RECEIVE_COUNT         the queue's redrive limit: the last delivery ends as failed, not interrupted (default: none)
 //	AWS_REGION                    the region (default: from the instance metadata)
 //
 // Exit codes: 0 after SIGTERM/SIGINT (a running job is returned to the queue and marked interrupted),
@@ -94,6 +95,14 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	var idle time.Duration
+	maxReceives := 0
+	if v := os.Getenv("JOB_MAX_RECEIVE_COUNT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return configError{fmt.Errorf("JOB_MAX_RECEIVE_COUNT=%q is not a positive number", v)}
+		}
+		maxReceives = n
+	}
 	if os.Getenv("JOB_IDLE_EXIT_SECONDS") != "" {
 		if idle, err = seconds("JOB_IDLE_EXIT_SECONDS", 0); err != nil {
 			return err
@@ -140,7 +149,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 		Config: jobagent.Config{
 			Class: os.Getenv("JOB_CLASS"), Bucket: os.Getenv("JOBS_BUCKET"), InstanceID: instanceID,
 			LogGroup: os.Getenv("JOB_LOG_GROUP"), WorkDir: env("JOB_WORK_DIR", "/var/lib/stratolab-worker"),
-			RunAs: runAs, Visibility: visibility, DefaultTimeout: timeout, IdleExit: idle,
+			RunAs: runAs, Visibility: visibility, DefaultTimeout: timeout, IdleExit: idle, MaxReceives: maxReceives,
 		},
 		Queue: jobs.SQSQueue{API: sqs.NewFromConfig(cfg), URL: os.Getenv("JOB_QUEUE_URL")},
 		Table: jobs.DynamoTable{API: dynamodb.NewFromConfig(cfg), Name: os.Getenv("JOBS_TABLE")},

@@ -388,6 +388,9 @@ func (r *JobRunner) newWorkerFleet(c JobClass, queue awssqs.Queue, sg awsec2.ISe
 		ud = serviceUserData("kotta-worker", p.WorkerCommand, p.Store.Bucket, p.CodeKey, env)
 	} else {
 		env["JOB_IDLE_EXIT_SECONDS"] = jsii.String(fmt.Sprint(int(*p.ScaleInAfter.ToSeconds(nil))))
+		// The queue's redrive limit: on the last delivery the agent ends a job it cannot finish as failed
+		// instead of returning it to a queue that would move it to the dead-letter queue.
+		env["JOB_MAX_RECEIVE_COUNT"] = jsii.String(fmt.Sprint(p.MaxReceiveCount))
 		ud = agentUserData(r.agentAsset(goarch(c.InstanceTypes[0])), env)
 	}
 	if gpu && rootGiB < minGPURootGiB {

@@ -126,6 +126,11 @@ type Config struct {
 	// IdleExit: a worker that has received no job for this long leaves its fleet (Leave with shrink).
 	// Default: - 0, never
 	IdleExit time.Duration
+	// MaxReceives is the queue's redrive limit (maxReceiveCount). On that delivery a job that would be
+	// returned to the queue (interrupted) ends as failed instead: the queue would move it to its
+	// dead-letter queue, where nothing runs it and its state would stay interrupted for ever.
+	// Default: - 0, unknown: every interrupted job is returned
+	MaxReceives int
 }
 
 func (c *Config) defaults() {
@@ -349,6 +354,11 @@ func (a *Agent) Handle(ctx context.Context, m jobs.Message) (Outcome, error) {
 	if r.state == stateLost {
 		a.Log.Warn("job taken over or removed: leaving it", "job", spec.JobID, "reason", r.reason)
 		return out, nil
+	}
+	if r.state == jobs.StateInterrupted && a.MaxReceives > 0 && m.ReceiveCount >= a.MaxReceives {
+		r.state = jobs.StateFailed
+		r.reason = fmt.Sprintf("%s on delivery %d of %d (the queue's limit): not retried", r.reason, m.ReceiveCount, a.MaxReceives)
+		out.State, out.Reason = r.state, r.reason
 	}
 	err = a.Table.Finish(done, jobs.Finish{JobID: spec.JobID, InstanceID: a.InstanceID, State: r.state, ExitCode: r.exit, Reason: r.reason, Now: a.Clock.Now()})
 	if err != nil {

@@ -453,3 +453,25 @@ func TestAgentRunsTheCodeTarballInItsDirectory(t *testing.T) {
 	got, _ := getObject(t, r.s3, "outputs/code1/r")
 	assert.Equal(t, "from-code\n", got)
 }
+
+// TestAgentEndsAnInterruptedJobAsFailedOnTheLastDelivery: on the queue's last allowed delivery
+// (maxReceiveCount, SQS developer guide "Dead-letter queues") a job returned to the queue would move to
+// the dead-letter queue, where nothing runs it: the agent ends it as failed and deletes its message, so
+// `stratolab jobs status --wait` ends.
+func TestAgentEndsAnInterruptedJobAsFailedOnTheLastDelivery(t *testing.T) {
+	r := newRig(t, nil)
+	r.agent.InterruptGrace = 100 * time.Millisecond
+	r.agent.MaxReceives = 1 // the fake's first delivery is then the last
+	r.submit(t, jobs.Spec{JobID: "last", Command: sh(`sleep 30`)})
+	r.agent.SetNotice(jobagent.Notice{Kind: jobagent.NoticeInterruption, At: t0.Add(2 * time.Minute)})
+	m := mustReceive(t, r.queue)
+	require.Equal(t, 1, m.ReceiveCount)
+	out, err := r.agent.Handle(context.Background(), m)
+	require.NoError(t, err)
+	assert.Equal(t, jobs.StateFailed, out.State)
+	assert.Contains(t, out.Reason, "on delivery 1 of 1 (the queue's limit): not retried")
+	pending, visible := r.queue.Pending()
+	assert.Zero(t, pending+visible, "the message is deleted, not returned")
+	j, _ := r.table.Get(context.Background(), "last")
+	assert.Equal(t, jobs.StateFailed, j.State)
+}
