@@ -4,20 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/stratolab/stratolab/internal/s3local"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/stratolab/stratolab/internal/jobagent"
 	"github.com/stratolab/stratolab/internal/jobclient"
 	"github.com/stratolab/stratolab/internal/jobs"
@@ -27,13 +22,7 @@ import (
 // The job commands end to end: submit → the worker agent → status → fetch, with S3 through the real
 // SDK against an in-process S3 server and in-memory SQS and DynamoDB in place of what the instance publishes.
 func TestJobsCommandsEndToEnd(t *testing.T) {
-	srv := httptest.NewServer(gofakes3.New(s3mem.New(), gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
-	defer srv.Close()
-	s3c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
-	if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("jobs-b")}); err != nil {
-		t.Fatal(err)
-	}
+	s3c := s3local.New(t, "jobs-b")
 	q, tbl := &jobsfake.Queue{}, &jobsfake.Table{}
 	old := newJobsClient
 	defer func() { newJobsClient = old }()

@@ -6,8 +6,8 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"github.com/stratolab/stratolab/internal/s3local"
 	"io"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,12 +15,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/stratolab/stratolab/internal/ingest"
 )
 
@@ -73,15 +70,7 @@ func TestRegistryValidatePassesAGoodJob(t *testing.T) {
 	}
 }
 
-func fakeS3(t *testing.T) *s3.Client {
-	srv := httptest.NewServer(gofakes3.New(s3mem.New(), gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
-	t.Cleanup(srv.Close)
-	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
-		Credentials:                credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret", ""),
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired, ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired})
-	c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("lab-upload")})
-	return c
-}
+func fakeS3(t *testing.T) *s3.Client { return s3local.New(t, "lab-upload") }
 
 func TestRegistryUploadResumesAndWritesTheMarkerLast(t *testing.T) {
 	c := fakeS3(t)

@@ -8,42 +8,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/stratolab/stratolab/internal/s3local"
 	"io"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/stratolab/stratolab/internal/cloudcatalog"
 )
 
 // fakeS3 starts an S3-compatible server in the test and returns the real SDK client pointed at it.
-func fakeS3(t testing.TB, buckets ...string) *s3.Client {
-	t.Helper()
-	backend := s3mem.New()
-	srv := httptest.NewServer(gofakes3.New(backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
-	t.Cleanup(srv.Close)
-	client := s3.New(s3.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(srv.URL),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret", ""),
-		// The fake server does not speak the SDK's default flexible checksums on every call.
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
-	})
-	for _, b := range buckets {
-		if _, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return client
-}
+func fakeS3(t testing.TB, buckets ...string) *s3.Client { return s3local.New(t, buckets...) }
 
 const (
 	uploadBucket = "lab-registry-upload"

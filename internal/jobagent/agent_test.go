@@ -7,19 +7,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/stratolab/stratolab/internal/s3local"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/stratolab/stratolab/internal/jobagent"
 	"github.com/stratolab/stratolab/internal/jobs"
 	"github.com/stratolab/stratolab/internal/jobs/jobsfake"
@@ -29,19 +26,8 @@ import (
 
 const bucket = "jobs-bucket"
 
-// newS3 starts an in-process S3-compatible server (gofakes3) and returns a real SDK client for it.
-func newS3(t testing.TB) *s3.Client {
-	t.Helper()
-	srv := httptest.NewServer(gofakes3.New(s3mem.New(), gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
-	t.Cleanup(srv.Close)
-	client := s3.New(s3.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
-	_, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)})
-	require.NoError(t, err)
-	return client
-}
+// newS3 starts an in-process S3-compatible server and returns a real SDK client for it.
+func newS3(t testing.TB) *s3.Client { return s3local.New(t, bucket) }
 
 func putObject(t testing.TB, c *s3.Client, key, body string) {
 	t.Helper()

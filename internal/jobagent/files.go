@@ -65,23 +65,7 @@ func isNotFound(err error) bool {
 }
 
 func (a *Agent) download(ctx context.Context, key, dest string) error {
-	obj, err := a.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(a.Bucket), Key: aws.String(key)})
-	if err != nil {
-		return err
-	}
-	defer obj.Body.Close()
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(dest)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, obj.Body); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return jobs.Download(ctx, a.S3, a.Bucket, key, dest)
 }
 
 // upload puts every regular file under outputs, and the job's log, under outputs/<job_id>/.

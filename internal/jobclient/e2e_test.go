@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/stratolab/stratolab/internal/s3local"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,11 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/stratolab/stratolab/internal/jobagent"
 	"github.com/stratolab/stratolab/internal/jobclient"
 	"github.com/stratolab/stratolab/internal/jobs"
@@ -29,16 +25,7 @@ import (
 
 const bucket = "jobs-bucket"
 
-func newS3(t testing.TB) *s3.Client {
-	t.Helper()
-	srv := httptest.NewServer(gofakes3.New(s3mem.New(), gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
-	t.Cleanup(srv.Close)
-	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
-	_, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)})
-	require.NoError(t, err)
-	return c
-}
+func newS3(t testing.TB) *s3.Client { return s3local.New(t, bucket) }
 
 type platform struct {
 	client *jobclient.Client

@@ -217,23 +217,7 @@ func (c *Client) Fetch(ctx context.Context, jobID, dir string) ([]string, error)
 }
 
 func (c *Client) download(ctx context.Context, key, dest string) error {
-	out, err := c.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(c.Bucket), Key: aws.String(key)})
-	if err != nil {
-		return fmt.Errorf("download s3://%s/%s: %w", c.Bucket, key, err)
-	}
-	defer out.Body.Close()
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(dest)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, out.Body); err != nil {
-		f.Close()
-		return fmt.Errorf("download s3://%s/%s: %w", c.Bucket, key, err)
-	}
-	return f.Close()
+	return jobs.Download(ctx, c.S3, c.Bucket, key, dest)
 }
 
 // Log writes a job's log to w: from CloudWatch while it runs (its latest attempt's stream), else the copy
