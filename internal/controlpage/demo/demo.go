@@ -156,7 +156,6 @@ func (s *Service) advance(e *envDef) {
 	}
 }
 
-
 // Environments lists staging and training.
 func (s *Service) Environments(context.Context) ([]string, error) {
 	s.mu.Lock()
