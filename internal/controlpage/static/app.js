@@ -1,6 +1,6 @@
 // The control page. No framework, no build step, no third-party script: the Content-Security-Policy
-// allows only this file. It renders with textContent and createElement only (never innerHTML), so
-// nothing the API returns is ever parsed as HTML.
+// allows only this file. It renders with textContent and createElement only, so
+// nothing the API returns is ever parsed as HTML (no HTML-string assignment anywhere).
 //
 // Login (Cognito): the authorization code grant with PKCE as a public client. The code verifier and
 // the state live in sessionStorage only between the redirect to the hosted UI and the return (they
