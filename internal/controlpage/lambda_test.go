@@ -145,3 +145,21 @@ func TestIdentityFromClaims(t *testing.T) {
 		t.Errorf("sub only: %+v %v", id, ok)
 	}
 }
+
+// TestOptionsFromEnv reads the variables the construct sets.
+func TestOptionsFromEnv(t *testing.T) {
+	env := map[string]string{
+		controlpage.EnvHostedUIURL: "https://physics.auth.eu-west-1.amazoncognito.com",
+		controlpage.EnvClientID:    "client123",
+		controlpage.EnvPageURL:     "https://abc.execute-api.eu-west-1.amazonaws.com/",
+		controlpage.EnvWatchAll:    "true",
+	}
+	o, err := controlpage.OptionsFromEnv(func(k string) string { return env[k] })
+	if err != nil || !o.WatchAll || o.Page.ClientID != "client123" || o.Page.TokenEndpoint != "https://physics.auth.eu-west-1.amazoncognito.com/oauth2/token" {
+		t.Fatalf("%+v %v", o, err)
+	}
+	env[controlpage.EnvWatchAll] = "maybe"
+	if _, err := controlpage.OptionsFromEnv(func(k string) string { return env[k] }); err == nil {
+		t.Error("CONTROL_WATCH_ALL=maybe accepted")
+	}
+}
