@@ -2,6 +2,7 @@ package test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -295,4 +296,22 @@ func TestSnapshotsControlPageConstruct(t *testing.T) {
 	want, err := os.ReadFile(file)
 	require.NoError(t, err, "run `make snapshot` and review it")
 	assert.Equal(t, string(want), string(got), "the control page construct differs from %s (run `make snapshot` if intended)", file)
+}
+
+// Example_controlPageInAnotherApp: the construct needs nothing but props: a pool, its hosted UI, the
+// environments and the function's code.
+func Example_controlPageInAnotherApp() {
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(outRoot + "/example-controlpage"), AnalyticsReporting: jsii.Bool(false)})
+	stack := awscdk.NewStack(app, jsii.String("Control"), nil)
+	a := auth.New(stack, "Auth", &auth.Props{DomainPrefix: "physics-101"})
+	dir := filepath.Join(outRoot, "example-controlpage-code")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("#!/bin/sh\n"), 0o755)
+	p := controlpage.New(stack, "Page", &controlpage.Props{
+		UserPool: a.UserPool, HostedUIURL: a.BaseURL, Environments: []string{"staging"},
+		Code: awslambda.Code_FromAsset(jsii.String(dir), nil),
+	})
+	app.Synth(nil)
+	fmt.Println(len(p.Groups), *p.Groups["staging"].GroupName())
+	// Output: 1 control-staging
 }
