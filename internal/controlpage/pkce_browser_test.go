@@ -133,6 +133,7 @@ func TestBrowserCognitoLoginWithPKCE(t *testing.T) {
 	page.Config.Handler = h
 
 	var href, storage string
+	var shot []byte
 	if err := chromedp.Run(ctx,
 		chromedp.Navigate(page.URL+"/"),
 		chromedp.WaitVisible("#login-button", chromedp.ByID),
@@ -140,9 +141,11 @@ func TestBrowserCognitoLoginWithPKCE(t *testing.T) {
 		chromedp.WaitVisible("#env-staging .stage", chromedp.ByQuery),
 		chromedp.Location(&href),
 		chromedp.Evaluate(`JSON.stringify([Object.entries(sessionStorage), Object.entries(localStorage), document.cookie])`, &storage),
+		chromedp.FullScreenshot(&shot, 100),
 	); err != nil {
 		t.Fatalf("login: %v (fake Cognito problems: %v)", err, cognito.problems)
 	}
+	saveScreenshot(t, "control-page-phone.png", shot)
 	if href != page.URL+"/" {
 		t.Errorf("after login the address is %s; want %s/ (code and state removed)", href, page.URL)
 	}
