@@ -57,10 +57,10 @@ func (v *validator) dns() {
 			v.errorf("dns.zone_name", "is required with dns.zone_id (the hosted zone's domain name, such as physics.example.edu)")
 		case strings.HasSuffix(d.ZoneName, "."):
 			v.errorf("dns.zone_name", "%q: write it without the trailing dot (%s)", d.ZoneName, strings.TrimSuffix(d.ZoneName, "."))
-		case !domainRe.MatchString(d.ZoneName):
-			v.errorf("dns.zone_name", "%q is not a domain name (lowercase labels of letters, digits and dashes, such as physics.example.edu)", d.ZoneName)
 		case zoneIDRe.MatchString(d.ZoneName) || strings.HasPrefix(d.ZoneName, "/hostedzone/"):
 			v.errorf("dns.zone_name", "%q looks like a hosted zone ID: zone_name is the zone's domain name, zone_id its ID", d.ZoneName)
+		case !domainRe.MatchString(d.ZoneName):
+			v.errorf("dns.zone_name", "%q is not a domain name (lowercase labels of letters, digits and dashes, such as physics.example.edu)", d.ZoneName)
 		}
 	}
 
