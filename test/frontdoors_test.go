@@ -265,3 +265,40 @@ func TestHubExternalDNSOutlivesTheIngressOnDestroy(t *testing.T) {
 	}
 	assert.True(t, found, "the cluster-ops resource depends on %s", dnsID)
 }
+
+// TestHubChartsRenderExternalDNS renders the external-dns release with its chart 1.21.1 (make
+// charts-check) and checks the flags ExternalDNS v0.21.0 gets: templates/deployment.yaml turns the
+// values into args, and templates/clusterrole.yaml binds a Role in sourceNamespace when namespaced.
+func TestHubChartsRenderExternalDNS(t *testing.T) {
+	r := renderChart(t, "example", "external-dns")
+	deploys := r.ofKind("Deployment")
+	require.Len(t, deploys, 1)
+	spec := podSpec(deploys[0])
+	assert.Equal(t, hub.ExternalDNSServiceAccount, spec["serviceAccountName"], "the Pod Identity association's service account")
+	assert.Equal(t, map[string]any{hub.NodePurposeLabel: "core"}, spec["nodeSelector"])
+	c := listOf(spec["containers"])[0].(map[string]any)
+	var args []string
+	for _, a := range listOf(c["args"]) {
+		args = append(args, a.(string))
+	}
+	for _, want := range []string{
+		"--source=ingress", "--policy=sync", "--registry=txt", "--txt-owner-id=example", "--namespace=" + hub.Namespace,
+		"--domain-filter=" + exampleZoneName, "--managed-record-types=A", "--provider=aws", "--events",
+		"--zone-id-filter=" + exampleZoneID, "--aws-zone-type=public", "--exclude-record-types=AAAA",
+	} {
+		assert.Contains(t, args, want)
+	}
+	var sources []string
+	for _, a := range args {
+		if strings.HasPrefix(a, "--source=") {
+			sources = append(sources, a)
+		}
+	}
+	assert.Equal(t, []string{"--source=ingress"}, sources, "the chart's default sources (service, ingress) are replaced")
+	assert.Empty(t, r.ofKind("ClusterRole"), "namespaced: no cluster-wide rights")
+	role := r.object(t, "Role", "external-dns")
+	assert.Equal(t, hub.Namespace, at(role, "metadata", "namespace"))
+	binding := r.object(t, "RoleBinding", "external-dns-viewer")
+	assert.Equal(t, hub.ExternalDNSNamespace, at(listOf(binding["subjects"])[0], "namespace"), "the service account of the release's namespace")
+	assert.Equal(t, hub.ExternalDNSServiceAccount, r.object(t, "ServiceAccount", hub.ExternalDNSServiceAccount)["metadata"].(map[string]any)["name"])
+}
