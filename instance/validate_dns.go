@@ -115,6 +115,9 @@ func (v *validator) customDomain(name string, used map[string]string) {
 		v.errorf(path, "%q must be a name below the hosted zone's apex %s, such as auth.%s (Cognito requires an A record on the custom domain's parent, and creates its own alias target)", name, d.ZoneName, d.ZoneName)
 	case used[name] != "":
 		v.errorf(path, "%q is already the host of %s (the hosted UI needs a name of its own)", name, used[name])
+	case len(name) > 63:
+		// AWS::Cognito::UserPoolDomain Domain: at most 63 characters (CloudFormation resource reference).
+		v.errorf(path, "%q is %d characters long; a Cognito domain has at most 63", name, len(name))
 	}
 	if v.cfg.Env.Region != "us-east-1" && (v.cfg.Env.Region == "" || v.cfg.Env.Account == "") {
 		v.errorf(path, "needs env.region and env.account: outside us-east-1 the certificate is made by a stack of its own there (%s/AuthCertificate), which CDK can reference only between stacks of known environments", v.cfg.Name)

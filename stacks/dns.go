@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"sync"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
 	"github.com/aws/jsii-runtime-go"
@@ -8,15 +10,26 @@ import (
 	"github.com/stratolab/stratolab/instance"
 )
 
+// zones are the hosted zone imports made so far, by stack (jsii gives a construct the same Go value
+// each time; a construct found by its ID comes back as a plain IConstruct, which cannot be converted).
+var (
+	zonesMu sync.Mutex
+	zones   = map[awscdk.Stack]awsroute53.IHostedZone{}
+)
+
 // hostedZone is the instance's dns zone in stack s, imported by ID and name: synth never looks it up.
 // One import per stack, shared by its front doors.
 func hostedZone(s awscdk.Stack, d instance.DNS) awsroute53.IHostedZone {
-	if c := s.Node().TryFindChild(jsii.String("HostedZone")); c != nil {
-		return c.(awsroute53.IHostedZone)
+	zonesMu.Lock()
+	defer zonesMu.Unlock()
+	if z, ok := zones[s]; ok {
+		return z
 	}
-	return awsroute53.HostedZone_FromHostedZoneAttributes(s, jsii.String("HostedZone"), &awsroute53.HostedZoneAttributes{
+	z := awsroute53.HostedZone_FromHostedZoneAttributes(s, jsii.String("HostedZone"), &awsroute53.HostedZoneAttributes{
 		HostedZoneId: jsii.String(d.ZoneID), ZoneName: jsii.String(d.ZoneName),
 	})
+	zones[s] = z
+	return z
 }
 
 // frontDoorDomain is the Domain of a front door whose host URL is a name in the instance's zone: the

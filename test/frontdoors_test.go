@@ -302,3 +302,68 @@ func TestHubChartsRenderExternalDNS(t *testing.T) {
 	assert.Equal(t, hub.ExternalDNSNamespace, at(listOf(binding["subjects"])[0], "namespace"), "the service account of the release's namespace")
 	assert.Equal(t, hub.ExternalDNSServiceAccount, r.object(t, "ServiceAccount", hub.ExternalDNSServiceAccount)["metadata"].(map[string]any)["name"])
 }
+
+// authDomainInstance is an instance with only Auth, its hosted UI on auth.example.edu in the zone.
+func authDomainInstance(region string) string {
+	return `env: {account: "123456789012", region: ` + region + `}
+lifecycle: development
+vpc: {type: new, availability_zones: [` + region + `a, ` + region + `b]}
+enabled: {auth: true}
+dns: {zone_id: Z0123456789ABCDEFGHIJ, zone_name: example.edu}
+auth: {custom_domain: auth.example.edu}
+`
+}
+
+// TestAuthCustomDomainInUSEast1: Cognito takes a custom domain's certificate from ACM in us-east-1 only
+// (Cognito developer guide, "Using your own domain for managed login"), so in us-east-1 the Auth stack
+// makes it, validated in the zone; the domain is added beside the prefix domain, and an alias record
+// points the name at the domain's CloudFront distribution.
+func TestAuthCustomDomainInUSEast1(t *testing.T) {
+	built, _ := buildInstance(t, "authdomain", authDomainInstance("us-east-1"))
+	tpl := template(built.Auth.Stack)
+	tpl.HasResourceProperties(jsii.String("AWS::CertificateManager::Certificate"), map[string]any{
+		"DomainName": "auth.example.edu", "ValidationMethod": "DNS",
+		"DomainValidationOptions": []any{map[string]any{"DomainName": "auth.example.edu", "HostedZoneId": "Z0123456789ABCDEFGHIJ"}},
+	})
+	tpl.ResourceCountIs(jsii.String("AWS::Cognito::UserPoolDomain"), jsii.Number(2))
+	tpl.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolDomain"), map[string]any{
+		"Domain": "auth.example.edu", "CustomDomainConfig": map[string]any{"CertificateArn": ref("CustomDomainCertificate")},
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::Route53::RecordSet"), map[string]any{
+		"Name": "auth.example.edu.", "Type": "A", "HostedZoneId": "Z0123456789ABCDEFGHIJ",
+		"AliasTarget": map[string]any{
+			"DNSName":      map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^AuthUserPoolCustomDomain")), "CloudFrontDistribution"}},
+			"HostedZoneId": assertions.Match_AnyValue(), // CloudFront's alias zone, by partition
+		},
+	})
+	assert.Len(t, built.Stacks, 2, "Base and Auth: no certificate stack in us-east-1")
+}
+
+// TestAuthCustomDomainOutsideUSEast1HasItsCertificateStack: in another region the certificate is made
+// by <instance>/AuthCertificate in us-east-1, and the Auth stack reads its ARN across regions.
+func TestAuthCustomDomainOutsideUSEast1HasItsCertificateStack(t *testing.T) {
+	built, _ := buildInstance(t, "authdomain", authDomainInstance("eu-west-1"))
+	var certStack awscdk.Stack
+	for _, s := range built.Stacks {
+		if *s.Node().Id() == "AuthCertificate" {
+			certStack = s
+		}
+	}
+	require.NotNil(t, certStack, "an AuthCertificate stack")
+	assert.Equal(t, "us-east-1", *certStack.Region())
+	template(certStack).HasResourceProperties(jsii.String("AWS::CertificateManager::Certificate"), map[string]any{
+		"DomainName": "auth.example.edu", "ValidationMethod": "DNS"})
+	tpl := template(built.Auth.Stack)
+	tpl.ResourceCountIs(jsii.String("AWS::CertificateManager::Certificate"), jsii.Number(0))
+	tpl.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolDomain"), map[string]any{
+		"Domain": "auth.example.edu", "CustomDomainConfig": map[string]any{"CertificateArn": map[string]any{"Fn::GetStackOutput": map[string]any{
+			"StackName": "authdomain-AuthCertificate", "Region": "us-east-1", "OutputName": assertions.Match_AnyValue()}}},
+	})
+	// Fn::GetStackOutput reads the output across regions itself: no custom resources for it.
+	tpl.ResourceCountIs(jsii.String("Custom::CrossRegionExportReader"), jsii.Number(0))
+	var deps []string
+	for _, d := range *built.Auth.Stack.Dependencies() {
+		deps = append(deps, *d.StackName())
+	}
+	assert.Contains(t, deps, "authdomain-AuthCertificate", "deployed before Auth")
+}
