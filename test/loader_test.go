@@ -367,6 +367,8 @@ func TestLoadRejects(t *testing.T) {
 			want: []string{`lab.yaml:11: auth.custom_domain: "example.edu" must be a name below the hosted zone's apex example.edu`}},
 		{name: "auth custom domain outside the zone", file: withAuth("  custom_domain: auth.example.org\n") + dnsZone,
 			want: []string{`lab.yaml:11: auth.custom_domain: "auth.example.org" must be a name below the hosted zone's apex example.edu`}},
+		{name: "auth custom domain longer than Cognito allows", file: withAuth("  custom_domain: "+strings.Repeat("a", 60)+".example.edu\n") + dnsZone,
+			want: []string{"lab.yaml:11: auth.custom_domain:", "is 72 characters long; a Cognito domain has at most 63"}},
 		{name: "auth custom domain written as a URL", file: withAuth("  custom_domain: https://auth.example.edu\n") + dnsZone,
 			want: []string{`lab.yaml:11: auth.custom_domain: "https://auth.example.edu": give the host name without https:// (auth.example.edu)`}},
 		{name: "auth custom domain outside us-east-1 without an account", file: strings.Replace(strings.Replace(withAuth("  custom_domain: auth.example.edu\n"), "us-east-1", "eu-west-1", -1), "  account: \"123456789012\"\n", "", 1) + dnsZone,
