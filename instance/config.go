@@ -14,6 +14,8 @@
 //	doc:"..."             the description written into schema.json
 package instance
 
+import "strings"
+
 // Config is one instance's whole configuration.
 type Config struct {
 	// Name is the instance name: the NAME of instance/NAME.yaml and of `-c instance=NAME`.
@@ -24,6 +26,7 @@ type Config struct {
 	Tags       Tags       `yaml:"tags" doc:"Tags on every resource."`
 	Vpc        Vpc        `yaml:"vpc" doc:"The network every module runs in."`
 	Compliance Compliance `yaml:"compliance" doc:"cdk-nag rule packs applied on every synth."`
+	DNS        DNS        `yaml:"dns" doc:"An existing Route 53 public hosted zone that front doors' hosts may be names in: the stacks then make their certificates and DNS records."`
 	Enabled    Enabled    `yaml:"enabled" doc:"Which modules this instance deploys. All are off by default."`
 	Auth       Auth       `yaml:"auth" doc:"The Cognito user pool: used when enabled.auth is set or a module that logs users in is enabled."`
 	Jobs       Jobs       `yaml:"jobs" doc:"Cloud Kotta's jobs platform: used when enabled.jobs is set."`
@@ -66,6 +69,27 @@ type Vpc struct {
 
 	PublicRouteTableIDs  []string `yaml:"public_route_table_ids" doc:"existing: the route table of each public subnet, in the order of public_subnet_ids, or none."`
 	PrivateRouteTableIDs []string `yaml:"private_route_table_ids" doc:"existing: the route table of each private subnet, in the order of private_subnet_ids, or none."`
+}
+
+// DNS is an existing Route 53 public hosted zone, given by ID and name so that synth never looks it up.
+// A front door whose host is a name in it needs no certificate ARN: the stack creates a DNS-validated
+// ACM certificate and the alias record (for the hub, ExternalDNS makes the record).
+type DNS struct {
+	ZoneID   string `yaml:"zone_id" doc:"The hosted zone's ID, such as Z0123456789ABCDEFGHIJ (Route 53 console, or aws route53 list-hosted-zones), without /hostedzone/."`
+	ZoneName string `yaml:"zone_name" doc:"The hosted zone's domain name, such as physics.example.edu, lowercase, without the trailing dot."`
+}
+
+// Enabled reports whether a zone is configured.
+func (d DNS) Enabled() bool { return d.ZoneID != "" || d.ZoneName != "" }
+
+// InZone reports whether host (a host name, no scheme) is the zone's name or a name under it.
+func (d DNS) InZone(host string) bool {
+	return d.ZoneName != "" && (host == d.ZoneName || strings.HasSuffix(host, "."+d.ZoneName))
+}
+
+// HostName is the host name of a front door's URL: https://hub.example.edu/ gives hub.example.edu.
+func HostName(url string) string {
+	return strings.TrimSuffix(strings.TrimPrefix(url, "https://"), "/")
 }
 
 // Compliance lists the cdk-nag packs. AwsSolutions always runs.
@@ -123,6 +147,7 @@ type Auth struct {
 	Mfa                string            `yaml:"mfa" enum:"off|optional|required" doc:"Multi-factor authentication with TOTP."`
 	FeaturePlan        string            `yaml:"feature_plan" enum:"lite|essentials|plus" doc:"Cognito feature plan. plus adds threat protection (charged per monthly active user)."`
 	ThreatProtection   string            `yaml:"threat_protection" enum:"enforced|audit|off" doc:"Threat protection for sign-in (plus only): enforced blocks or challenges risky sign-ins, audit only records them."`
+	CustomDomain       string            `yaml:"custom_domain" doc:"The hosted UI on a name of your own in dns.zone_name, such as auth.physics.example.edu, instead of the prefix domain. Its parent (physics.example.edu) must have an A record. Default: none."`
 	DomainPrefix       string            `yaml:"domain_prefix" doc:"Hosted UI prefix: https://<prefix>.auth.<region>.amazoncognito.com. Default: <instance>-<account ID>."`
 	Email              AuthEmail         `yaml:"email" doc:"Who sends the pool's email."`
 	Groups             []Group           `yaml:"groups" doc:"Cognito groups."`
@@ -238,7 +263,7 @@ type JobsWorker struct {
 
 // JobsWeb is the web server.
 type JobsWeb struct {
-	CertificateArn  string   `yaml:"certificate_arn" doc:"ACM certificate for the HTTPS listener, in the instance's region."`
+	CertificateArn  string   `yaml:"certificate_arn" doc:"ACM certificate for the HTTPS listener, in the instance's account and region. Optional when host is a name in dns.zone_name: the stack then creates one."`
 	Command         string   `yaml:"command" doc:"Command that starts the web app, run from the unpacked code tarball as a systemd service."`
 	InstanceType    string   `yaml:"instance_type" doc:"Web server instance type."`
 	Min             int      `yaml:"min" doc:"Fewest web servers."`
@@ -247,7 +272,7 @@ type JobsWeb struct {
 	HealthCheckPath string   `yaml:"health_check_path" doc:"Path the load balancer checks."`
 	AllowedCidrs    []string `yaml:"allowed_cidrs" doc:"Who may reach the load balancer on 80 and 443."`
 	Login           string   `yaml:"login" enum:"cognito|none" doc:"cognito: users log in through the instance's Cognito pool at the load balancer. none: the web app authenticates users itself."`
-	Host            string   `yaml:"host" doc:"The web server's URL, https://jobs.example.edu (required with login: cognito)."`
+	Host            string   `yaml:"host" doc:"The web server's URL, https://jobs.example.edu (required with login: cognito, or without certificate_arn). A name in dns.zone_name gets a certificate and an alias record."`
 }
 
 // Lookup is the QA Authority Lookup service: <instance>/LookupData (EFS, buckets, secrets) and
@@ -310,7 +335,8 @@ type LookupAccessPoint struct {
 // LookupLoadBalancer is the HTTPS load balancer.
 type LookupLoadBalancer struct {
 	Internal       bool     `yaml:"internal" doc:"An internal load balancer in the private subnets, instead of an internet-facing one."`
-	CertificateArn string   `yaml:"certificate_arn" doc:"ACM certificate of the service's host name, in the instance's region."`
+	Host           string   `yaml:"host" doc:"The service's URL, https://lookup.example.edu. A name in dns.zone_name gets a certificate and an alias record. Default: the load balancer's own name (with certificate_arn)."`
+	CertificateArn string   `yaml:"certificate_arn" doc:"ACM certificate of the service's host name, in the instance's account and region. Optional when host is a name in dns.zone_name: the stack then creates one."`
 	AllowedCidrs   []string `yaml:"allowed_cidrs" doc:"Who may reach the load balancer on 80 and 443."`
 }
 
@@ -326,7 +352,7 @@ type LookupSync struct {
 type Hub struct {
 	KubernetesVersion string            `yaml:"kubernetes_version" doc:"EKS Kubernetes version: 1.34, 1.35 or 1.36 (what the pinned kubectl 1.35 drives)."`
 	Host              string            `yaml:"host" doc:"The hub's URL, https://hub.example.edu."`
-	CertificateArn    string            `yaml:"certificate_arn" doc:"ACM certificate of the host, in the instance's region."`
+	CertificateArn    string            `yaml:"certificate_arn" doc:"ACM certificate of the host, in the instance's account and region. Optional when host is a name in dns.zone_name: the stack then creates one, and ExternalDNS the record."`
 	AllowedCidrs      []string          `yaml:"allowed_cidrs" doc:"Who may reach the hub's load balancer."`
 	AdminUsers        []string          `yaml:"admin_users" doc:"Hub admins, by Cognito email."`
 	AdminGroup        string            `yaml:"admin_group" doc:"Cognito group whose members are hub admins."`
@@ -402,6 +428,7 @@ type HubCharts struct {
 	DaskGateway       string `yaml:"dask_gateway" doc:"dask-gateway chart from https://helm.dask.org."`
 	ClusterAutoscaler string `yaml:"cluster_autoscaler" doc:"cluster-autoscaler chart from https://kubernetes.github.io/autoscaler; empty: the one for kubernetes_version."`
 	DevicePlugin      string `yaml:"nvidia_device_plugin" doc:"nvidia-device-plugin chart from https://nvidia.github.io/k8s-device-plugin, installed when a node group has gpu."`
+	ExternalDNS       string `yaml:"external_dns" doc:"external-dns chart from https://kubernetes-sigs.github.io/external-dns/, installed when hub.host is a name in dns.zone_name."`
 }
 
 // Registry is HelioCloud's data registry: <instance>/Registry.

@@ -35,11 +35,7 @@ func (v *validator) hub() {
 	case !hostRe.MatchString(h.Host):
 		v.errorf("hub.host", "%q is not a host URL (https://hub.example.edu, no path)", h.Host)
 	}
-	if h.CertificateArn == "" {
-		v.errorf("hub.certificate_arn", "is required (the ACM certificate of the hub's host name)")
-	} else if why := awsrules.ACMCertificateARN(h.CertificateArn, v.cfg.Env.Region); why != "" {
-		v.errorf("hub.certificate_arn", "%q %s", h.CertificateArn, why)
-	}
+	// hub.certificate_arn: see dns().
 	v.cidrs("hub.allowed_cidrs", h.AllowedCidrs)
 	if !h.Endpoint.Private {
 		v.cidrs("hub.endpoint.allowed_cidrs", h.Endpoint.AllowedCidrs)

@@ -72,11 +72,7 @@ func (v *validator) jobs() {
 		v.errorf("jobs.worker.code_key", "%q must be a key under code/ (the web and worker roles can read only code/*), such as code/cloud_kotta.tar.gz", j.Worker.CodeKey)
 	}
 	w := j.Web
-	if w.CertificateArn == "" {
-		v.errorf("jobs.web.certificate_arn", "is required (the ACM certificate of the web server's host name: arn:aws:acm:<region>:<account>:certificate/<uuid>)")
-	} else if why := awsrules.ACMCertificateARN(w.CertificateArn, v.cfg.Env.Region); why != "" {
-		v.errorf("jobs.web.certificate_arn", "%q %s", w.CertificateArn, why)
-	}
+	// jobs.web.certificate_arn: see dns().
 	if w.Command == "" {
 		v.errorf("jobs.web.command", "is required (the command that starts the web app from your code tarball)")
 	}

@@ -100,10 +100,9 @@ func (v *validator) lookup() {
 	}
 
 	lb := l.LoadBalancer
-	if lb.CertificateArn == "" {
-		v.errorf("lookup.load_balancer.certificate_arn", "is required (the ACM certificate of the service's host name)")
-	} else if why := awsrules.ACMCertificateARN(lb.CertificateArn, v.cfg.Env.Region); why != "" {
-		v.errorf("lookup.load_balancer.certificate_arn", "%q %s", lb.CertificateArn, why)
+	// The certificate: see dns().
+	if lb.Host != "" && !hostRe.MatchString(lb.Host) {
+		v.errorf("lookup.load_balancer.host", "%q is not an https:// host URL (such as https://lookup.example.edu, no path)", lb.Host)
 	}
 	v.cidrs("lookup.load_balancer.allowed_cidrs", lb.AllowedCidrs)
 

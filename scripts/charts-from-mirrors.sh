@@ -18,6 +18,7 @@
 #                             charts/ even when the condition is false. The tag vendors it there
 #                             (node-feature-discovery-chart-0.15.3.tgz, as Chart.lock says): used as is.
 #   cluster-autoscaler        used as tagged.
+#   external-dns              used as tagged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mirrors=${MIRRORS:-/work/.mirror}
@@ -101,3 +102,5 @@ chart dask-gateway 2026.3.0 dask+dask-gateway 2026.3.0 resources/helm/dask-gatew
 chart nvidia-device-plugin 0.17.4 NVIDIA+k8s-device-plugin v0.17.4 deployments/helm/nvidia-device-plugin
 chart cluster-autoscaler 9.59.0 kubernetes+autoscaler cluster-autoscaler-chart-9.59.0 \
 	cluster-autoscaler/charts/cluster-autoscaler charts/cluster-autoscaler
+# external-dns: used as tagged (its own release workflow packages charts/external-dns unchanged).
+chart external-dns 1.21.1 kubernetes-sigs+external-dns external-dns-helm-chart-1.21.1 charts/external-dns

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stratolab/stratolab/constructs/auth"
+	"github.com/stratolab/stratolab/constructs/webfront"
 	"github.com/stratolab/stratolab/instance"
 )
 
@@ -19,8 +20,21 @@ type Auth struct {
 }
 
 func newAuth(in *Instance, cfg *instance.Config) *Auth {
-	s := in.newStack(cfg, "Auth", "Cognito user pool")
 	a := cfg.Auth
+	// A custom domain's certificate must be in us-east-1 (Cognito developer guide, "Using your own domain
+	// for managed login"). In us-east-1 it is made in the Auth stack; elsewhere in a stack of its own
+	// there, <instance>/AuthCertificate, deployed first, whose ARN reaches Auth as a cross-region stack
+	// reference: with cdk.json's @aws-cdk/core:defaultCrossStackReferences "weak" it is an
+	// Fn::GetStackOutput naming the stack and its region, read by CloudFormation itself, with no custom
+	// resource (crossRegionReferences lets the CDK make such a reference between two regions). The
+	// other ways were the deprecated DnsValidatedCertificate (a Lambda that requests the certificate in
+	// us-east-1) or a certificate ARN made by hand, which this issue removes.
+	crossRegion := a.CustomDomain != "" && cfg.Env.Region != "us-east-1"
+	s := in.newStack(cfg, "Auth", "Cognito user pool", func(p *awscdk.StackProps) {
+		if crossRegion {
+			p.CrossRegionReferences = jsii.Bool(true)
+		}
+	})
 	props := &auth.Props{
 		DomainPrefix:       strings.Replace(cfg.AuthDomainPrefix(), instance.AccountPlaceholder, *awscdk.Aws_ACCOUNT_ID(), 1),
 		UserPoolName:       cfg.Name + "-users",
@@ -69,6 +83,21 @@ func newAuth(in *Instance, cfg *instance.Config) *Auth {
 		if identity != a.Email.FromAddress {
 			props.SES.VerifiedDomain = identity
 		}
+	}
+	if a.CustomDomain != "" {
+		policy := lifecycleFor(cfg, a.Lifecycle)
+		certStack := s
+		if crossRegion {
+			certStack = in.newStack(cfg, "AuthCertificate", "the Cognito custom domain's certificate (us-east-1)", func(p *awscdk.StackProps) {
+				p.Env = &awscdk.Environment{Account: jsii.String(cfg.Env.Account), Region: jsii.String("us-east-1")}
+				p.CrossRegionReferences = jsii.Bool(true)
+			})
+			s.AddDependency(certStack, jsii.String("the custom domain's certificate"))
+		}
+		cert := webfront.NewCertificate(certStack, "CustomDomainCertificate", &webfront.Domain{Zone: hostedZone(certStack, cfg.DNS), Name: a.CustomDomain})
+		// It follows the pool's policy (see auth.CustomDomain): a retained domain keeps using it.
+		cert.ApplyRemovalPolicy(policy.RemovalPolicy)
+		props.CustomDomain = &auth.CustomDomain{Name: a.CustomDomain, Certificate: cert, Zone: hostedZone(s, cfg.DNS)}
 	}
 	pool := auth.New(s, "Auth", props)
 

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"path/filepath"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecr"
@@ -70,6 +71,9 @@ func newHub(in *Instance, cfg *instance.Config) *Hub {
 		Profiles:               profiles,
 		Host:                   c.Host,
 		CertificateArn:         c.CertificateArn,
+		Domain:                 frontDoorDomain(s, cfg, c.Host),
+		ExternalDNSChart:       c.Charts.ExternalDNS,
+		DNSOwner:               cfg.Name,
 		AllowedCidrs:           c.AllowedCidrs,
 		AdminUsers:             c.AdminUsers,
 		AdminGroup:             c.AdminGroup,
@@ -88,7 +92,11 @@ func newHub(in *Instance, cfg *instance.Config) *Hub {
 		Dask:                   c.Dask,
 		Lifecycle:              lifecycleFor(cfg, c.Lifecycle),
 	})
-	awscdk.NewCfnOutput(s, jsii.String("HubUrl"), &awscdk.CfnOutputProps{Value: jsii.String(c.Host), Description: jsii.String("The hub")})
+	hubURL := "The hub: point this host name's DNS record at the load balancer its Ingress creates (kubectl -n " + hub.Namespace + " get ingress)"
+	if h.ExternalDNS != nil {
+		hubURL = "The hub (ExternalDNS writes its alias record in the hosted zone " + cfg.DNS.ZoneName + " once the load balancer exists)"
+	}
+	awscdk.NewCfnOutput(s, jsii.String("HubUrl"), &awscdk.CfnOutputProps{Value: jsii.String(strings.TrimSuffix(c.Host, "/")), Description: jsii.String(hubURL)})
 	awscdk.NewCfnOutput(s, jsii.String("UpdateKubeconfig"), &awscdk.CfnOutputProps{
 		Value: jsii.String("aws eks update-kubeconfig --name " + clusterName + " --region " + *s.Region() +
 			" --role-arn " + *h.AccessRole.RoleArn()),

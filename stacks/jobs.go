@@ -54,7 +54,7 @@ func newJobs(in *Instance, cfg *instance.Config) *Jobs {
 		})
 	}
 	web := jobrunner.WebProps{
-		CertificateArn: j.Web.CertificateArn, Command: j.Web.Command, InstanceType: j.Web.InstanceType,
+		CertificateArn: j.Web.CertificateArn, Domain: frontDoorDomain(s, cfg, j.Web.Host), Command: j.Web.Command, InstanceType: j.Web.InstanceType,
 		Min: j.Web.Min, Max: j.Web.Max, Port: j.Web.Port, HealthCheckPath: j.Web.HealthCheckPath, AllowedCidrs: j.Web.AllowedCidrs,
 	}
 	if j.Web.Login == "cognito" {
@@ -89,11 +89,14 @@ func newJobs(in *Instance, cfg *instance.Config) *Jobs {
 		LogsKey:             logsKeyFor,
 	})
 	// With Cognito login only the configured host works (it is the client's callback, and the certificate's name).
-	if host := strings.TrimSuffix(j.Web.Host, "/"); host != "" {
-		awscdk.NewCfnOutput(s, jsii.String("WebUrl"), &awscdk.CfnOutputProps{
-			Value: jsii.String(host), Description: jsii.String("The web server: point this host name's DNS record (CNAME or alias) at LoadBalancerDnsName"),
-		})
+	url, desc := jsii.String("https://"+*runner.LoadBalancer.LoadBalancerDnsName()), "The web server, by its load balancer's name (the certificate's name may differ: set jobs.web.host)"
+	switch host := strings.TrimSuffix(j.Web.Host, "/"); {
+	case runner.Front.Records != nil:
+		url, desc = jsii.String(host), "The web server (its alias record is in the hosted zone "+cfg.DNS.ZoneName+")"
+	case host != "":
+		url, desc = jsii.String(host), "The web server: point this host name's DNS record (CNAME or alias) at LoadBalancerDnsName"
 	}
+	awscdk.NewCfnOutput(s, jsii.String("WebUrl"), &awscdk.CfnOutputProps{Value: url, Description: jsii.String(desc)})
 	awscdk.NewCfnOutput(s, jsii.String("LoadBalancerDnsName"), &awscdk.CfnOutputProps{
 		Value:       runner.LoadBalancer.LoadBalancerDnsName(),
 		Description: jsii.String("The web server's load balancer: point your host name's DNS record (CNAME or alias) here"),

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsefs"
@@ -57,6 +58,7 @@ func newLookup(in *Instance, cfg *instance.Config) *Lookup {
 			Name: LookupDatabaseName(l.Database.Name, l.App.RailsEnv), User: l.Database.User,
 		},
 		CertificateArn: l.LoadBalancer.CertificateArn,
+		Domain:         frontDoorDomain(s, cfg, l.LoadBalancer.Host),
 		AllowedCidrs:   l.LoadBalancer.AllowedCidrs,
 		Internal:       l.LoadBalancer.Internal,
 		LogRetention:   retentionDays(l.LogRetentionDays),
@@ -70,9 +72,16 @@ func newLookup(in *Instance, cfg *instance.Config) *Lookup {
 		}
 	}
 	service := lookup.NewService(s, "Service", props)
-	awscdk.NewCfnOutput(s, jsii.String("ServiceUrl"), &awscdk.CfnOutputProps{
-		Value:       jsii.String("https://" + *service.LoadBalancer.LoadBalancerDnsName()),
-		Description: jsii.String("The lookup service (point your host name's DNS record at the load balancer)"),
+	url, desc := jsii.String("https://"+*service.LoadBalancer.LoadBalancerDnsName()), "The lookup service (point your host name's DNS record at the load balancer)"
+	switch host := strings.TrimSuffix(l.LoadBalancer.Host, "/"); {
+	case service.Front.Records != nil:
+		url, desc = jsii.String(host), "The lookup service (its alias record is in the hosted zone "+cfg.DNS.ZoneName+")"
+	case host != "":
+		url, desc = jsii.String(host), "The lookup service: point this host name's DNS record (CNAME or alias) at LoadBalancerDnsName"
+	}
+	awscdk.NewCfnOutput(s, jsii.String("ServiceUrl"), &awscdk.CfnOutputProps{Value: url, Description: jsii.String(desc)})
+	awscdk.NewCfnOutput(s, jsii.String("LoadBalancerDnsName"), &awscdk.CfnOutputProps{
+		Value: service.LoadBalancer.LoadBalancerDnsName(), Description: jsii.String("The lookup service's load balancer"),
 	})
 	return &Lookup{DataStack: data, Storage: storage, Stack: s, Service: service}
 }

@@ -77,7 +77,7 @@ func Build(app constructs.Construct, cfg *instance.Config) *Instance {
 // newStack creates <instance>/<id> with the instance's environment, a Product tag and, on the stack
 // itself, the cost allocation tag (with @aws-cdk/core:explicitStackTags, stack tags are set here, not
 // inherited from Tags.of).
-func (in *Instance) newStack(cfg *instance.Config, id, description string) awscdk.Stack {
+func (in *Instance) newStack(cfg *instance.Config, id, description string, opts ...func(*awscdk.StackProps)) awscdk.Stack {
 	stackTags := map[string]*string{
 		"Product":        jsii.String(Product + "-" + lower(id)),
 		cfg.Tags.CostKey: jsii.String(cfg.Name),
@@ -85,12 +85,16 @@ func (in *Instance) newStack(cfg *instance.Config, id, description string) awscd
 	for k, v := range cfg.Tags.Extra {
 		stackTags[k] = jsii.String(v)
 	}
-	s := awscdk.NewStack(in.Scope, jsii.String(id), &awscdk.StackProps{
+	props := &awscdk.StackProps{
 		StackName:   jsii.String(cfg.Name + "-" + id),
 		Description: jsii.String("stratolab " + cfg.Name + ": " + description),
 		Env:         environment(cfg),
 		Tags:        &stackTags,
-	})
+	}
+	for _, o := range opts {
+		o(props)
+	}
+	s := awscdk.NewStack(in.Scope, jsii.String(id), props)
 	awscdk.Tags_Of(s).Add(jsii.String("Product"), jsii.String(Product+"-"+lower(id)), nil)
 	in.Stacks = append(in.Stacks, s)
 	return s

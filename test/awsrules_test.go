@@ -66,11 +66,13 @@ func TestECSTaskSizes(t *testing.T) {
 
 func TestACMCertificateARNs(t *testing.T) {
 	arn := "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab"
-	assert.Empty(t, awsrules.ACMCertificateARN(arn, ""))
-	assert.Empty(t, awsrules.ACMCertificateARN(arn, "us-east-1"))
-	assert.Empty(t, awsrules.ACMCertificateARN("arn:aws-us-gov:acm:us-gov-west-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab", ""))
-	assert.Contains(t, awsrules.ACMCertificateARN(arn, "eu-west-1"), "needs a certificate of its own region")
-	assert.Contains(t, awsrules.ACMCertificateARN("arn:aws:iam::123456789012:server-certificate/x", ""), "is not an ACM certificate ARN")
+	assert.Empty(t, awsrules.ACMCertificateARN(arn, "", ""))
+	assert.Empty(t, awsrules.ACMCertificateARN(arn, "us-east-1", "123456789012"))
+	assert.Empty(t, awsrules.ACMCertificateARN("arn:aws-us-gov:acm:us-gov-west-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab", "", ""))
+	assert.Contains(t, awsrules.ACMCertificateARN(arn, "eu-west-1", ""), "needs a certificate of its own region")
+	assert.Contains(t, awsrules.ACMCertificateARN("arn:aws:iam::123456789012:server-certificate/x", "", ""), "is not an ACM certificate ARN")
+	// ACM certificates cannot be used from another account (ACM user guide, "Services integrated with ACM").
+	assert.Contains(t, awsrules.ACMCertificateARN(arn, "us-east-1", "210987654321"), "is in account 123456789012, but the instance deploys to 210987654321")
 }
 
 func TestKubeSpawnerMemory(t *testing.T) {

@@ -531,7 +531,7 @@ func listOf(v any) []any {
 // TestHubChartsRenderDevicePlugin checks the one that must run.
 func TestHubChartsRenderEveryPodHasANodeGroup(t *testing.T) {
 	groups := nodeGroupsOf(synth(t, "example").templates["Hub"])
-	for _, chart := range []string{"jupyterhub", "dask-gateway", "nvidia-device-plugin", "cluster-autoscaler"} {
+	for _, chart := range []string{"jupyterhub", "dask-gateway", "nvidia-device-plugin", "cluster-autoscaler", "external-dns"} {
 		r := renderChart(t, "example", chart)
 		for _, o := range r.objects {
 			switch o["kind"] {

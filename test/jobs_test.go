@@ -301,7 +301,7 @@ func TestJobsWebIsBehindAnHTTPSLoadBalancerThatRedirectsHTTP(t *testing.T) {
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::Listener"), map[string]any{
 		"Port": 443, "Protocol": "HTTPS",
-		"Certificates": []any{map[string]any{"CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab"}},
+		"Certificates": []any{map[string]any{"CertificateArn": ref("RunnerFrontCertificate")}},
 		// Users log in through the Cognito pool before anything is forwarded (Kotta used Login with Amazon).
 		"DefaultActions": []any{
 			map[string]any{"Type": "authenticate-cognito", "Order": 1, "AuthenticateCognitoConfig": map[string]any{

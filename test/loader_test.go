@@ -114,8 +114,8 @@ func TestLoadRejects(t *testing.T) {
 			want: []string{"lab.yaml:3: not valid YAML: did not find expected ',' or ']' (fix the syntax)"}},
 		{name: "key indented one space too little, at its line", file: "vpc:\n  type: new\n cidr: 10.0.0.0/16\n",
 			want: []string{"lab.yaml:3: not valid YAML"}},
-		{name: "key that is a word of the intended key", file: goodInstance + "auth:\n  domain: lab\n",
-			want: []string{`lab.yaml:9: auth.domain: unknown key; did you mean "domain_prefix"?`}},
+		{name: "key that is a word of the intended key", file: goodInstance + "auth:\n  prefix: lab\n",
+			want: []string{`lab.yaml:9: auth.prefix: unknown key; did you mean "domain_prefix"?`}},
 		{name: "negative NAT gateways", file: goodInstance + "  nat_gateways: -1\n",
 			want: []string{"lab.yaml:8: vpc.nat_gateways: -1 is negative (0 to 2"}},
 		{name: "number too large for any setting", file: goodInstance + "  nat_gateways: 99999999999999999999\n",
@@ -334,6 +334,45 @@ func TestLoadRejects(t *testing.T) {
 			want: []string{`unknown instance "nope"`, "instances in", "lab"}},
 		{name: "no instance given", instance: "-", file: "",
 			want: []string{"no instance given: pass -c instance=NAME", "lab"}},
+		// dns: an existing hosted zone, and the front doors' certificates (validate_dns.go).
+		{name: "dns without a zone ID", file: goodInstance + "dns:\n  zone_name: example.edu\n",
+			want: []string{"lab.yaml:9: dns.zone_id: is required with dns.zone_name"}},
+		{name: "dns without a zone name", file: goodInstance + "dns:\n  zone_id: Z0123456789ABCDEFGHIJ\n",
+			want: []string{"lab.yaml:9: dns.zone_name: is required with dns.zone_id"}},
+		{name: "dns zone ID not in Route 53's format", file: goodInstance + "dns:\n  zone_id: z0123abc\n  zone_name: example.edu\n",
+			want: []string{`lab.yaml:9: dns.zone_id: "z0123abc" is not a Route 53 hosted zone ID (Z and upper-case letters and digits`}},
+		{name: "dns zone ID given as a path", file: goodInstance + "dns:\n  zone_id: /hostedzone/Z0123456789ABCDEFGHIJ\n  zone_name: example.edu\n",
+			want: []string{`lab.yaml:9: dns.zone_id: "/hostedzone/Z0123456789ABCDEFGHIJ": give the ID without /hostedzone/ (Z0123456789ABCDEFGHIJ)`}},
+		{name: "dns zone name that is a zone ID", file: goodInstance + "dns:\n  zone_id: Z0123456789ABCDEFGHIJ\n  zone_name: Z0123456789ABCDEFGHIJ\n",
+			want: []string{`lab.yaml:10: dns.zone_name: "Z0123456789ABCDEFGHIJ" looks like a hosted zone ID`}},
+		{name: "dns zone name with the trailing dot", file: goodInstance + "dns:\n  zone_id: Z0123456789ABCDEFGHIJ\n  zone_name: example.edu.\n",
+			want: []string{`lab.yaml:10: dns.zone_name: "example.edu.": write it without the trailing dot (example.edu)`}},
+		{name: "dns zone name that is not a domain name", file: goodInstance + "dns:\n  zone_id: Z0123456789ABCDEFGHIJ\n  zone_name: Example_EDU\n",
+			want: []string{`lab.yaml:10: dns.zone_name: "Example_EDU" is not a domain name`}},
+		{name: "front door host outside the zone", file: withJobs(strings.Replace(jobsInZone, "jobs.example.edu", "jobs.example.org", 1)) + dnsZone,
+			want: []string{`lab.yaml:15: jobs.web.host: "jobs.example.org" is not a name in the hosted zone example.edu, so the stack cannot validate a certificate for it`}},
+		{name: "front door with neither a certificate nor a host in the zone", file: withLookup("  load_balancer:\n    internal: false\n") + dnsZone,
+			want: []string{"lab.yaml:12: lookup.load_balancer.host: is required without lookup.load_balancer.certificate_arn (a name in dns.zone_name example.edu"}},
+		{name: "front door with neither a certificate nor dns", file: withJobs(jobsInZone),
+			want: []string{"lab.yaml:14: jobs.web.certificate_arn: is required without dns"}},
+		{name: "same host for two front doors", file: sameHost,
+			want: []string{`lab.yaml:19: lookup.load_balancer.host: "jobs.example.edu" is already the host of jobs.web.host`}},
+		{name: "certificate of another account", file: strings.Replace(withJobs(jobsKeys), "123456789012:certificate", "210987654321:certificate", 1),
+			want: []string{"lab.yaml:14: jobs.web.certificate_arn:", "is in account 210987654321, but the instance deploys to 123456789012"}},
+		{name: "hub host at the zone's apex", file: strings.Replace(withHub(hubNodes, hubProfile), "https://hub.example.edu", "https://example.edu", 1) + dnsZone,
+			want: []string{`lab.yaml:11: hub.host: "example.edu" is the hosted zone's apex: ExternalDNS`}},
+		{name: "auth custom domain without dns", file: withAuth("  custom_domain: auth.example.edu\n"),
+			want: []string{"lab.yaml:11: auth.custom_domain: needs dns.zone_id and dns.zone_name"}},
+		{name: "auth custom domain at the zone's apex", file: withAuth("  custom_domain: example.edu\n") + dnsZone,
+			want: []string{`lab.yaml:11: auth.custom_domain: "example.edu" must be a name below the hosted zone's apex example.edu`}},
+		{name: "auth custom domain outside the zone", file: withAuth("  custom_domain: auth.example.org\n") + dnsZone,
+			want: []string{`lab.yaml:11: auth.custom_domain: "auth.example.org" must be a name below the hosted zone's apex example.edu`}},
+		{name: "auth custom domain longer than Cognito allows", file: withAuth("  custom_domain: "+strings.Repeat("a", 60)+".example.edu\n") + dnsZone,
+			want: []string{"lab.yaml:11: auth.custom_domain:", "is 72 characters long; a Cognito domain has at most 63"}},
+		{name: "auth custom domain written as a URL", file: withAuth("  custom_domain: https://auth.example.edu\n") + dnsZone,
+			want: []string{`lab.yaml:11: auth.custom_domain: "https://auth.example.edu": give the host name without https:// (auth.example.edu)`}},
+		{name: "auth custom domain outside us-east-1 without an account", file: strings.Replace(strings.Replace(withAuth("  custom_domain: auth.example.edu\n"), "us-east-1", "eu-west-1", -1), "  account: \"123456789012\"\n", "", 1) + dnsZone,
+			want: []string{"auth.custom_domain: needs env.region and env.account: outside us-east-1 the certificate is made by a stack of its own there"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -528,6 +567,22 @@ const jobsKeys = `  worker:
     command: run-web
     host: https://jobs.example.edu
 `
+
+// jobsInZone are jobs keys without a certificate, the host a name in dnsZone; withJobs puts them on lines 11 to 15.
+const jobsInZone = `  worker:
+    command: run-worker
+  web:
+    command: run-web
+    host: https://jobs.example.edu
+`
+
+// dnsZone is a hosted zone, appended after a module's keys.
+const dnsZone = "dns:\n  zone_id: Z0123456789ABCDEFGHIJ\n  zone_name: example.edu\n"
+
+// sameHost gives the jobs web server and the lookup service one host (lookup.load_balancer.host on line 19).
+var sameHost = strings.Replace(goodInstance, "  type: new\n", "  nat_gateways: 1\n", 1) + "enabled: {jobs: true, lookup: true}\n" +
+	"dns: {zone_id: Z0123456789ABCDEFGHIJ, zone_name: example.edu}\njobs:\n" + jobsInZone +
+	"lookup:\n  sync: {source_bucket: authority-files}\n  load_balancer:\n    host: https://jobs.example.edu\n"
 
 // withJobs is goodInstance with the jobs module on and the given lines under jobs:, from line 11.
 func withJobs(lines string) string {

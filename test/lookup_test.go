@@ -257,7 +257,7 @@ func TestLookupLoadBalancerIsHTTPSWithRedirect(t *testing.T) {
 	tpl := lookupService(t)
 	tpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::Listener"), map[string]any{
 		"Port": 443, "Protocol": "HTTPS",
-		"Certificates":   []any{map[string]any{"CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab"}},
+		"Certificates":   []any{map[string]any{"CertificateArn": ref("ServiceFrontCertificate")}},
 		"DefaultActions": []any{map[string]any{"Type": "forward", "TargetGroupArn": ref("ServiceFrontLoadBalancerHttpsAppGroup")}},
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::Listener"), map[string]any{

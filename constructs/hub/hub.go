@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdlm"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecr"
@@ -134,8 +135,17 @@ type Props struct {
 	Profiles          []Profile
 	// The hub's URL, https://host. Required.
 	Host string
-	// ACM certificate of the host, in the stack's region. Required.
+	// ACM certificate of the host, in the stack's account and region.
+	// Default: - with Domain, a DNS-validated certificate the stack makes; required without Domain
 	CertificateArn string
+	// The host's name in a Route 53 public hosted zone: ExternalDNS then keeps its alias record pointed
+	// at the load balancer the controller makes, and without CertificateArn the stack makes the certificate.
+	// Default: - no record: point the host at the load balancer yourself
+	Domain *webfront.Domain
+	// The external-dns chart version, with Domain. Default: - DefaultExternalDNSChart
+	ExternalDNSChart string
+	// ExternalDNS's TXT owner ID: the records it may change carry it. Default: - ClusterName
+	DNSOwner string
 	// Who may reach the hub's load balancer. Default: - 0.0.0.0/0
 	AllowedCidrs []string
 	// Cognito users (by email) who are hub admins.
@@ -193,6 +203,10 @@ type Hub struct {
 	Values     map[string]any
 	// OAuthClient is the hub's Cognito client.
 	OAuthClient *auth.Client
+	// Certificate is the host's certificate, when the stack made it.
+	Certificate awscertificatemanager.ICertificate
+	// ExternalDNS is its chart release, with Domain.
+	ExternalDNS awseksv2.HelmChart
 	// LogsBucket receives the access logs of the hub's load balancer, under LoadBalancerLogsPrefix.
 	LogsBucket awss3.IBucket
 
@@ -503,6 +517,12 @@ func defaults(in *Props) *Props {
 	if p.DaskGatewayChart == "" {
 		p.DaskGatewayChart = DefaultDaskGatewayChart
 	}
+	if p.ExternalDNSChart == "" {
+		p.ExternalDNSChart = DefaultExternalDNSChart
+	}
+	if p.DNSOwner == "" {
+		p.DNSOwner = p.ClusterName
+	}
 	if p.DevicePluginChart == "" {
 		p.DevicePluginChart = DefaultDevicePluginChart
 	}
@@ -542,8 +562,15 @@ func (p *Props) check() error {
 	if !strings.HasPrefix(p.Host, "https://") || strings.TrimPrefix(p.Host, "https://") == "" {
 		add("Host %q must be an https:// URL", p.Host)
 	}
-	if why := awsrules.ACMCertificateARN(p.CertificateArn, ""); why != "" {
-		add("CertificateArn %q %s", p.CertificateArn, why)
+	switch {
+	case p.Domain != nil && (p.Domain.Zone == nil || p.Domain.Name != strings.TrimSuffix(strings.TrimPrefix(p.Host, "https://"), "/")):
+		add("Domain needs a Zone, and its Name must be Host's name")
+	case p.CertificateArn == "" && p.Domain == nil:
+		add("CertificateArn is required without Domain")
+	case p.CertificateArn != "":
+		if why := awsrules.ACMCertificateARN(p.CertificateArn, "", ""); why != "" {
+			add("CertificateArn %q %s", p.CertificateArn, why)
+		}
 	}
 	nodes := map[string]bool{"core": true}
 	for _, g := range p.NodeGroups {

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stratolab/stratolab/constructs/auth"
 	"github.com/stratolab/stratolab/constructs/securebucket"
+	"github.com/stratolab/stratolab/constructs/webfront"
 )
 
 // OAuthSecretName is the Kubernetes secret, in Namespace, that holds the hub's Cognito client secret
@@ -88,8 +89,20 @@ func (h *Hub) newJupyterHub() {
 	h.LogsBucket = logs
 
 	ops := h.newClusterOps(ns, logs)
+	if p.Domain != nil {
+		// On destroy ExternalDNS must outlive the Ingress to delete the record (policy sync): the
+		// cluster-ops function, which JupyterHub depends on, waits on delete until the load balancer is
+		// gone, so ExternalDNS goes only after it, long after the Ingress.
+		h.ExternalDNS = h.newExternalDNS()
+		ops.Node().AddDependency(h.ExternalDNS)
+	}
 
-	h.Values = h.values()
+	certArn := jsii.String(p.CertificateArn)
+	if p.CertificateArn == "" {
+		h.Certificate = webfront.NewCertificate(h.Construct, "Certificate", p.Domain)
+		certArn = h.Certificate.CertificateArn()
+	}
+	h.Values = h.values(*certArn)
 	h.JupyterHub = h.cluster.AddHelmChart(jsii.String("JupyterHub"), &awseksv2.HelmChartOptions{
 		Chart:      jsii.String("jupyterhub"),
 		Repository: jsii.String("https://hub.jupyter.org/helm-chart/"),
@@ -167,7 +180,7 @@ func (h *Hub) hasGPU() bool {
 }
 
 // values generates the JupyterHub chart's values from the props.
-func (h *Hub) values() map[string]any {
+func (h *Hub) values(certificateArn string) map[string]any {
 	p := h.p
 	host := strings.TrimSuffix(p.Host, "/")
 	hostname := strings.TrimPrefix(host, "https://")
@@ -275,7 +288,7 @@ func (h *Hub) values() map[string]any {
 		"alb.ingress.kubernetes.io/subnets":          strings.Join(publicSubnets, ","),
 		"alb.ingress.kubernetes.io/scheme":           "internet-facing",
 		"alb.ingress.kubernetes.io/target-type":      "ip",
-		"alb.ingress.kubernetes.io/certificate-arn":  p.CertificateArn,
+		"alb.ingress.kubernetes.io/certificate-arn":  certificateArn,
 		"alb.ingress.kubernetes.io/listen-ports":     `[{"HTTP": 80}, {"HTTPS": 443}]`,
 		"alb.ingress.kubernetes.io/ssl-redirect":     "443",
 		"alb.ingress.kubernetes.io/ssl-policy":       "ELBSecurityPolicy-TLS13-1-2-2021-06",

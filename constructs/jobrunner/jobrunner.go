@@ -78,8 +78,12 @@ func DefaultClasses() []JobClass {
 
 // WebProps configure the web server.
 type WebProps struct {
-	// ACM certificate for the HTTPS listener, in the stack's region. Required.
+	// ACM certificate for the HTTPS listener, in the stack's account and region.
+	// Default: - with Domain, a DNS-validated certificate the stack makes; required without Domain
 	CertificateArn string
+	// The web server's host name in a Route 53 hosted zone: an alias record to the load balancer, and
+	// the certificate when CertificateArn is empty. Default: - no DNS record
+	Domain *webfront.Domain
 	// Command that starts the web app from the unpacked code directory. Required.
 	Command string
 	// Default: - t3.small
@@ -164,6 +168,8 @@ type JobRunner struct {
 	WebFleet awsautoscaling.IAutoScalingGroup
 	// LoadBalancer fronts the web server.
 	LoadBalancer awselasticloadbalancingv2.IApplicationLoadBalancer
+	// Front is the load balancer's front door: its certificate (when made) and DNS records.
+	Front *webfront.WebFront
 	// EventsTopic carries job events; nil unless Props.EventsTopic.
 	EventsTopic awssns.ITopic
 	// Notifications receives the fleets' launch, termination and error events. Subscribe to it.
@@ -556,10 +562,11 @@ func (r *JobRunner) newWeb(webSG awsec2.ISecurityGroup) {
 		logs = p.Store.LogsBucket
 	}
 	front := webfront.New(r.Construct, "Front", &webfront.Props{
-		Vpc: p.Vpc, CertificateArn: w.CertificateArn, Purpose: "Job web", AccessLogs: logs,
+		Vpc: p.Vpc, CertificateArn: w.CertificateArn, Domain: w.Domain, Purpose: "Job web", AccessLogs: logs,
 		AccessLogsPrefix: "alb/jobs-web", AllowedCidrs: w.AllowedCidrs,
 	})
 	r.LoadBalancer = front.LoadBalancer
+	r.Front = front
 
 	env := map[string]*string{
 		"WEB_PORT": jsii.String(fmt.Sprint(w.Port)), "JOBS_BUCKET": p.Store.Bucket.BucketName(),
@@ -803,8 +810,12 @@ func (p *Props) check() error {
 		add("WorkerCommand has a line break (one command line; put scripts in the code tarball)")
 	}
 	w := p.Web
-	if why := awsrules.ACMCertificateARN(w.CertificateArn, ""); why != "" {
-		add("Web.CertificateArn %q %s", w.CertificateArn, why)
+	if w.CertificateArn == "" && w.Domain == nil {
+		add("Web.CertificateArn is required without Web.Domain")
+	} else if w.CertificateArn != "" {
+		if why := awsrules.ACMCertificateARN(w.CertificateArn, "", ""); why != "" {
+			add("Web.CertificateArn %q %s", w.CertificateArn, why)
+		}
 	}
 	if w.Command == "" {
 		add("Web.Command is required")

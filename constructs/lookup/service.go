@@ -116,8 +116,12 @@ type ServiceProps struct {
 	MinInstances, MaxInstances int
 	App                        App
 	Database                   Database
-	// ACM certificate of the service's host name. Required.
+	// ACM certificate of the service's host name, in the stack's account and region.
+	// Default: - with Domain, a DNS-validated certificate the stack makes; required without Domain
 	CertificateArn string
+	// The service's host name in a Route 53 hosted zone: an alias record to the load balancer, and the
+	// certificate when CertificateArn is empty. Default: - no DNS record
+	Domain *webfront.Domain
 	// Who may reach the load balancer. Default: - 0.0.0.0/0
 	AllowedCidrs []string
 	// An internal load balancer, for a service only the campus network reaches. Default: - false
@@ -134,10 +138,12 @@ type ServiceProps struct {
 // Service is the cluster, the two services and the load balancer.
 type Service struct {
 	constructs.Construct
-	Cluster          awsecs.ICluster
-	AppService       awsecs.IBaseService
-	DatabaseService  awsecs.IBaseService
-	LoadBalancer     awselasticloadbalancingv2.IApplicationLoadBalancer
+	Cluster         awsecs.ICluster
+	AppService      awsecs.IBaseService
+	DatabaseService awsecs.IBaseService
+	LoadBalancer    awselasticloadbalancingv2.IApplicationLoadBalancer
+	// Front is the load balancer's front door: its certificate (when made) and DNS records.
+	Front            *webfront.WebFront
 	AppSecurityGroup awsec2.ISecurityGroup
 	// SyncTask is the DataSync task; nil without Sync.
 	SyncTask awsdatasync.CfnTask
@@ -251,7 +257,7 @@ func NewService(scope constructs.Construct, id string, props *ServiceProps) *Ser
 	})
 
 	front := webfront.New(s.Construct, "Front", &webfront.Props{
-		Vpc: p.Vpc, CertificateArn: p.CertificateArn, Purpose: "Lookup service", AccessLogs: st.LogsBucket,
+		Vpc: p.Vpc, CertificateArn: p.CertificateArn, Domain: p.Domain, Purpose: "Lookup service", AccessLogs: st.LogsBucket,
 		AccessLogsPrefix: "alb/lookup", AllowedCidrs: p.AllowedCidrs, Internal: p.Internal,
 	})
 	front.HTTPS.AddTargets(jsii.String("App"), &awselasticloadbalancingv2.AddApplicationTargetsProps{
@@ -266,6 +272,7 @@ func NewService(scope constructs.Construct, id string, props *ServiceProps) *Ser
 		},
 	})
 	s.LoadBalancer = front.LoadBalancer
+	s.Front = front
 
 	if p.Sync != nil {
 		s.sync(p.Sync)
@@ -628,8 +635,12 @@ func (p *ServiceProps) check() error {
 	if p.Vpc == nil || p.Storage == nil || p.Namespace == "" {
 		add("Vpc, Storage and Namespace are required")
 	}
-	if why := awsrules.ACMCertificateARN(p.CertificateArn, ""); why != "" {
-		add("CertificateArn %q %s", p.CertificateArn, why)
+	if p.CertificateArn == "" && p.Domain == nil {
+		add("CertificateArn is required without Domain")
+	} else if p.CertificateArn != "" {
+		if why := awsrules.ACMCertificateARN(p.CertificateArn, "", ""); why != "" {
+			add("CertificateArn %q %s", p.CertificateArn, why)
+		}
 	}
 	for name, cm := range map[string][2]int{"App": {p.App.Cpu, p.App.MemoryMiB}, "Database": {p.Database.Cpu, p.Database.MemoryMiB}} {
 		if why := awsrules.ECSTaskSize(cm[0], cm[1], p.Fargate); why != "" {

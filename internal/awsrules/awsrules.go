@@ -63,7 +63,7 @@ func OAuthCallbackURL(u string) string {
 var (
 	instanceTypeRe = regexp.MustCompile(`^([a-z][a-z0-9-]*)\.(nano|micro|small|medium|large|xlarge|[0-9]+xlarge|metal|metal-[0-9]+xl)$`)
 	generationRe   = regexp.MustCompile(`^[a-z-]*?([0-9]+)([a-z0-9-]*)$`)
-	acmCertRe      = regexp.MustCompile(`^arn:aws[a-z-]*:acm:([a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	acmCertRe      = regexp.MustCompile(`^arn:aws[a-z-]*:acm:([a-z0-9-]+):([0-9]{12}):certificate/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 )
 
 // EC2InstanceType checks the shape of an instance type name: family.size, such as m5.xlarge,
@@ -124,15 +124,19 @@ func EC2Fleet(kind, name string, types []string, min, max int) []string {
 	return out
 }
 
-// ACMCertificateARN checks an ACM certificate ARN and, when region is known, that the certificate is in
-// it (a load balancer can use only certificates of its own region).
-func ACMCertificateARN(arn, region string) string {
+// ACMCertificateARN checks an ACM certificate ARN and, when region and account are known, that the
+// certificate is in them: a load balancer (and a Cognito domain, in us-east-1) can use only certificates
+// of its own region, and ACM certificates cannot be used from another account ("ACM certificates
+// cannot be shared across accounts", ACM user guide, "Services integrated with ACM").
+func ACMCertificateARN(arn, region, account string) string {
 	m := acmCertRe.FindStringSubmatch(arn)
 	switch {
 	case m == nil:
 		return "is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<uuid>)"
 	case region != "" && m[1] != region:
 		return "is in " + m[1] + ", but a load balancer in " + region + " needs a certificate of its own region"
+	case account != "" && m[2] != account:
+		return "is in account " + m[2] + ", but the instance deploys to " + account + " (a certificate of another account cannot be used)"
 	}
 	return ""
 }
