@@ -56,7 +56,7 @@ func handler(r *ingest.Runner, step string) (any, error) {
 	case "validate":
 		return r.Validate, nil
 	case "copy":
-		return r.Copy, nil
+		return r.CopyStep, nil
 	case "index":
 		return r.Index, nil
 	case "catalog":

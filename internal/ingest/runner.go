@@ -23,6 +23,7 @@ type S3 interface {
 	CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, opts ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error)
 	UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput, opts ...func(*s3.Options)) (*s3.UploadPartCopyOutput, error)
 	CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, opts ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error)
+	ListParts(ctx context.Context, in *s3.ListPartsInput, opts ...func(*s3.Options)) (*s3.ListPartsOutput, error)
 	AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, opts ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error)
 }
 
@@ -57,6 +58,8 @@ type Config struct {
 	AllowRetraction bool `json:"allow_retraction"`
 	// Concurrency is how many S3 requests one function keeps in flight. Default: 64.
 	Concurrency int `json:"concurrency,omitempty"`
+	// BatchFiles is the most copies in one batch. Default: 200.
+	BatchFiles int `json:"batch_files,omitempty"`
 }
 
 // Runner runs the ingest steps.
@@ -66,6 +69,8 @@ type Runner struct {
 	Config Config
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
+	// Limits sizes copy batches. Default: DefaultLimits(Config.BatchFiles).
+	Limits *Limits
 }
 
 func (r *Runner) now() time.Time {
