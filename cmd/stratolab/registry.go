@@ -376,7 +376,15 @@ func startAndWait(ctx context.Context, api SFN, objects reportReader, reg *regis
 			last = s
 		}
 		if d.Status != sfntypes.ExecutionStatusRunning && d.Status != sfntypes.ExecutionStatusPendingRedrive {
+			// report.json is the last job's of that name: only this execution's report is shown.
 			rep, rerr := readReport(ctx, objects, reg.upload, job)
+			if rerr == nil && rep.Execution != arn {
+				older := rep.Execution
+				if older == "" {
+					older = "an unnamed execution"
+				}
+				rerr = fmt.Errorf("s3://%s/%s/%s is from %s, not this one", reg.upload, job, ingest.ReportFile, older)
+			}
 			if rerr == nil {
 				printReport(out, rep)
 			}
