@@ -362,3 +362,16 @@ func readLikeClient(data []byte, version float64, startDate, stopDate string) ([
 	}
 	return out, nil
 }
+
+// AppendTime writes exactly what FormatTime (time.Format with TimeLayout) writes.
+func TestAppendTimeMatchesFormatTime(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2015, 9, 1, 12, 11, 14, 123456789, time.UTC), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(2020, 2, 29, 1, 2, 3, 4e6, time.FixedZone("x", 5*3600)),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		if got, want := string(AppendTime(nil, tm)), FormatTime(tm); got != want {
+			t.Errorf("AppendTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}

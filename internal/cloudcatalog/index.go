@@ -47,9 +47,9 @@ func WriteIndex(w io.Writer, rows []Row) error {
 	for i := range rows {
 		r := &rows[i]
 		buf = buf[:0]
-		buf = r.Start.UTC().AppendFormat(buf, TimeLayout)
+		buf = AppendTime(buf, r.Start)
 		buf = append(buf, ',')
-		buf = r.Stop.UTC().AppendFormat(buf, TimeLayout)
+		buf = AppendTime(buf, r.Stop)
 		buf = append(buf, ',')
 		buf = appendField(buf, r.Key)
 		buf = append(buf, ',')
