@@ -509,3 +509,24 @@ func TestRegistryMultipartCopiesStartBeforeTheMapAndCompleteAfter(t *testing.T) 
 	assert.Contains(t, copyRole, "s3:ListMultipartUploadParts")
 	assert.Contains(t, copyRole, `/.work/*`)
 }
+
+// The copy Map within Step Functions' limits on its item source: a JSON array read from S3 whose items
+// are Validate's batches (each under the 256 KiB a state's input may be: "Use Amazon S3 ARNs instead
+// of passing large payloads", 262,144 bytes; ingest.TestPlanCopiesBatchesByCountBytesAndPayloadSize),
+// every item read (no MaxItems), no ItemBatcher to re-wrap them, at most 10,000 children at once (the
+// Distributed Map's ceiling; instance validation bounds copy_concurrency to it), no tolerated failure.
+func TestRegistryCopyMapReadsBatchesWithinStepFunctionsLimits(t *testing.T) {
+	m := registryStates(t)["CopyFiles"]
+	reader := m["ItemReader"].(map[string]any)
+	assert.Equal(t, map[string]any{"InputType": "JSON"}, reader["ReaderConfig"])
+	assert.Nil(t, m["ItemBatcher"])
+	c, ok := m["MaxConcurrency"].(float64)
+	require.True(t, ok)
+	assert.LessOrEqual(t, c, 10000.0)
+	// ToleratedFailurePercentage 0 is the default, which the CDK leaves out.
+	assert.Contains(t, []any{nil, 0.0}, m["ToleratedFailurePercentage"])
+	proc := m["ItemProcessor"].(map[string]any)
+	assert.Equal(t, map[string]any{"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, proc["ProcessorConfig"])
+	batch := proc["States"].(map[string]any)["CopyBatch"].(map[string]any)
+	assert.Contains(t, asJSON(batch), `"Items.$":"$.Items"`)
+}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -140,9 +142,53 @@ func PlanCopies(files []CopyItem, l Limits) CopyPlan {
 	return plan
 }
 
+// itemJSONSize is len(json.Marshal(it)), counted rather than encoded (a million items).
 func itemJSONSize(it CopyItem) int {
-	b, _ := json.Marshal(it)
-	return len(b)
+	n := len(`{"s":,"b":,"k":,"z":}`) + jsonStringLen(it.Src) + jsonStringLen(it.Bucket) + jsonStringLen(it.Key) + intLen(it.Size)
+	if it.Upload != 0 {
+		n += len(`,"u":`) + intLen(int64(it.Upload))
+	}
+	if it.Part != 0 {
+		n += len(`,"p":`) + intLen(int64(it.Part))
+	}
+	if it.Offset != 0 {
+		n += len(`,"o":`) + intLen(it.Offset)
+	}
+	return n
+}
+
+func intLen(v int64) int { return len(strconv.FormatInt(v, 10)) }
+
+// jsonStringLen is the length of s as encoding/json writes it: quoted, with \" \\ \n \r \t (2 bytes),
+// other control characters, <, >, &, U+2028, U+2029 and invalid UTF-8 as 6-byte \u escapes.
+func jsonStringLen(s string) int {
+	n := 2
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
+				n += 2
+			case c < 0x20 || c == '<' || c == '>' || c == '&':
+				n += 6
+			default:
+				n++
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			n += 6
+		case r == '\u2028' || r == '\u2029':
+			n += 6
+		default:
+			n += size
+		}
+		i += size
+	}
+	return n
 }
 
 // copySource is the CopySource of bucket/key as S3 reads it: "the value must be URL-encoded"

@@ -264,3 +264,46 @@ func TestCompleteMultipartRejectsMissingParts(t *testing.T) {
 		t.Fatal("a short object was completed")
 	}
 }
+
+// A million-file job's copy list: every item a batch under the payload limit, far fewer items than
+// the Distributed Map reads (MaxItems is at most 100,000,000), and a compact file.
+func TestPlanCopiesForAMillionFiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a million files")
+	}
+	files := make([]CopyItem, 1_000_000)
+	for i := range files {
+		key := fmt.Sprintf("mms1/fgm/brst/l2/2015/09/01/mms1_fgm_brst_l2_%08d_v4.18.0.cdf", i)
+		files[i] = CopyItem{Src: "mms-2026-12/MMS/" + key, Bucket: "lab-helio-public", Key: "MMS/" + key, Size: 4 << 20}
+	}
+	plan := PlanCopies(files, DefaultLimits(200))
+	if len(plan.Batches) != 5000 {
+		t.Fatalf("%d batches, want 5,000 of 200", len(plan.Batches))
+	}
+	size := 0
+	for _, b := range plan.Batches {
+		for _, it := range b.Items {
+			size += itemJSONSize(it) + 1
+		}
+	}
+	if size > 300<<20 {
+		t.Fatalf("the copy list is %d bytes", size)
+	}
+	for _, b := range plan.Batches[:10] {
+		if d, _ := json.Marshal(b); len(d) >= SFNMaxPayloadBytes {
+			t.Fatalf("a batch of %d bytes", len(d))
+		}
+	}
+}
+
+// The counted JSON size is encoding/json's, for the strings that escape.
+func TestItemJSONSizeIsEncodingJSONs(t *testing.T) {
+	for _, s := range []string{"", "plain/key.cdf", `a"b\c`, "tab\tnl\ncr\r", "\x01<>&", "ü€😀", "\u2028\u2029", "bad\xffutf8", "100%+&="} {
+		for _, it := range []CopyItem{{Src: s, Bucket: "b", Key: s, Size: 12345}, {Src: s, Key: s, Size: 1 << 40, Upload: 17, Part: 9999, Offset: 5 << 30}} {
+			want, _ := json.Marshal(it)
+			if got := itemJSONSize(it); got != len(want) {
+				t.Errorf("%q: counted %d, encoded %d (%s)", s, got, len(want), want)
+			}
+		}
+	}
+}

@@ -931,7 +931,14 @@ func (r *Runner) getStream(ctx context.Context, bucket, key string) (io.ReadClos
 }
 
 func (r *Runner) putJSON(ctx context.Context, bucket, key string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
+	var data []byte
+	var err error
+	if strings.HasSuffix(key, "/"+WorkDir+"copies.json") {
+		// A million files' copy list: compact (indenting would double it in the function's memory).
+		data, err = json.Marshal(v)
+	} else {
+		data, err = json.MarshalIndent(v, "", "  ")
+	}
 	if err != nil {
 		return err
 	}
