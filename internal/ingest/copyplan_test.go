@@ -307,3 +307,53 @@ func TestItemJSONSizeIsEncodingJSONs(t *testing.T) {
 		}
 	}
 }
+
+// The job folder listed in parallel ranges finds exactly what one listing finds: keys on the cuts,
+// between them, past the last expected key, and in S3's byte order (unicode, "+", upper case).
+func TestListJobInRangesFindsWhatOneListingFinds(t *testing.T) {
+	r, c := newRunner(t)
+	defer func(n int) { listLaneKeys = n }(listLaneKeys)
+	listLaneKeys = 10
+	var expected []string
+	for i := 0; i < 120; i++ {
+		k := fmt.Sprintf("job1/MMS/%s%03d.cdf", []string{"a", "B", "ü", "a+", "z"}[i%5], i)
+		put(t, c, uploadBucket, k, []byte(k))
+		if i%7 != 0 { // some uploads are in no manifest
+			expected = append(expected, k)
+		}
+	}
+	for _, k := range []string{"job1/entries.json", "job1/MMS/manifest.csv", "job1/zzz-after-everything", "job10/other-job"} {
+		put(t, c, uploadBucket, k, []byte(k))
+	}
+	got, err := r.listJob(context.Background(), "job1", expected)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 123 {
+		t.Fatalf("%d keys listed, want 123 (120 files, entries.json, manifest.csv, the last key)", len(got))
+	}
+	for _, k := range expected {
+		if o, ok := got[k]; !ok || o.size != int64(len(k)) {
+			t.Fatalf("%s: %+v %v", k, o, ok)
+		}
+	}
+	if _, ok := got["job10/other-job"]; ok {
+		t.Fatal("another job's key was listed")
+	}
+}
+
+// Validate's worst case for a million files, every row with a SHA-256 (one HEAD each), at assumed
+// slow latencies (500 ms a listing page of 1,000 keys, 100 ms a HEAD): the listing in 16 lanes and
+// 256 HEADs in flight fit the function's 15 minutes with a third to spare.
+func TestWorstCaseValidateOfAMillionFilesFitsTheFunctionTimeout(t *testing.T) {
+	const files = 1_000_000
+	pages := (files/1000 + listLanes - 1) / listLanes
+	listing := time.Duration(pages) * 500 * time.Millisecond
+	heads := time.Duration((files+HeadConcurrency-1)/HeadConcurrency) * 100 * time.Millisecond
+	if worst := listing + heads; worst > CopyBudget {
+		t.Fatalf("listing %v + HEADs %v = %v, past the %v budget", listing, heads, worst, CopyBudget)
+	}
+	if (&Runner{}).headConcurrency() != HeadConcurrency {
+		t.Fatal("Validate does not run HeadConcurrency HEADs at once")
+	}
+}

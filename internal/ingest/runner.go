@@ -87,6 +87,17 @@ func (r *Runner) concurrency() int {
 	return 64
 }
 
+// HeadConcurrency is how many HEADs Validate keeps in flight (one per SHA-256 row). A HEAD moves no
+// data, so Validate runs four times the copies' concurrency.
+const HeadConcurrency = 256
+
+func (r *Runner) headConcurrency() int {
+	if r.Config.Concurrency > 0 {
+		return 4 * r.Config.Concurrency
+	}
+	return HeadConcurrency
+}
+
 func (r *Runner) bucket(name string) (Bucket, bool) {
 	for _, b := range r.Config.Buckets {
 		if b.Name == name {

@@ -155,13 +155,19 @@ func (r *Runner) Validate(ctx context.Context, in JobInput) (*ValidateOutput, er
 	}
 	// One listing of the job folder gives every upload's size and ETag (1,000 per request); only rows
 	// with a SHA-256 checksum need a HEAD each.
-	listed, err := r.listJob(ctx, job)
+	var expected []string
+	for id, files := range d.files {
+		for _, f := range files {
+			expected = append(expected, job+"/"+id+"/"+f.Key)
+		}
+	}
+	listed, err := r.listJob(ctx, job, expected)
 	if err != nil {
 		return nil, err
 	}
 	var items []CopyItem
 	var mu sync.Mutex
-	sem := make(chan struct{}, r.concurrency())
+	sem := make(chan struct{}, r.headConcurrency())
 	var wg sync.WaitGroup
 	var unverified atomic.Int64
 	for _, e := range d.entries {
@@ -263,19 +269,59 @@ type listedObject struct {
 	etag string
 }
 
-func (r *Runner) listJob(ctx context.Context, job string) (map[string]listedObject, error) {
-	out := map[string]listedObject{}
-	p := s3.NewListObjectsV2Paginator(r.S3, &s3.ListObjectsV2Input{Bucket: aws.String(r.Config.UploadBucket), Prefix: aws.String(job + "/")})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list s3://%s/%s/: %w", r.Config.UploadBucket, job, err)
+// listLanes is how many listings of a job folder run at once (each of a range of its keys), one lane
+// per listLaneKeys expected keys.
+const listLanes = 16
+
+var listLaneKeys = 5000
+
+// listJob lists the job folder: in listLanes ranges at once, cut at the manifests' keys (sorted, as S3
+// lists them: UTF-8 binary order), so that a million files are 1,000 pages in 16 lanes rather than
+// one after another.
+func (r *Runner) listJob(ctx context.Context, job string, expected []string) (map[string]listedObject, error) {
+	slices.Sort(expected)
+	lanes := min(listLanes, len(expected)/listLaneKeys+1)
+	// Lane i holds the keys in (cut[i], cut[i+1]]; "" is the folder's start and its end.
+	cuts := make([]string, lanes+1)
+	for i := 1; i < lanes; i++ {
+		cuts[i] = expected[i*len(expected)/lanes-1]
+	}
+	found := make([]map[string]listedObject, lanes)
+	err := r.each(ctx, lanes, func(ctx context.Context, i int) error {
+		out := map[string]listedObject{}
+		in := &s3.ListObjectsV2Input{Bucket: aws.String(r.Config.UploadBucket), Prefix: aws.String(job + "/")}
+		if cuts[i] != "" {
+			in.StartAfter = aws.String(cuts[i])
 		}
-		for _, o := range page.Contents {
-			out[aws.ToString(o.Key)] = listedObject{size: aws.ToInt64(o.Size), etag: strings.Trim(aws.ToString(o.ETag), `"`)}
+		last := cuts[i+1]
+		p := s3.NewListObjectsV2Paginator(r.S3, in)
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return fmt.Errorf("list s3://%s/%s/: %w", r.Config.UploadBucket, job, err)
+			}
+			for _, o := range page.Contents {
+				k := aws.ToString(o.Key)
+				if last != "" && k > last {
+					found[i] = out
+					return nil
+				}
+				out[k] = listedObject{size: aws.ToInt64(o.Size), etag: strings.Trim(aws.ToString(o.ETag), `"`)}
+			}
+		}
+		found[i] = out
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	all := found[0]
+	for _, m := range found[1:] {
+		for k, v := range m {
+			all[k] = v
 		}
 	}
-	return out, nil
+	return all, nil
 }
 
 // checkListed compares an upload, as the listing saw it, with its manifest row: presence, size, and
