@@ -375,3 +375,22 @@ func TestAppendTimeMatchesFormatTime(t *testing.T) {
 		}
 	}
 }
+
+// liar says a length other than what it holds.
+type liar struct {
+	*strings.Reader
+	n int
+}
+
+func (l liar) Len() int { return l.n }
+
+// ReadAll reads everything whatever length the reader claims.
+func TestReadAllReadsEverythingWhateverTheLengthSaid(t *testing.T) {
+	text := strings.Repeat("2015-09-01T00:00:00Z,x\n", 1000)
+	for _, n := range []int{0, 10, len(text), len(text) * 3} {
+		got, err := ReadAll(liar{strings.NewReader(text), n})
+		if err != nil || string(got) != text {
+			t.Errorf("Len %d: %d bytes, %v", n, len(got), err)
+		}
+	}
+}

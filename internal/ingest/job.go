@@ -211,7 +211,7 @@ func ParseManifest(r io.Reader, file string) ([]File, []Problem) {
 	bad := func(line int, f string, a ...any) {
 		probs = append(probs, Problem{File: file, Line: line, Message: fmt.Sprintf(f, a...)})
 	}
-	raw, err := io.ReadAll(r)
+	raw, err := cloudcatalog.ReadAll(r)
 	if err != nil {
 		bad(0, "cannot read it: %v", err)
 		return nil, probs
@@ -327,7 +327,7 @@ func records(data []byte) (next func() ([]string, int, error), lines int) {
 			return rec, line, err
 		}, lines
 	}
-	text := string(data)
+	text := cloudcatalog.OwnedString(data) // ParseManifest read data itself and never writes to it
 	line := 0
 	var buf []string
 	return func() ([]string, int, error) {

@@ -973,8 +973,20 @@ func (r *Runner) getStream(ctx context.Context, bucket, key string) (io.ReadClos
 	if err != nil {
 		return nil, err
 	}
+	if n := aws.ToInt64(out.ContentLength); n > 0 {
+		return sizedBody{out.Body, int(n)}, nil
+	}
 	return out.Body, nil
 }
+
+// sizedBody is an object's body that says its length, so that cloudcatalog.ReadAll reads it into one
+// allocation.
+type sizedBody struct {
+	io.ReadCloser
+	n int
+}
+
+func (b sizedBody) Len() int { return b.n }
 
 func (r *Runner) putJSON(ctx context.Context, bucket, key string, v any) error {
 	var data []byte
