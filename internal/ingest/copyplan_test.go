@@ -357,3 +357,39 @@ func TestWorstCaseValidateOfAMillionFilesFitsTheFunctionTimeout(t *testing.T) {
 		t.Fatal("Validate does not run HeadConcurrency HEADs at once")
 	}
 }
+
+// The workflow retries a step whose answer was lost: completing the multipart copies again, after
+// they were completed, finds the objects in place (NoSuchUpload, and the object has its size).
+func TestCompleteMultipartTwiceIsDone(t *testing.T) {
+	r, c := newRunner(t)
+	r.S3 = &partCopyS3{Client: c}
+	r.Limits = &Limits{SingleCopyMax: 6 << 20, PartSize: 5 << 20, BatchBytes: 5 << 20, BatchFiles: 100, BatchJSON: 192 << 10}
+	big := make([]byte, 11<<20)
+	rand.Read(big)
+	put(t, c, uploadBucket, "job1/entries.json", []byte(`[{"id": "MMS", "index": "s3://helio-public/MMS/", "title": "MMS"}]`))
+	put(t, c, uploadBucket, "job1/MMS/big.cdf", big)
+	put(t, c, uploadBucket, "job1/MMS/manifest.csv", []byte(fmt.Sprintf("start,key,filesize\n2015-09-01T12:00:00Z,big.cdf,%d\n", len(big))))
+	ctx := context.Background()
+	v, err := r.Validate(ctx, JobInput{Job: "job1"})
+	if err != nil || !v.OK {
+		t.Fatal(v, err)
+	}
+	if _, err := r.CopyStep(ctx, CopyRequest{Phase: "start", Job: "job1"}); err != nil {
+		t.Fatal(err)
+	}
+	batches, _ := r.ReadCopyList(ctx, v.CopyList)
+	for _, b := range batches {
+		if _, err := r.CopyStep(ctx, CopyRequest{Items: b.Items}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 2; i++ {
+		out, err := r.CopyStep(ctx, CopyRequest{Phase: "complete", Job: "job1"})
+		if err != nil || out.Files != 1 || out.Bytes != int64(len(big)) {
+			t.Fatalf("complete #%d: %+v %v", i+1, out, err)
+		}
+	}
+	if got := get(t, c, publicBucket, "MMS/big.cdf"); !bytes.Equal(got, big) {
+		t.Fatal("the copy differs")
+	}
+}
