@@ -508,6 +508,14 @@ func TestRegistryMultipartCopiesStartBeforeTheMapAndCompleteAfter(t *testing.T) 
 	copyRole := asJSON(statements(t, registryJSON(t), "RegistryCopyRole"))
 	assert.Contains(t, copyRole, "s3:ListMultipartUploadParts")
 	assert.Contains(t, copyRole, `/.work/*`)
+	// A failed job's copies are aborted by the report step, which still deletes no dataset object.
+	report := statements(t, registryJSON(t), "RegistryReportRole")
+	assert.Contains(t, asJSON(report), `"Sid":"AbortCopies"`)
+	for _, st := range report {
+		if text := asJSON(st); strings.Contains(text, "Dataset") {
+			assert.NotContains(t, text, "s3:DeleteObject")
+		}
+	}
 }
 
 // The copy Map within Step Functions' limits on its item source: a JSON array read from S3 whose items

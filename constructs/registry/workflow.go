@@ -115,6 +115,8 @@ func (r *Registry) grantStep(step string, role awsiam.Role) {
 		r.allow(role, "ReadJob", read, jobObjects)
 		r.allow(role, "WriteReport", []string{"s3:PutObject"}, report)
 		r.allow(role, "DeleteUploads", []string{"s3:DeleteObject"}, jobObjects)
+		// A failed job's multipart copies are aborted (which deletes no object).
+		r.allow(role, "AbortCopies", []string{"s3:AbortMultipartUpload"}, dataKeys...)
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),

@@ -374,3 +374,25 @@ func (r *Runner) CopyStep(ctx context.Context, in CopyRequest) (*CopyOutput, err
 	}
 	return nil, fmt.Errorf("phase %q is not start or complete", in.Phase)
 }
+
+// abortMultipart aborts the job's multipart copies, if it started any (uploads.json).
+func (r *Runner) abortMultipart(ctx context.Context, job string) error {
+	mps, err := r.readMultipart(ctx, job)
+	if err != nil || len(mps) == 0 {
+		return err
+	}
+	ids, err := r.readUploads(ctx, job)
+	if isNotFound(err) {
+		return nil // never started
+	}
+	if err != nil {
+		return err
+	}
+	return r.each(ctx, min(len(ids), len(mps)), func(ctx context.Context, i int) error {
+		_, err := r.S3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(mps[i].Bucket), Key: aws.String(mps[i].Key), UploadId: aws.String(ids[i])})
+		if err != nil && !isNoSuchUpload(err) {
+			return fmt.Errorf("s3://%s/%s: %w", mps[i].Bucket, mps[i].Key, err)
+		}
+		return nil
+	})
+}

@@ -183,9 +183,13 @@ func TestIngestCopiesKeysWithReservedCharacters(t *testing.T) {
 type partCopyS3 struct {
 	*s3.Client
 	partCopies int
+	failPart   int32
 }
 
 func (p *partCopyS3) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput, _ ...func(*s3.Options)) (*s3.UploadPartCopyOutput, error) {
+	if aws.ToInt32(in.PartNumber) == p.failPart {
+		return nil, fmt.Errorf("InternalError")
+	}
 	p.partCopies++
 	src, err := url.PathUnescape(aws.ToString(in.CopySource))
 	if err != nil || strings.ContainsAny(aws.ToString(in.CopySource), "+ ?") {
@@ -391,5 +395,25 @@ func TestCompleteMultipartTwiceIsDone(t *testing.T) {
 	}
 	if got := get(t, c, publicBucket, "MMS/big.cdf"); !bytes.Equal(got, big) {
 		t.Fatal("the copy differs")
+	}
+}
+
+// A job that fails after its multipart copies started aborts them in the report step (their parts
+// would otherwise be stored until the buckets' lifecycle aborts them).
+func TestFailedJobAbortsItsMultipartCopies(t *testing.T) {
+	r, c := newRunner(t)
+	r.S3 = &partCopyS3{Client: c, failPart: 2}
+	r.Limits = &Limits{SingleCopyMax: 6 << 20, PartSize: 5 << 20, BatchBytes: 5 << 20, BatchFiles: 100, BatchJSON: 192 << 10}
+	big := make([]byte, 11<<20)
+	put(t, c, uploadBucket, "job1/entries.json", []byte(`[{"id": "MMS", "index": "s3://helio-public/MMS/", "title": "MMS"}]`))
+	put(t, c, uploadBucket, "job1/MMS/big.cdf", big)
+	put(t, c, uploadBucket, "job1/MMS/manifest.csv", []byte(fmt.Sprintf("start,key,filesize\n2015-09-01T12:00:00Z,big.cdf,%d\n", len(big))))
+	rep, err := r.Run(context.Background(), "job1", 0)
+	if err == nil || rep == nil || rep.Status != "failed" || !strings.Contains(rep.Error, "copy part 2 of") {
+		t.Fatalf("run: %+v %v", rep, err)
+	}
+	ups, err := c.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: aws.String(publicBucket)})
+	if err != nil || len(ups.Uploads) != 0 {
+		t.Fatalf("unfinished uploads left: %+v %v", ups, err)
 	}
 }

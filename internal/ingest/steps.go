@@ -857,6 +857,12 @@ func (r *Runner) Report(ctx context.Context, in ReportInput) (*Report, error) {
 			return nil, err
 		}
 		rep.Deleted = n
+	} else if jobErr == nil {
+		// A failed job's multipart copies would hold their parts (up to 5 TiB each) until the
+		// buckets' lifecycle aborts them; abort them now. A failure here is reported, not fatal.
+		if err := r.abortMultipart(ctx, job); err != nil {
+			rep.Problems = append(rep.Problems, Problem{File: WorkDir + "uploads.json", Message: "abort the multipart copies: " + err.Error()})
+		}
 	}
 	if folder == "" {
 		return rep, nil // nowhere to write it; the workflow's event still carries the error
