@@ -439,7 +439,7 @@ type Registry struct {
 	AllowRetraction   bool              `yaml:"allow_retraction" doc:"Let jobs remove files and datasets with drop.json (the workflow may then delete from dataset buckets)."`
 	Marker            string            `yaml:"marker" doc:"The object whose upload into <job>/ starts the job."`
 	NotificationTopic string            `yaml:"notification_topic_arn" doc:"An SNS topic ARN that also hears of every job's end. Default: none (the EventBridge event only)."`
-	CopyBatchSize     int               `yaml:"copy_batch_size" doc:"Server-side copies per Distributed Map batch, 1 to 1000."`
+	CopyBatchSize     int               `yaml:"copy_batch_size" doc:"The most server-side copies per Distributed Map batch, 1 to 1000 (a batch also copies at most 32 GiB; a file over 1 GiB is copied in parts)."`
 	CopyConcurrency   int               `yaml:"copy_concurrency" doc:"Copy batches at once, 1 to 10000."`
 	JobTimeoutHours   int               `yaml:"job_timeout_hours" doc:"The longest a job may run, 1 to 8760 hours."`
 	Lifecycle         LifecycleOverride `yaml:"lifecycle" doc:"Overrides the instance lifecycle for the dataset buckets, the upload bucket and the records table."`

@@ -144,7 +144,7 @@ func TestRegistryWorkflowCopiesWithADistributedMapAndNoFifteenMinuteWall(t *test
 	for _, want := range []string{
 		`\"Type\":\"Map\"`, `\"ItemReader\":{\"Resource\":\"arn:`, `:states:::s3:getObject\"`, `\"InputType\":\"JSON\"`,
 		`\"Bucket.$\":\"$.validate.upload_bucket\"`, `\"Key.$\":\"$.validate.copy_list\"`,
-		`\"ItemBatcher\":{\"MaxItemsPerBatch\":200}`, `\"MaxConcurrency\":40`, `\"Mode\":\"DISTRIBUTED\"`, `\"ExecutionType\":\"STANDARD\"`,
+		`\"MaxConcurrency\":40`, `\"Mode\":\"DISTRIBUTED\"`, `\"ExecutionType\":\"STANDARD\"`,
 		`\"JobValid\"`, `\"ReportInvalid\"`, `\"ReportFailed\"`, `events:putEvents`, `\"Source\":\"stratolab.registry\"`,
 	} {
 		assert.Contains(t, def, want)
@@ -153,6 +153,9 @@ func TestRegistryWorkflowCopiesWithADistributedMapAndNoFifteenMinuteWall(t *test
 	assert.Equal(t, "STANDARD", p["StateMachineType"])
 	// The whole job's limit is the state machine's (24 h), not a function's 15 minutes.
 	assert.Contains(t, def, `\"TimeoutSeconds\":86400`)
+	// Validate writes the list already in batches (sized by count, bytes and JSON size): a batcher
+	// would wrap them again.
+	assert.NotContains(t, def, "ItemBatcher")
 }
 
 func TestRegistryMarkerObjectStartsTheWorkflow(t *testing.T) {
@@ -393,6 +396,7 @@ func TestRegistryFunctionsConfigIsWhatTheIngestReads(t *testing.T) {
 	var cfg ingest.Config
 	require.NoError(t, json.Unmarshal([]byte(env["REGISTRY_CONFIG"].(string)), &cfg))
 	assert.True(t, cfg.AllowRetraction)
+	assert.Equal(t, 200, cfg.BatchFiles, "copy_batch_size bounds the batches Validate plans")
 	require.Len(t, cfg.Buckets, 2)
 	assert.Equal(t, ingest.Bucket{Name: "example-org-helio-public", Access: "public", CatalogName: "Example HelioCloud open data", Contact: "Data team, data@example.org"}, cfg.Buckets[0])
 	assert.Equal(t, "private", cfg.Buckets[1].Access)
@@ -436,7 +440,101 @@ func TestRegistryWorkflowStaysUnderTheStateSizeLimit(t *testing.T) {
 	assert.Equal(t, map[string]any{"done": true}, batch["ResultSelector"])
 	assert.Equal(t, "$.r", batch["OutputPath"])
 	for _, name := range []string{"ReportSucceeded", "ReportInvalid", "ReportFailed"} {
-		assert.Equal(t, map[string]any{"job.$": "$.job", "status.$": "$.status", "files.$": "$.files", "bytes.$": "$.bytes"},
+		assert.Equal(t, map[string]any{"job.$": "$.job", "status.$": "$.status", "files.$": "$.files", "bytes.$": "$.bytes", "error.$": "$.error", "location.$": "$.location"},
 			sm.States[name]["ResultSelector"], name)
 	}
+}
+
+func registryStates(t *testing.T) map[string]map[string]any {
+	t.Helper()
+	var def string
+	for _, r := range synth(t, "example").templates["Registry"]["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == "AWS::StepFunctions::StateMachine" {
+			def = flatten(res["Properties"].(map[string]any)["DefinitionString"])
+		}
+	}
+	var sm struct {
+		States map[string]map[string]any
+	}
+	require.NoError(t, json.Unmarshal([]byte(def), &sm), def)
+	return sm.States
+}
+
+// Every step's failure ends in ReportFailed (then the event): Validate's too, so a malformed marker
+// or an unreadable entries.json still gives report.json. And the report steps take the job from
+// the execution's input ($.job, $.marker), which a failed Validate leaves as it was, never from
+// $.validate, which it does not write; the Fail state's cause, likewise, reads only $.report. (A
+// JSONPath that matches nothing is a States.Runtime error, which no Catch catches: Step Functions
+// developer guide, "Error handling".)
+func TestRegistryEveryStepFailureEndsInAReport(t *testing.T) {
+	states := registryStates(t)
+	for _, name := range []string{"Validate", "StartMultipartCopies", "CopyFiles", "CompleteMultipartCopies", "Index", "Catalog"} {
+		st := states[name]
+		require.NotNil(t, st, name)
+		catches, _ := st["Catch"].([]any)
+		require.Len(t, catches, 1, "%s has no Catch", name)
+		c := catches[0].(map[string]any)
+		assert.Equal(t, []any{"States.ALL"}, c["ErrorEquals"], name)
+		assert.Equal(t, "ReportFailed", c["Next"], name)
+		assert.Equal(t, "$.error", c["ResultPath"], name)
+	}
+	for _, name := range []string{"ReportSucceeded", "ReportInvalid", "ReportFailed"} {
+		params := asJSON(states[name]["Parameters"])
+		assert.Contains(t, params, `"job.$":"$.job"`, name)
+		assert.Contains(t, params, `"marker.$":"$.marker"`, name)
+		if name == "ReportFailed" { // ReportInvalid runs only after Validate wrote $.validate
+			assert.NotContains(t, params, "$.validate", name)
+		}
+		assert.Equal(t, "JobFinishedEvent", states[name]["Next"], name)
+	}
+	assert.NotContains(t, asJSON(states["Failed"]), "$.validate")
+	assert.Contains(t, asJSON(states["Failed"]), "$.report.location")
+	event := asJSON(states["JobFinishedEvent"])
+	assert.Contains(t, event, `"error.$":"$.report.error"`)
+	assert.Contains(t, event, `"report.$":"$.report.location"`)
+}
+
+// Files past one copy request are copied in parts: the uploads start before the Map and complete
+// after it, in the copy function (whose role may list the parts and write the upload IDs).
+func TestRegistryMultipartCopiesStartBeforeTheMapAndCompleteAfter(t *testing.T) {
+	states := registryStates(t)
+	assert.Equal(t, "StartMultipartCopies", states["JobValid"]["Choices"].([]any)[0].(map[string]any)["Next"])
+	assert.Equal(t, "CopyFiles", states["StartMultipartCopies"]["Next"])
+	assert.Equal(t, "CompleteMultipartCopies", states["CopyFiles"]["Next"])
+	assert.Equal(t, "Index", states["CompleteMultipartCopies"]["Next"])
+	assert.Contains(t, asJSON(states["StartMultipartCopies"]["Parameters"]), `"phase":"start"`)
+	assert.Contains(t, asJSON(states["CompleteMultipartCopies"]["Parameters"]), `"phase":"complete"`)
+	copyRole := asJSON(statements(t, registryJSON(t), "RegistryCopyRole"))
+	assert.Contains(t, copyRole, "s3:ListMultipartUploadParts")
+	assert.Contains(t, copyRole, `/.work/*`)
+	// A failed job's copies are aborted by the report step, which still deletes no dataset object.
+	report := statements(t, registryJSON(t), "RegistryReportRole")
+	assert.Contains(t, asJSON(report), `"Sid":"AbortCopies"`)
+	for _, st := range report {
+		if text := asJSON(st); strings.Contains(text, "Dataset") {
+			assert.NotContains(t, text, "s3:DeleteObject")
+		}
+	}
+}
+
+// The copy Map within Step Functions' limits on its item source: a JSON array read from S3 whose items
+// are Validate's batches (each under the 256 KiB a state's input may be: "Use Amazon S3 ARNs instead
+// of passing large payloads", 262,144 bytes; ingest.TestPlanCopiesBatchesByCountBytesAndPayloadSize),
+// every item read (no MaxItems), no ItemBatcher to re-wrap them, at most 10,000 children at once (the
+// Distributed Map's ceiling; instance validation bounds copy_concurrency to it), no tolerated failure.
+func TestRegistryCopyMapReadsBatchesWithinStepFunctionsLimits(t *testing.T) {
+	m := registryStates(t)["CopyFiles"]
+	reader := m["ItemReader"].(map[string]any)
+	assert.Equal(t, map[string]any{"InputType": "JSON"}, reader["ReaderConfig"])
+	assert.Nil(t, m["ItemBatcher"])
+	c, ok := m["MaxConcurrency"].(float64)
+	require.True(t, ok)
+	assert.LessOrEqual(t, c, 10000.0)
+	// ToleratedFailurePercentage 0 is the default, which the CDK leaves out.
+	assert.Contains(t, []any{nil, 0.0}, m["ToleratedFailurePercentage"])
+	proc := m["ItemProcessor"].(map[string]any)
+	assert.Equal(t, map[string]any{"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, proc["ProcessorConfig"])
+	batch := proc["States"].(map[string]any)["CopyBatch"].(map[string]any)
+	assert.Contains(t, asJSON(batch), `"Items.$":"$.Items"`)
 }

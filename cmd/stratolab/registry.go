@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
@@ -45,7 +43,7 @@ func init() {
 	}
 	upload := &cobra.Command{
 		Use:   "upload DIR --instance NAME --job JOB",
-		Short: "Upload a job folder to the registry's upload bucket (multipart, parallel, resumable: files already there are skipped)",
+		Short: "Upload a job folder to the registry's upload bucket (multipart, parallel, resumable: files already there are skipped, unfinished multipart uploads resumed)",
 		Args:  cobra.ExactArgs(1),
 		RunE:  runUpload,
 	}
@@ -124,9 +122,9 @@ func runUpload(cmd *cobra.Command, args []string) error {
 }
 
 // uploadJob uploads a validated job folder to s3://bucket/job/, skipping files already there with
-// the same size (so an interrupted upload resumes), data files first and entries.json last, then the
-// marker when one is given.
-func uploadJob(ctx context.Context, api *s3.Client, bucket, jobName string, job *ingest.LocalJob, marker string, concurrency int, out io.Writer) error {
+// the same size and resuming unfinished multipart uploads (so an interrupted upload resumes where it
+// stopped), data files first and entries.json last, then the marker when one is given.
+func uploadJob(ctx context.Context, api uploadS3, bucket, jobName string, job *ingest.LocalJob, marker string, concurrency int, out io.Writer) error {
 	existing := map[string]int64{}
 	p := s3.NewListObjectsV2Paginator(api, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(jobName + "/")})
 	for p.HasMorePages() {
@@ -152,7 +150,19 @@ func uploadJob(ctx context.Context, api *s3.Client, bucket, jobName string, job 
 	if skipped > 0 {
 		fmt.Fprintf(out, "%d file(s) already uploaded, skipped\n", skipped)
 	}
-	up := manager.NewUploader(api, func(u *manager.Uploader) { u.Concurrency = 4; u.PartSize = 16 << 20 })
+	unfinished, err := unfinishedUploads(ctx, api, bucket, jobName+"/")
+	if err != nil {
+		return err
+	}
+	resumed := 0
+	for _, f := range todo {
+		if _, ok := unfinished[jobName+"/"+f.Key]; ok && f.Size > uploadPartMin {
+			resumed++
+		}
+	}
+	if resumed > 0 {
+		fmt.Fprintf(out, "%d unfinished multipart upload(s) resumed\n", resumed)
+	}
 	prog := newProgress(out, len(todo), total)
 	// Data first, in parallel; the job's own files (manifests, drop.json, entries.json) after, in order.
 	var data, meta []ingest.LocalFile
@@ -164,14 +174,9 @@ func uploadJob(ctx context.Context, api *s3.Client, bucket, jobName string, job 
 		}
 	}
 	put := func(f ingest.LocalFile) error {
-		fh, err := os.Open(f.Path)
-		if err != nil {
-			return err
-		}
-		defer fh.Close()
-		_, err = up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(jobName + "/" + f.Key), Body: &countingReader{r: fh, n: &prog.bytes}})
-		if err != nil {
-			return fmt.Errorf("upload %s to s3://%s/%s/%s: %w", f.Path, bucket, jobName, f.Key, err)
+		key := jobName + "/" + f.Key
+		if err := putFile(ctx, api, bucket, key, f.Path, f.Size, aws.ToString(unfinished[key].UploadId), &prog.bytes); err != nil {
+			return fmt.Errorf("upload %s to s3://%s/%s: %w", f.Path, bucket, key, err)
 		}
 		prog.files.Add(1)
 		return nil
@@ -180,7 +185,7 @@ func uploadJob(ctx context.Context, api *s3.Client, bucket, jobName string, job 
 		concurrency = 1
 	}
 	stop := prog.start()
-	err := parallel(ctx, data, concurrency, put)
+	err = parallel(ctx, data, concurrency, put)
 	for _, f := range meta {
 		if err != nil {
 			break
@@ -376,7 +381,15 @@ func startAndWait(ctx context.Context, api SFN, objects reportReader, reg *regis
 			last = s
 		}
 		if d.Status != sfntypes.ExecutionStatusRunning && d.Status != sfntypes.ExecutionStatusPendingRedrive {
+			// report.json is the last job's of that name: only this execution's report is shown.
 			rep, rerr := readReport(ctx, objects, reg.upload, job)
+			if rerr == nil && rep.Execution != arn {
+				older := rep.Execution
+				if older == "" {
+					older = "an unnamed execution"
+				}
+				rerr = fmt.Errorf("s3://%s/%s/%s is from %s, not this one", reg.upload, job, ingest.ReportFile, older)
+			}
 			if rerr == nil {
 				printReport(out, rep)
 			}

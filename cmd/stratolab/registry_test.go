@@ -102,11 +102,17 @@ func TestRegistryUploadResumesAndWritesTheMarkerLast(t *testing.T) {
 type fakeSFN struct {
 	states []sfntypes.ExecutionStatus
 	input  string
+	// started, when set, runs with the new execution's ARN (to write its report).
+	started func(arn string)
 }
 
 func (f *fakeSFN) StartExecution(_ context.Context, in *sfn.StartExecutionInput, _ ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
 	f.input = aws.ToString(in.Input)
-	return &sfn.StartExecutionOutput{ExecutionArn: aws.String("arn:aws:states:us-east-1:123456789012:execution:wf:" + aws.ToString(in.Name))}, nil
+	arn := "arn:aws:states:us-east-1:123456789012:execution:wf:" + aws.ToString(in.Name)
+	if f.started != nil {
+		f.started(arn)
+	}
+	return &sfn.StartExecutionOutput{ExecutionArn: aws.String(arn)}, nil
 }
 
 func (f *fakeSFN) DescribeExecution(context.Context, *sfn.DescribeExecutionInput, ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
@@ -123,9 +129,11 @@ func (f *fakeSFN) DescribeExecution(context.Context, *sfn.DescribeExecutionInput
 
 func TestRegistryIngestWaitFailsWithTheReport(t *testing.T) {
 	c := fakeS3(t)
-	c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("lab-upload"), Key: aws.String("j1/report.json"),
-		Body: strings.NewReader(`{"job":"j1","status":"failed","files":3,"problems":[{"file":"MMS/manifest.csv","line":3,"message":"l2/x.cdf: WRONG_SIZE"}]}`)})
 	f := &fakeSFN{states: []sfntypes.ExecutionStatus{sfntypes.ExecutionStatusRunning, sfntypes.ExecutionStatusFailed}}
+	f.started = func(arn string) {
+		c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("lab-upload"), Key: aws.String("j1/report.json"),
+			Body: strings.NewReader(`{"job":"j1","status":"failed","execution":"` + arn + `","files":3,"problems":[{"file":"MMS/manifest.csv","line":3,"message":"l2/x.cdf: WRONG_SIZE"}]}`)})
+	}
 	var out bytes.Buffer
 	err := startAndWait(context.Background(), f, c, &registryParams{upload: "lab-upload", workflow: "arn:wf"}, "j1", true, time.Millisecond, &out)
 	if err == nil || !strings.Contains(err.Error(), "job j1 failed: IngestFailed") {
@@ -136,6 +144,23 @@ func TestRegistryIngestWaitFailsWithTheReport(t *testing.T) {
 	}
 	if f.input != `{"job":"j1","marker":""}` {
 		t.Fatalf("input %s", f.input)
+	}
+}
+
+// A report.json left by an earlier run of the same job name is not this execution's: --wait says
+// so instead of showing its problems.
+func TestRegistryIngestWaitRejectsAnOlderExecutionsReport(t *testing.T) {
+	c := fakeS3(t)
+	c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("lab-upload"), Key: aws.String("j1/report.json"),
+		Body: strings.NewReader(`{"job":"j1","status":"failed","execution":"arn:aws:states:us-east-1:123456789012:execution:wf:j1-old","problems":[{"file":"old.csv","line":1,"message":"stale"}]}`)})
+	f := &fakeSFN{states: []sfntypes.ExecutionStatus{sfntypes.ExecutionStatusFailed}}
+	var out bytes.Buffer
+	err := startAndWait(context.Background(), f, c, &registryParams{upload: "lab-upload", workflow: "arn:wf"}, "j1", true, time.Millisecond, &out)
+	if err == nil || !strings.Contains(err.Error(), "is from arn:aws:states:us-east-1:123456789012:execution:wf:j1-old, not this one") {
+		t.Fatalf("err %v", err)
+	}
+	if strings.Contains(out.String(), "stale") {
+		t.Fatalf("the older report was shown: %s", out.String())
 	}
 }
 

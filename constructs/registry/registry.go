@@ -102,7 +102,8 @@ type Props struct {
 	// Also publish each job's end to this topic.
 	// Default: - no notification (the EventBridge event only)
 	NotificationTopic awssns.ITopic
-	// Server-side copies per Distributed Map batch.
+	// The most server-side copies in one Distributed Map batch (Validate also bounds a batch by the
+	// bytes it copies and by its JSON size, and copies a file above 1 GiB in parts spread over batches).
 	// Default: - 200
 	CopyBatchSize int
 	// Copy batches running at once.
@@ -427,7 +428,8 @@ func (r *Registry) runtimeConfig() string {
 	cfg := struct {
 		Buckets         []bucket `json:"buckets"`
 		AllowRetraction bool     `json:"allow_retraction"`
-	}{AllowRetraction: r.p.AllowRetraction}
+		BatchFiles      int      `json:"batch_files"`
+	}{AllowRetraction: r.p.AllowRetraction, BatchFiles: r.p.CopyBatchSize}
 	for _, b := range r.buckets {
 		name := b.CatalogName
 		if name == "" {

@@ -92,7 +92,10 @@ func (r *Registry) grantStep(step string, role awsiam.Role) {
 		r.allow(role, "ReadRecords", []string{"dynamodb:GetItem"}, table)
 	case "copy":
 		r.allow(role, "ReadUploads", append(read, "s3:GetObjectTagging", "s3:GetObjectVersion"), jobObjects)
-		r.allow(role, "WriteData", []string{"s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"}, dataKeys...)
+		// CreateMultipartUpload, UploadPartCopy and CompleteMultipartUpload are s3:PutObject; ListParts
+		// is s3:ListMultipartUploadParts. The upload IDs go to <job>/.work/uploads.json.
+		r.allow(role, "WriteData", []string{"s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}, dataKeys...)
+		r.allow(role, "WriteWork", []string{"s3:PutObject"}, work)
 	case "index":
 		r.allow(role, "ReadJob", read, jobObjects)
 		r.allow(role, "WriteWork", []string{"s3:PutObject"}, work)
@@ -112,6 +115,8 @@ func (r *Registry) grantStep(step string, role awsiam.Role) {
 		r.allow(role, "ReadJob", read, jobObjects)
 		r.allow(role, "WriteReport", []string{"s3:PutObject"}, report)
 		r.allow(role, "DeleteUploads", []string{"s3:DeleteObject"}, jobObjects)
+		// A failed job's multipart copies are aborted (which deletes no object).
+		r.allow(role, "AbortCopies", []string{"s3:AbortMultipartUpload"}, dataKeys...)
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
@@ -169,13 +174,14 @@ func (r *Registry) newWorkflow() {
 	})
 	copyBatch.AddRetry(&awsstepfunctions.RetryProps{Errors: jsii.Strings("States.ALL"), Interval: awscdk.Duration_Seconds(jsii.Number(5)),
 		BackoffRate: jsii.Number(2), MaxAttempts: jsii.Number(5)})
+	// Validate sized every batch to fit one invocation (ingest.PlanCopies: by count, by bytes and by
+	// JSON size), so each item of the copy list is a batch and the Map has no ItemBatcher.
 	copyFiles := awsstepfunctions.NewDistributedMap(r.Construct, jsii.String("CopyFiles"), &awsstepfunctions.DistributedMapProps{
 		Comment: jsii.String("Server-side copies of the job's files, in batches, in parallel"),
 		ItemReader: awsstepfunctions.NewS3JsonItemReader(&awsstepfunctions.S3FileItemReaderProps{
 			BucketNamePath: awsstepfunctions.JsonPath_StringAt(jsii.String("$.validate.upload_bucket")),
 			Key:            awsstepfunctions.JsonPath_StringAt(jsii.String("$.validate.copy_list")),
 		}),
-		ItemBatcher:                awsstepfunctions.NewItemBatcher(&awsstepfunctions.ItemBatcherProps{MaxItemsPerBatch: jsii.Number(float64(r.p.CopyBatchSize))}),
 		MaxConcurrency:             jsii.Number(float64(r.p.CopyConcurrency)),
 		ToleratedFailurePercentage: jsii.Number(0),
 		// The children's results go to S3, not into the execution's state: a Map's gathered results
@@ -189,6 +195,14 @@ func (r *Registry) newWorkflow() {
 	})
 	copyFiles.ItemProcessor(copyBatch, nil)
 
+	// Files larger than one copy request are copied in parts: their uploads start before the Map
+	// and complete after it (both no-ops for a job without such files).
+	startParts := invoke("StartMultipartCopies", "copy", map[string]any{"phase": "start", "job": job}, "")
+	completeParts := invoke("CompleteMultipartCopies", "copy", map[string]any{"phase": "complete", "job": job}, "")
+	for _, t := range []awsstepfunctionstasks.LambdaInvoke{startParts, completeParts} {
+		t.AddRetry(&awsstepfunctions.RetryProps{Errors: jsii.Strings("States.ALL"), Interval: awscdk.Duration_Seconds(jsii.Number(5)), BackoffRate: jsii.Number(2), MaxAttempts: jsii.Number(5)})
+	}
+
 	index := invoke("Index", "index", map[string]any{"job": job}, "$.index")
 	// DatasetBusy (another job is rebuilding one of this job's datasets) and transient errors.
 	index.AddRetry(&awsstepfunctions.RetryProps{Errors: jsii.Strings("States.ALL"), Interval: awscdk.Duration_Seconds(jsii.Number(20)),
@@ -196,9 +210,13 @@ func (r *Registry) newWorkflow() {
 	catalog := invoke("Catalog", "catalog", map[string]any{"job": job, "buckets": awsstepfunctions.JsonPath_ListAt(jsii.String("$.index.buckets"))}, "")
 	catalog.AddRetry(&awsstepfunctions.RetryProps{Errors: jsii.Strings("States.ALL"), Interval: awscdk.Duration_Seconds(jsii.Number(5)), BackoffRate: jsii.Number(2), MaxAttempts: jsii.Number(5)})
 
+	// The report names its job from the execution's input (both keys are always given), not from
+	// Validate's output, so that a failed Validate is reported too.
+	inputJob := awsstepfunctions.JsonPath_StringAt(jsii.String("$.job"))
+	inputMarker := awsstepfunctions.JsonPath_StringAt(jsii.String("$.marker"))
 	reportPayload := func(status string, withError bool) map[string]any {
 		m := map[string]any{
-			"job": job, "status": status,
+			"job": inputJob, "marker": inputMarker, "status": status,
 			"execution": awsstepfunctions.JsonPath_ExecutionId(), "started": awsstepfunctions.JsonPath_StringAt(jsii.String("$$.Execution.StartTime")),
 		}
 		if withError {
@@ -208,10 +226,10 @@ func (r *Registry) newWorkflow() {
 		return m
 	}
 	// A report's summary only: the whole report (every problem, twice) can pass the 256 KiB state limit.
-	summary := &map[string]any{"job.$": "$.job", "status.$": "$.status", "files.$": "$.files", "bytes.$": "$.bytes"}
+	summary := &map[string]any{"job.$": "$.job", "status.$": "$.status", "files.$": "$.files", "bytes.$": "$.bytes", "error.$": "$.error", "location.$": "$.location"}
 	reportOK := invoke("ReportSucceeded", "report", reportPayload("succeeded", false), "$.report", summary)
 	reportInvalid := invoke("ReportInvalid", "report", map[string]any{
-		"job": job, "status": "failed", "error": "ValidationFailed", "cause": awsstepfunctions.JsonPath_Format(jsii.String("{} problem(s): see report.json"), awsstepfunctions.JsonPath_StringAt(jsii.String("$.validate.problems"))),
+		"job": inputJob, "marker": inputMarker, "status": "failed", "error": "ValidationFailed", "cause": awsstepfunctions.JsonPath_Format(jsii.String("{} problem(s): see report.json"), awsstepfunctions.JsonPath_StringAt(jsii.String("$.validate.problems"))),
 		"execution": awsstepfunctions.JsonPath_ExecutionId(), "started": awsstepfunctions.JsonPath_StringAt(jsii.String("$$.Execution.StartTime")),
 	}, "$.report", summary)
 	reportFailed := invoke("ReportFailed", "report", reportPayload("failed", true), "$.report", summary)
@@ -225,6 +243,7 @@ func (r *Registry) newWorkflow() {
 			Detail: awsstepfunctions.TaskInput_FromObject(&map[string]any{
 				"job": awsstepfunctions.JsonPath_StringAt(jsii.String("$.report.job")), "status": awsstepfunctions.JsonPath_StringAt(jsii.String("$.report.status")),
 				"files": awsstepfunctions.JsonPath_NumberAt(jsii.String("$.report.files")), "bytes": awsstepfunctions.JsonPath_NumberAt(jsii.String("$.report.bytes")),
+				"error": awsstepfunctions.JsonPath_StringAt(jsii.String("$.report.error")), "report": awsstepfunctions.JsonPath_StringAt(jsii.String("$.report.location")),
 				"execution": awsstepfunctions.JsonPath_ExecutionId(),
 			}),
 		}},
@@ -233,8 +252,8 @@ func (r *Registry) newWorkflow() {
 	ended := awsstepfunctions.NewChoice(r.Construct, jsii.String("JobSucceeded"), nil).
 		When(awsstepfunctions.Condition_StringEquals(jsii.String("$.report.status"), jsii.String("succeeded")), awsstepfunctions.NewSucceed(r.Construct, jsii.String("Succeeded"), nil), nil).
 		Otherwise(awsstepfunctions.NewFail(r.Construct, jsii.String("Failed"), &awsstepfunctions.FailProps{
-			Error: jsii.String("IngestFailed"), CausePath: awsstepfunctions.JsonPath_Format(jsii.String("job {} failed: see s3://{}/{}/report.json"),
-				awsstepfunctions.JsonPath_StringAt(jsii.String("$.report.job")), awsstepfunctions.JsonPath_StringAt(jsii.String("$.validate.upload_bucket")), awsstepfunctions.JsonPath_StringAt(jsii.String("$.report.job"))),
+			Error: jsii.String("IngestFailed"), CausePath: awsstepfunctions.JsonPath_Format(jsii.String("job {} failed: {} (see {})"),
+				awsstepfunctions.JsonPath_StringAt(jsii.String("$.report.job")), awsstepfunctions.JsonPath_StringAt(jsii.String("$.report.error")), awsstepfunctions.JsonPath_StringAt(jsii.String("$.report.location"))),
 		}))
 	var notified awsstepfunctions.IChainable = ended
 	if r.p.NotificationTopic != nil {
@@ -253,14 +272,14 @@ func (r *Registry) newWorkflow() {
 	}
 	for _, s := range []interface {
 		AddCatch(awsstepfunctions.IChainable, *awsstepfunctions.CatchProps) awsstepfunctions.TaskStateBase
-	}{index, catalog} {
+	}{validate, startParts, completeParts, index, catalog} {
 		s.AddCatch(reportFailed, &awsstepfunctions.CatchProps{ResultPath: jsii.String("$.error")})
 	}
 	copyFiles.AddCatch(reportFailed, &awsstepfunctions.CatchProps{ResultPath: jsii.String("$.error")})
 
 	valid := awsstepfunctions.NewChoice(r.Construct, jsii.String("JobValid"), nil).
 		When(awsstepfunctions.Condition_BooleanEquals(jsii.String("$.validate.ok"), jsii.Bool(true)),
-			copyFiles.Next(index).Next(catalog).Next(reportOK), nil).
+			startParts.Next(copyFiles).Next(completeParts).Next(index).Next(catalog).Next(reportOK), nil).
 		Otherwise(reportInvalid)
 	// Starters give both keys: the CLI {"job": NAME, "marker": ""}, the marker rule {"job": "", "marker": KEY}.
 	definition := validate.Next(valid)

@@ -11,9 +11,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -33,7 +35,14 @@ func main() {
 			cfg.Buckets[i].Region = os.Getenv("AWS_REGION")
 		}
 	}
-	awsCfg, err := config.LoadDefaultConfig(context.Background())
+	// The steps keep up to ingest.HeadConcurrency requests in flight; the SDK's transport keeps only
+	// 10 idle connections per host (aws-sdk-go-v2 v1.48.0 DefaultHTTPTransportMaxIdleConnsPerHost),
+	// so every request past ten would open a new TLS connection.
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = 2 * ingest.HeadConcurrency
+		t.MaxIdleConnsPerHost = ingest.HeadConcurrency
+	})
+	awsCfg, err := config.LoadDefaultConfig(context.Background(), config.WithHTTPClient(httpClient))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -56,7 +65,7 @@ func handler(r *ingest.Runner, step string) (any, error) {
 	case "validate":
 		return r.Validate, nil
 	case "copy":
-		return r.Copy, nil
+		return r.CopyStep, nil
 	case "index":
 		return r.Index, nil
 	case "catalog":

@@ -362,3 +362,35 @@ func readLikeClient(data []byte, version float64, startDate, stopDate string) ([
 	}
 	return out, nil
 }
+
+// AppendTime writes exactly what FormatTime (time.Format with TimeLayout) writes.
+func TestAppendTimeMatchesFormatTime(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2015, 9, 1, 12, 11, 14, 123456789, time.UTC), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(2020, 2, 29, 1, 2, 3, 4e6, time.FixedZone("x", 5*3600)),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		if got, want := string(AppendTime(nil, tm)), FormatTime(tm); got != want {
+			t.Errorf("AppendTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
+
+// liar says a length other than what it holds.
+type liar struct {
+	*strings.Reader
+	n int
+}
+
+func (l liar) Len() int { return l.n }
+
+// ReadAll reads everything whatever length the reader claims.
+func TestReadAllReadsEverythingWhateverTheLengthSaid(t *testing.T) {
+	text := strings.Repeat("2015-09-01T00:00:00Z,x\n", 1000)
+	for _, n := range []int{0, 10, len(text), len(text) * 3} {
+		got, err := ReadAll(liar{strings.NewReader(text), n})
+		if err != nil || string(got) != text {
+			t.Errorf("Len %d: %d bytes, %v", n, len(got), err)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // Row is one file of a dataset's index.
@@ -47,9 +48,9 @@ func WriteIndex(w io.Writer, rows []Row) error {
 	for i := range rows {
 		r := &rows[i]
 		buf = buf[:0]
-		buf = r.Start.UTC().AppendFormat(buf, TimeLayout)
+		buf = AppendTime(buf, r.Start)
 		buf = append(buf, ',')
-		buf = r.Stop.UTC().AppendFormat(buf, TimeLayout)
+		buf = AppendTime(buf, r.Stop)
 		buf = append(buf, ',')
 		buf = appendField(buf, r.Key)
 		buf = append(buf, ',')
@@ -79,13 +80,12 @@ func appendField(buf []byte, s string) []byte {
 // " or ', extra columns after the fourth), or the legacy three columns start, datakey, filesize that
 // HelioCloud wrote (stop is then the start). Rows come back in file order.
 func ParseIndex(r io.Reader) ([]Row, error) {
-	raw, err := io.ReadAll(r)
+	raw, err := ReadAll(r)
 	if err != nil {
 		return nil, err
 	}
 	// One string for the whole file: keys are substrings of it, not a copy per line.
-	data := string(raw)
-	raw = nil
+	data := OwnedString(raw)
 	rows := make([]Row, 0, strings.Count(data, "\n"))
 	line := 0
 	checksumCol, algoCol := -1, -1
@@ -131,6 +131,33 @@ func ParseIndex(r io.Reader) ([]Row, error) {
 	}
 	return rows, nil
 }
+
+// ReadAll is io.ReadAll, sized in one allocation when r knows its length (Len() int, as bytes.Reader
+// and an S3 body wrapped with its ContentLength do): a million-row file read by io.ReadAll's growth
+// leaves about its size again in garbage.
+func ReadAll(r io.Reader) ([]byte, error) {
+	l, ok := r.(interface{ Len() int })
+	if !ok {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, 0, l.Len()+1)
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // longer than said: grow as io.ReadAll does
+		}
+	}
+}
+
+// OwnedString is b as a string without a copy. The caller gives b up: nothing may write to it after.
+func OwnedString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func startsWithDigit(s string) bool {
 	s = strings.Trim(strings.TrimSpace(s), `'"`)

@@ -28,6 +28,26 @@ func IsRestricted(s string) bool { return restrictedRe.MatchString(s) }
 // FormatTime writes t in UTC as TimeLayout.
 func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
 
+// AppendTime appends t as FormatTime writes it, without time.Format's layout parsing (the index
+// files hold millions of times). Years outside 0000-9999 fall back to Format.
+func AppendTime(buf []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(buf, TimeLayout)
+	}
+	h, mi, sec := t.Clock()
+	ms := t.Nanosecond() / 1e6
+	two := func(b []byte, v int) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
+	buf = append(buf, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-')
+	buf = append(two(buf, int(mo)), '-')
+	buf = append(two(buf, d), 'T')
+	buf = append(two(buf, h), ':')
+	buf = append(two(buf, mi), ':')
+	buf = append(two(buf, sec), '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
+	return buf
+}
+
 // ParseTime reads a time written by a data provider: any restricted ISO 8601 time (truncated forms
 // included, such as 2015-09-01T12Z), RFC 3339 with an offset (2015-09-01T12:11:14+00:00), a time
 // without an offset (taken as UTC), or a bare date (2015-09-01, midnight UTC). The result is in UTC.

@@ -211,10 +211,13 @@ func ParseManifest(r io.Reader, file string) ([]File, []Problem) {
 	bad := func(line int, f string, a ...any) {
 		probs = append(probs, Problem{File: file, Line: line, Message: fmt.Sprintf(f, a...)})
 	}
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	head, err := cr.Read()
+	raw, err := cloudcatalog.ReadAll(r)
+	if err != nil {
+		bad(0, "cannot read it: %v", err)
+		return nil, probs
+	}
+	next, rows := records(raw)
+	head, _, err := next()
 	if err != nil {
 		bad(1, "no header line (want start,stop,key,filesize[,checksum,checksum_algorithm]): %v", err)
 		return nil, probs
@@ -248,14 +251,13 @@ func ParseManifest(r io.Reader, file string) ([]File, []Problem) {
 		}
 		return ""
 	}
-	var files []File
-	seen := map[string]int{}
+	files := make([]File, 0, rows)
+	seen := make(map[string]int, rows)
 	for {
-		rec, err := cr.Read()
+		rec, line, err := next()
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			bad(line, "%v", err)
 			continue
@@ -307,6 +309,54 @@ func ParseManifest(r io.Reader, file string) ([]File, []Problem) {
 		bad(0, "lists no file")
 	}
 	return files, probs
+}
+
+// records reads CSV records from data, with each record's line number, and says how many lines
+// there are (to size what the caller builds). A file without double quotes, the usual manifest, is
+// split in place: fields are substrings of one string, with no allocation per line. Any other goes
+// through encoding/csv (quoted fields, commas and line breaks in keys).
+func records(data []byte) (next func() ([]string, int, error), lines int) {
+	lines = bytes.Count(data, []byte{'\n'}) + 1
+	if bytes.IndexByte(data, '"') >= 0 {
+		cr := csv.NewReader(bytes.NewReader(data))
+		cr.FieldsPerRecord = -1
+		cr.ReuseRecord = true
+		return func() ([]string, int, error) {
+			rec, err := cr.Read()
+			line, _ := cr.FieldPos(0)
+			return rec, line, err
+		}, lines
+	}
+	text := cloudcatalog.OwnedString(data) // ParseManifest read data itself and never writes to it
+	line := 0
+	var buf []string
+	return func() ([]string, int, error) {
+		for len(text) > 0 {
+			var l string
+			if i := strings.IndexByte(text, '\n'); i >= 0 {
+				l, text = text[:i], text[i+1:]
+			} else {
+				l, text = text, ""
+			}
+			line++
+			l = strings.TrimSuffix(l, "\r")
+			if l == "" {
+				continue // encoding/csv skips empty lines too
+			}
+			buf = buf[:0]
+			for {
+				i := strings.IndexByte(l, ',')
+				if i < 0 {
+					buf = append(buf, l)
+					break
+				}
+				buf = append(buf, l[:i])
+				l = l[i+1:]
+			}
+			return buf, line, nil
+		}
+		return nil, line, io.EOF
+	}, lines
 }
 
 func keyProblem(k string) string {

@@ -23,6 +23,7 @@ type S3 interface {
 	CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, opts ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error)
 	UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput, opts ...func(*s3.Options)) (*s3.UploadPartCopyOutput, error)
 	CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, opts ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error)
+	ListParts(ctx context.Context, in *s3.ListPartsInput, opts ...func(*s3.Options)) (*s3.ListPartsOutput, error)
 	AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, opts ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error)
 }
 
@@ -57,6 +58,8 @@ type Config struct {
 	AllowRetraction bool `json:"allow_retraction"`
 	// Concurrency is how many S3 requests one function keeps in flight. Default: 64.
 	Concurrency int `json:"concurrency,omitempty"`
+	// BatchFiles is the most copies in one batch. Default: 200.
+	BatchFiles int `json:"batch_files,omitempty"`
 }
 
 // Runner runs the ingest steps.
@@ -66,6 +69,8 @@ type Runner struct {
 	Config Config
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
+	// Limits sizes copy batches. Default: DefaultLimits(Config.BatchFiles).
+	Limits *Limits
 }
 
 func (r *Runner) now() time.Time {
@@ -80,6 +85,17 @@ func (r *Runner) concurrency() int {
 		return r.Config.Concurrency
 	}
 	return 64
+}
+
+// HeadConcurrency is how many HEADs Validate keeps in flight (one per SHA-256 row). A HEAD moves no
+// data, so Validate runs four times the copies' concurrency.
+const HeadConcurrency = 256
+
+func (r *Runner) headConcurrency() int {
+	if r.Config.Concurrency > 0 {
+		return 4 * r.Config.Concurrency
+	}
+	return HeadConcurrency
 }
 
 func (r *Runner) bucket(name string) (Bucket, bool) {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -30,12 +29,18 @@ type JobInput struct {
 	Marker string `json:"marker,omitempty"`
 }
 
-// CopyItem is one server-side copy: from the upload bucket's Src to Bucket/Key.
+// CopyItem is one server-side copy: from the upload bucket's Src to Bucket/Key, the whole object or,
+// when Upload is set, one part of a multipart copy.
 type CopyItem struct {
 	Src    string `json:"s"`
 	Bucket string `json:"b"`
 	Key    string `json:"k"`
-	Size   int64  `json:"z"`
+	// Size is the bytes this item copies (the part's, for a part).
+	Size int64 `json:"z"`
+	// Upload is the multipart copy's position (from 1) in multipart.json; 0 for a whole object.
+	Upload int   `json:"u,omitempty"`
+	Part   int32 `json:"p,omitempty"`
+	Offset int64 `json:"o,omitempty"`
 }
 
 // ValidateOutput is what Validate passes on.
@@ -49,6 +54,9 @@ type ValidateOutput struct {
 	Files    int    `json:"files"`
 	Bytes    int64  `json:"bytes"`
 	Problems int    `json:"problems"`
+	// Batches is how many copy batches copies.json holds; Multipart how many files are copied in parts.
+	Batches   int `json:"batches"`
+	Multipart int `json:"multipart"`
 }
 
 // StepStats is what each step keeps in <job>/.work/<step>.json for the report.
@@ -147,13 +155,19 @@ func (r *Runner) Validate(ctx context.Context, in JobInput) (*ValidateOutput, er
 	}
 	// One listing of the job folder gives every upload's size and ETag (1,000 per request); only rows
 	// with a SHA-256 checksum need a HEAD each.
-	listed, err := r.listJob(ctx, job)
+	var expected []string
+	for id, files := range d.files {
+		for _, f := range files {
+			expected = append(expected, job+"/"+id+"/"+f.Key)
+		}
+	}
+	listed, err := r.listJob(ctx, job, expected)
 	if err != nil {
 		return nil, err
 	}
 	var items []CopyItem
 	var mu sync.Mutex
-	sem := make(chan struct{}, r.concurrency())
+	sem := make(chan struct{}, r.headConcurrency())
 	var wg sync.WaitGroup
 	var unverified atomic.Int64
 	for _, e := range d.entries {
@@ -221,10 +235,18 @@ func (r *Runner) Validate(ctx context.Context, in JobInput) (*ValidateOutput, er
 	st.Finished = r.now()
 	out := &ValidateOutput{Job: job, UploadBucket: r.Config.UploadBucket, OK: len(probs) == 0, Files: len(items), Bytes: st.Bytes, Problems: len(probs), CopyList: job + "/" + WorkDir + "copies.json"}
 	if out.OK {
-		if items == nil {
-			items = []CopyItem{}
+		plan := PlanCopies(items, r.limits())
+		if plan.Batches == nil {
+			plan.Batches = []CopyInput{}
 		}
-		if err := r.putJSON(ctx, r.Config.UploadBucket, out.CopyList, items); err != nil {
+		if plan.Multipart == nil {
+			plan.Multipart = []Multipart{}
+		}
+		out.Batches, out.Multipart = len(plan.Batches), len(plan.Multipart)
+		if err := r.putJSON(ctx, r.Config.UploadBucket, job+"/"+WorkDir+"multipart.json", plan.Multipart); err != nil {
+			return nil, err
+		}
+		if err := r.putJSON(ctx, r.Config.UploadBucket, out.CopyList, plan.Batches); err != nil {
 			return nil, err
 		}
 	}
@@ -247,19 +269,59 @@ type listedObject struct {
 	etag string
 }
 
-func (r *Runner) listJob(ctx context.Context, job string) (map[string]listedObject, error) {
-	out := map[string]listedObject{}
-	p := s3.NewListObjectsV2Paginator(r.S3, &s3.ListObjectsV2Input{Bucket: aws.String(r.Config.UploadBucket), Prefix: aws.String(job + "/")})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list s3://%s/%s/: %w", r.Config.UploadBucket, job, err)
+// listLanes is how many listings of a job folder run at once (each of a range of its keys), one lane
+// per listLaneKeys expected keys.
+const listLanes = 16
+
+var listLaneKeys = 5000
+
+// listJob lists the job folder: in listLanes ranges at once, cut at the manifests' keys (sorted, as S3
+// lists them: UTF-8 binary order), so that a million files are 1,000 pages in 16 lanes rather than
+// one after another.
+func (r *Runner) listJob(ctx context.Context, job string, expected []string) (map[string]listedObject, error) {
+	slices.Sort(expected)
+	lanes := min(listLanes, len(expected)/listLaneKeys+1)
+	// Lane i holds the keys in (cut[i], cut[i+1]]; "" is the folder's start and its end.
+	cuts := make([]string, lanes+1)
+	for i := 1; i < lanes; i++ {
+		cuts[i] = expected[i*len(expected)/lanes-1]
+	}
+	found := make([]map[string]listedObject, lanes)
+	err := r.each(ctx, lanes, func(ctx context.Context, i int) error {
+		out := map[string]listedObject{}
+		in := &s3.ListObjectsV2Input{Bucket: aws.String(r.Config.UploadBucket), Prefix: aws.String(job + "/")}
+		if cuts[i] != "" {
+			in.StartAfter = aws.String(cuts[i])
 		}
-		for _, o := range page.Contents {
-			out[aws.ToString(o.Key)] = listedObject{size: aws.ToInt64(o.Size), etag: strings.Trim(aws.ToString(o.ETag), `"`)}
+		last := cuts[i+1]
+		p := s3.NewListObjectsV2Paginator(r.S3, in)
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return fmt.Errorf("list s3://%s/%s/: %w", r.Config.UploadBucket, job, err)
+			}
+			for _, o := range page.Contents {
+				k := aws.ToString(o.Key)
+				if last != "" && k > last {
+					found[i] = out
+					return nil
+				}
+				out[k] = listedObject{size: aws.ToInt64(o.Size), etag: strings.Trim(aws.ToString(o.ETag), `"`)}
+			}
+		}
+		found[i] = out
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	all := found[0]
+	for _, m := range found[1:] {
+		for k, v := range m {
+			all[k] = v
 		}
 	}
-	return out, nil
+	return all, nil
 }
 
 // checkListed compares an upload, as the listing saw it, with its manifest row: presence, size, and
@@ -343,7 +405,7 @@ func (r *Runner) checkDrops(ctx context.Context, d *jobData) []Problem {
 	return probs
 }
 
-// CopyInput is one Distributed Map batch.
+// CopyInput is one Distributed Map item: a batch that PlanCopies sized to fit one invocation.
 type CopyInput struct {
 	Items []CopyItem `json:"Items"`
 }
@@ -354,76 +416,63 @@ type CopyOutput struct {
 	Bytes int64 `json:"bytes"`
 }
 
-// maxCopySize is the largest object one CopyObject copies; larger ones are copied in parts.
-const maxCopySize = 5 << 30
-
-// Copy copies a batch server-side, in parallel. Copies are idempotent, so the workflow retries a
-// failed batch whole.
+// Copy copies a batch server-side, in parallel: whole objects with CopyObject, parts with
+// UploadPartCopy. Copies are idempotent, so the workflow retries a failed batch whole.
 func (r *Runner) Copy(ctx context.Context, in CopyInput) (*CopyOutput, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sem := make(chan struct{}, r.concurrency())
-	var wg sync.WaitGroup
-	var once sync.Once
-	var firstErr error
-	var bytes atomic.Int64
+	var uploads []string
 	for _, it := range in.Items {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(it CopyItem) {
-			defer func() { <-sem; wg.Done() }()
-			if err := r.copyOne(ctx, it); err != nil {
-				once.Do(func() {
-					firstErr = fmt.Errorf("copy s3://%s/%s to s3://%s/%s: %w", r.Config.UploadBucket, it.Src, it.Bucket, it.Key, err)
-					cancel()
-				})
-				return
+		if it.Upload > 0 {
+			ids, err := r.readUploads(ctx, jobOf(it.Src))
+			if err != nil {
+				return nil, err
 			}
-			bytes.Add(it.Size)
-		}(it)
+			uploads = ids
+			break
+		}
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
+	var bytes atomic.Int64
+	var files atomic.Int64
+	err := r.each(ctx, len(in.Items), func(ctx context.Context, i int) error {
+		it := in.Items[i]
+		if err := r.copyOne(ctx, it, uploads); err != nil {
+			what := "copy"
+			if it.Upload > 0 {
+				what = fmt.Sprintf("copy part %d of", it.Part)
+			}
+			return fmt.Errorf("%s s3://%s/%s to s3://%s/%s: %w", what, r.Config.UploadBucket, it.Src, it.Bucket, it.Key, err)
+		}
+		bytes.Add(it.Size)
+		if it.Upload == 0 {
+			files.Add(1)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return &CopyOutput{Files: len(in.Items), Bytes: bytes.Load()}, nil
+	return &CopyOutput{Files: int(files.Load()), Bytes: bytes.Load()}, nil
 }
 
-func (r *Runner) copyOne(ctx context.Context, it CopyItem) error {
-	src := url.PathEscape(r.Config.UploadBucket) + "/" + escapeKey(it.Src)
-	if it.Size <= maxCopySize {
+// jobOf is the job of an upload key (<job>/<id>/<key>).
+func jobOf(src string) string {
+	job, _, _ := strings.Cut(src, "/")
+	return job
+}
+
+func (r *Runner) copyOne(ctx context.Context, it CopyItem, uploads []string) error {
+	src := copySource(r.Config.UploadBucket, it.Src)
+	if it.Upload == 0 {
 		_, err := r.S3.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String(it.Bucket), Key: aws.String(it.Key), CopySource: aws.String(src)})
 		return err
 	}
-	up, err := r.S3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(it.Bucket), Key: aws.String(it.Key)})
-	if err != nil {
-		return err
+	if it.Upload > len(uploads) {
+		return fmt.Errorf("no upload ID for multipart copy %d (uploads.json has %d)", it.Upload, len(uploads))
 	}
-	const part = 512 << 20
-	var parts []types.CompletedPart
-	for n, off := int32(1), int64(0); off < it.Size; n, off = n+1, off+part {
-		end := min(off+part, it.Size) - 1
-		out, err := r.S3.UploadPartCopy(ctx, &s3.UploadPartCopyInput{
-			Bucket: aws.String(it.Bucket), Key: aws.String(it.Key), UploadId: up.UploadId, PartNumber: aws.Int32(n),
-			CopySource: aws.String(src), CopySourceRange: aws.String(fmt.Sprintf("bytes=%d-%d", off, end)),
-		})
-		if err != nil {
-			r.S3.AbortMultipartUpload(context.WithoutCancel(ctx), &s3.AbortMultipartUploadInput{Bucket: aws.String(it.Bucket), Key: aws.String(it.Key), UploadId: up.UploadId})
-			return err
-		}
-		parts = append(parts, types.CompletedPart{ETag: out.CopyPartResult.ETag, PartNumber: aws.Int32(n)})
-	}
-	_, err = r.S3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(it.Bucket), Key: aws.String(it.Key), UploadId: up.UploadId,
-		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
+	_, err := r.S3.UploadPartCopy(ctx, &s3.UploadPartCopyInput{
+		Bucket: aws.String(it.Bucket), Key: aws.String(it.Key), UploadId: aws.String(uploads[it.Upload-1]), PartNumber: aws.Int32(it.Part),
+		CopySource: aws.String(src), CopySourceRange: aws.String(fmt.Sprintf("bytes=%d-%d", it.Offset, it.Offset+it.Size-1)),
+	})
 	return err
-}
-
-func escapeKey(k string) string {
-	parts := strings.Split(k, "/")
-	for i, p := range parts {
-		parts[i] = url.PathEscape(p)
-	}
-	return strings.Join(parts, "/")
 }
 
 // IndexOutput names the buckets whose catalogs must be rewritten.
@@ -719,6 +768,8 @@ func (r *Runner) writeCatalog(ctx context.Context, b Bucket) error {
 // ReportInput ends the workflow.
 type ReportInput struct {
 	Job string `json:"job"`
+	// Marker is the marker's key when the marker started the job (Job is then empty).
+	Marker string `json:"marker,omitempty"`
 	// Status is succeeded or failed.
 	Status string `json:"status"`
 	// Error and Cause are a failed state's, when a step failed (not a validation).
@@ -731,32 +782,48 @@ type ReportInput struct {
 
 // Report is report.json.
 type Report struct {
-	Job       string               `json:"job"`
-	Status    string               `json:"status"`
-	Execution string               `json:"execution,omitempty"`
-	Started   string               `json:"started,omitempty"`
-	Finished  string               `json:"finished"`
-	Seconds   float64              `json:"seconds,omitempty"`
-	Files     int                  `json:"files"`
-	Bytes     int64                `json:"bytes"`
-	Dropped   int                  `json:"files_dropped,omitempty"`
-	Datasets  []string             `json:"datasets"`
-	Buckets   []string             `json:"buckets,omitempty"`
-	Error     string               `json:"error,omitempty"`
-	Problems  []Problem            `json:"problems"`
-	Steps     map[string]StepStats `json:"steps"`
-	Deleted   int                  `json:"upload_objects_deleted,omitempty"`
+	Job       string   `json:"job"`
+	Status    string   `json:"status"`
+	Execution string   `json:"execution,omitempty"`
+	Started   string   `json:"started,omitempty"`
+	Finished  string   `json:"finished"`
+	Seconds   float64  `json:"seconds,omitempty"`
+	Files     int      `json:"files"`
+	Bytes     int64    `json:"bytes"`
+	Dropped   int      `json:"files_dropped,omitempty"`
+	Datasets  []string `json:"datasets"`
+	Buckets   []string `json:"buckets,omitempty"`
+	// Error is the failure, "" for a success (always present: the workflow's event carries it).
+	Error    string    `json:"error"`
+	Problems []Problem `json:"problems"`
+	// Location is where report.json is, as s3://bucket/key.
+	Location string               `json:"location"`
+	Steps    map[string]StepStats `json:"steps"`
+	Deleted  int                  `json:"upload_objects_deleted,omitempty"`
 }
 
 // Report writes report.json from the steps' stats and, after a success only, deletes the job's
 // uploads (everything under <job>/ but report.json).
 func (r *Runner) Report(ctx context.Context, in ReportInput) (*Report, error) {
-	if err := CheckJob(in.Job); err != nil {
-		return nil, err
+	job, jobErr := JobInput{Job: in.Job, Marker: in.Marker}.job()
+	folder := job
+	if jobErr != nil {
+		// Validate failed on the job's name (a marker deeper than <job>/, say): report beside the
+		// marker all the same, when there is a folder to report in.
+		folder = strings.Trim(in.Job, "/")
+		if i := strings.LastIndexByte(in.Marker, '/'); folder == "" && i > 0 {
+			folder = in.Marker[:i]
+		}
 	}
-	rep := &Report{Job: in.Job, Status: in.Status, Execution: in.Execution, Started: in.Started, Finished: cloudcatalog.FormatTime(r.now()), Steps: map[string]StepStats{}, Problems: []Problem{}, Datasets: []string{}}
+	rep := &Report{Job: folder, Status: in.Status, Execution: in.Execution, Started: in.Started, Finished: cloudcatalog.FormatTime(r.now()), Steps: map[string]StepStats{}, Problems: []Problem{}, Datasets: []string{}}
+	if folder != "" {
+		rep.Location = "s3://" + r.Config.UploadBucket + "/" + folder + "/" + ReportFile
+	}
 	for _, step := range []string{"validate", "index", "catalog"} {
-		data, err := r.get(ctx, r.Config.UploadBucket, in.Job+"/"+WorkDir+step+".json")
+		if jobErr != nil {
+			break
+		}
+		data, err := r.get(ctx, r.Config.UploadBucket, job+"/"+WorkDir+step+".json")
 		if err != nil {
 			continue
 		}
@@ -772,19 +839,47 @@ func (r *Runner) Report(ctx context.Context, in ReportInput) (*Report, error) {
 	}
 	rep.Dropped, rep.Buckets = rep.Steps["index"].Dropped, rep.Steps["index"].Buckets
 	if in.Error != "" {
-		rep.Error = strings.TrimSpace(in.Error + ": " + in.Cause)
+		rep.Error = strings.TrimSpace(in.Error + ": " + lambdaMessage(in.Cause))
+	}
+	if in.Status != "succeeded" && rep.Error == "" {
+		rep.Error = "failed"
+	}
+	if jobErr != nil {
+		rep.Status = "failed"
+		rep.Problems = append(rep.Problems, Problem{File: MarkerFile, Message: jobErr.Error()})
 	}
 	if s, err := time.Parse(time.RFC3339Nano, in.Started); err == nil {
 		rep.Seconds = r.now().Sub(s).Seconds()
 	}
-	if in.Status == "succeeded" {
-		n, err := r.deleteUploads(ctx, in.Job)
+	if rep.Status == "succeeded" {
+		n, err := r.deleteUploads(ctx, job)
 		if err != nil {
 			return nil, err
 		}
 		rep.Deleted = n
+	} else if jobErr == nil {
+		// A failed job's multipart copies would hold their parts (up to 5 TiB each) until the
+		// buckets' lifecycle aborts them; abort them now. A failure here is reported, not fatal.
+		if err := r.abortMultipart(ctx, job); err != nil {
+			rep.Problems = append(rep.Problems, Problem{File: WorkDir + "uploads.json", Message: "abort the multipart copies: " + err.Error()})
+		}
 	}
-	return rep, r.putJSON(ctx, r.Config.UploadBucket, in.Job+"/"+ReportFile, rep)
+	if folder == "" {
+		return rep, nil // nowhere to write it; the workflow's event still carries the error
+	}
+	return rep, r.putJSON(ctx, r.Config.UploadBucket, folder+"/"+ReportFile, rep)
+}
+
+// lambdaMessage is a failed Lambda task's errorMessage, when its Cause is the function's JSON error
+// ({"errorMessage": ..., "errorType": ...}); otherwise the cause itself.
+func lambdaMessage(cause string) string {
+	var e struct {
+		Message string `json:"errorMessage"`
+	}
+	if json.Unmarshal([]byte(cause), &e) == nil && e.Message != "" {
+		return e.Message
+	}
+	return cause
 }
 
 func (r *Runner) deleteUploads(ctx context.Context, job string) (int, error) {
@@ -812,24 +907,24 @@ func (r *Runner) deleteUploads(ctx context.Context, job string) (int, error) {
 	return n, nil
 }
 
-// ReadCopyList reads the copy list Validate wrote (the Distributed Map reads it itself in a deployment).
-func (r *Runner) ReadCopyList(ctx context.Context, key string) ([]CopyItem, error) {
+// ReadCopyList reads the batches Validate wrote (the Distributed Map reads them itself in a deployment).
+func (r *Runner) ReadCopyList(ctx context.Context, key string) ([]CopyInput, error) {
 	data, err := r.get(ctx, r.Config.UploadBucket, key)
 	if err != nil {
 		return nil, err
 	}
-	var items []CopyItem
-	return items, json.Unmarshal(data, &items)
+	var batches []CopyInput
+	return batches, json.Unmarshal(data, &batches)
 }
 
 // Run runs the workflow's steps in order in this process, as the state machine does in a deployment
-// (batches of batchSize copies, one after another). It returns the report.
+// (batches of at most batchSize copies, one after another). It returns the report.
 func (r *Runner) Run(ctx context.Context, job string, batchSize int) (*Report, error) {
-	started := cloudcatalog.FormatTime(r.now())
-	v, err := r.Validate(ctx, JobInput{Job: job})
-	if err != nil {
-		return nil, err
+	if batchSize > 0 && r.Limits == nil {
+		l := DefaultLimits(batchSize)
+		r.Limits = &l
 	}
+	started := cloudcatalog.FormatTime(r.now())
 	fail := func(err error) (*Report, error) {
 		rep, rerr := r.Report(ctx, ReportInput{Job: job, Status: "failed", Error: "Error", Cause: err.Error(), Started: started})
 		if rerr != nil {
@@ -837,20 +932,28 @@ func (r *Runner) Run(ctx context.Context, job string, batchSize int) (*Report, e
 		}
 		return rep, err
 	}
-	if !v.OK {
-		return r.Report(ctx, ReportInput{Job: job, Status: "failed", Error: "ValidationFailed", Cause: fmt.Sprintf("%d problem(s)", v.Problems), Started: started})
-	}
-	items, err := r.ReadCopyList(ctx, v.CopyList)
+	// As the state machine's Catch on Validate does: any error of the step ends in a report.
+	v, err := r.Validate(ctx, JobInput{Job: job})
 	if err != nil {
 		return fail(err)
 	}
-	if batchSize < 1 {
-		batchSize = 500
+	if !v.OK {
+		return r.Report(ctx, ReportInput{Job: job, Status: "failed", Error: "ValidationFailed", Cause: fmt.Sprintf("%d problem(s)", v.Problems), Started: started})
 	}
-	for i := 0; i < len(items); i += batchSize {
-		if _, err := r.Copy(ctx, CopyInput{Items: items[i:min(i+batchSize, len(items))]}); err != nil {
+	batches, err := r.ReadCopyList(ctx, v.CopyList)
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := r.StartMultipart(ctx, CopyPhaseInput{Job: job}); err != nil {
+		return fail(err)
+	}
+	for _, b := range batches {
+		if _, err := r.Copy(ctx, b); err != nil {
 			return fail(err)
 		}
+	}
+	if _, err := r.CompleteMultipart(ctx, CopyPhaseInput{Job: job}); err != nil {
+		return fail(err)
 	}
 	ix, err := r.Index(ctx, JobInput{Job: job})
 	if err != nil {
@@ -876,11 +979,30 @@ func (r *Runner) getStream(ctx context.Context, bucket, key string) (io.ReadClos
 	if err != nil {
 		return nil, err
 	}
+	if n := aws.ToInt64(out.ContentLength); n > 0 {
+		return sizedBody{out.Body, int(n)}, nil
+	}
 	return out.Body, nil
 }
 
+// sizedBody is an object's body that says its length, so that cloudcatalog.ReadAll reads it into one
+// allocation.
+type sizedBody struct {
+	io.ReadCloser
+	n int
+}
+
+func (b sizedBody) Len() int { return b.n }
+
 func (r *Runner) putJSON(ctx context.Context, bucket, key string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
+	var data []byte
+	var err error
+	if strings.HasSuffix(key, "/"+WorkDir+"copies.json") {
+		// A million files' copy list: compact (indenting would double it in the function's memory).
+		data, err = json.Marshal(v)
+	} else {
+		data, err = json.MarshalIndent(v, "", "  ")
+	}
 	if err != nil {
 		return err
 	}
@@ -902,6 +1024,12 @@ func isNotFound(err error) bool {
 	}
 	var ae smithy.APIError
 	return errors.As(err, &ae) && (ae.ErrorCode() == "NoSuchKey" || ae.ErrorCode() == "NotFound")
+}
+
+func isNoSuchUpload(err error) bool {
+	var nsu *types.NoSuchUpload
+	var ae smithy.APIError
+	return errors.As(err, &nsu) || errors.As(err, &ae) && ae.ErrorCode() == "NoSuchUpload"
 }
 
 func isPreconditionFailed(err error) bool {
