@@ -34,7 +34,7 @@ type Jobs struct {
 func newJobs(in *Instance, cfg *instance.Config) *Jobs {
 	j := cfg.Jobs
 	data := in.newStack(cfg, "JobsData", "jobs bucket, tables and roles")
-	store := jobstore.New(data, "Store", &jobstore.Props{Lifecycle: lifecycleFor(cfg, j.Lifecycle)})
+	store := jobstore.New(data, "Store", &jobstore.Props{Lifecycle: lifecycleFor(cfg, j.Lifecycle), OwnWorkers: j.Worker.Command != ""})
 	for id, o := range map[string]struct {
 		value *string
 		desc  string

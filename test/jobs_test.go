@@ -93,14 +93,32 @@ func TestJobsTablesAreOnDemandWithRecoveryAndEncryption(t *testing.T) {
 	})
 }
 
-func TestJobsWorkerRoleHasExecuteRightsWithUploads(t *testing.T) {
+// The worker role may make the agent's calls on the store and nothing more (jobstore.GrantAgent): read
+// inputs under uploads/ (F3) and code under code/, write outputs/, update the jobs table; no listing, no
+// Query, Scan or batch reads, no index, no users table.
+func TestJobsWorkerRoleHasOnlyTheAgentsStoreRights(t *testing.T) {
 	jobsData(t).HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
+		"Roles": []any{ref("StoreWorkerRole")},
+		"PolicyDocument": map[string]any{"Statement": []any{
+			map[string]any{"Sid": "ExecuteOutputs", "Effect": "Allow", "Action": "s3:PutObject", "Resource": prefixArn("StoreJobsBucket", "outputs/")},
+			map[string]any{"Sid": "ExecuteReadUploads", "Effect": "Allow", "Action": "s3:GetObject", "Resource": prefixArn("StoreJobsBucket", "uploads/")},
+			map[string]any{"Sid": "ExecuteReadCode", "Effect": "Allow", "Action": "s3:GetObject", "Resource": prefixArn("StoreJobsBucket", "code/")},
+			map[string]any{"Sid": "ExecuteRecordJobs", "Effect": "Allow", "Action": "dynamodb:UpdateItem", "Resource": arnOf("StoreJobsTable")},
+		}},
+	})
+}
+
+// With workers of your own (jobs.worker.command), the worker role keeps Kotta's rights (GrantExecute).
+func TestJobStoreOwnWorkersGetKottasExecuteRights(t *testing.T) {
+	app := newApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Own"), nil)
+	jobstore.New(stack, "Store", &jobstore.Props{Lifecycle: lifecycle.Development(), OwnWorkers: true})
+	template(stack).HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
 		"Roles": []any{ref("StoreWorkerRole")},
 		"PolicyDocument": map[string]any{"Statement": []any{
 			map[string]any{"Sid": "ExecuteOutputs", "Effect": "Allow",
 				"Action":   []any{"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"},
 				"Resource": prefixArn("StoreJobsBucket", "outputs/")},
-			// F3: a job's inputs are under uploads/ (written by the web app or `stratolab jobs submit`).
 			map[string]any{"Sid": "ExecuteReadUploads", "Effect": "Allow", "Action": []any{"s3:GetObject", "s3:GetObjectVersion"},
 				"Resource": prefixArn("StoreJobsBucket", "uploads/")},
 			map[string]any{"Sid": "ExecuteReadCode", "Effect": "Allow", "Action": []any{"s3:GetObject", "s3:GetObjectVersion"},
