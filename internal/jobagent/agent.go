@@ -471,9 +471,27 @@ func (a *Agent) run(ctx context.Context, m jobs.Message, spec jobs.Spec, attempt
 	}
 	// Outputs (and the log) go up whatever the exit code: a failed job's partial results help.
 	fmt.Fprintf(out, "stratolab-worker: job %s %s%s\n", spec.JobID, r.state, suffix(r.reason))
+	// The upload goes on if the agent is being stopped (systemd gives it TimeoutStopSec), but not past a
+	// spot interruption's grace, nor once another worker has taken the job over: then the outputs are
+	// incomplete, and the job goes back to the queue (or to its new owner) instead.
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Minute)
 	defer cancel()
+	go func() {
+		select {
+		case <-runCtx.Done():
+			if c := context.Cause(runCtx); c == errInterrupted || c == errLost {
+				cancel()
+			}
+		case <-uctx.Done():
+		}
+	}()
 	if err := a.upload(uctx, spec.JobID, outputs, logFile); err != nil {
+		switch context.Cause(runCtx) {
+		case errInterrupted:
+			return result{state: jobs.StateInterrupted, reason: "spot interruption while uploading outputs"}
+		case errLost:
+			return result{state: stateLost}
+		}
 		r.state, r.reason = jobs.StateFailed, "upload outputs: "+err.Error()
 	}
 	return *r
