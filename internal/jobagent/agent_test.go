@@ -491,7 +491,9 @@ func TestAgentAbandonsAnUploadOnSpotInterruption(t *testing.T) {
 	r := newRig(t, nil)
 	r.agent.InterruptGrace = 200 * time.Millisecond
 	slow := &slowOutputs{Objects: r.s3, key: "outputs/big/big.bin"}
-	slow.onPut = func() { r.agent.SetNotice(jobagent.Notice{Kind: jobagent.NoticeInterruption, At: t0.Add(2 * time.Minute)}) }
+	slow.onPut = func() {
+		r.agent.SetNotice(jobagent.Notice{Kind: jobagent.NoticeInterruption, At: t0.Add(2 * time.Minute)})
+	}
 	r.agent.S3 = slow
 	r.submit(t, jobs.Spec{JobID: "big", Command: sh(`head -c 100000 /dev/zero > "$JOB_OUTPUTS/big.bin"`)})
 	start := time.Now()
