@@ -556,3 +556,52 @@ func Example_jobstoreInAnotherApp() {
 func awsKey(scope constructs.Construct) awskms.IKey {
 	return awskms.NewKey(scope, jsii.String("Key"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
 }
+
+// F16: no Lambda function of a development instance leaves a log group behind. Lambda writes to
+// /aws/lambda/<function> (created on first invocation, outside the stack) unless LoggingConfig.LogGroup
+// names another (AWS::Lambda::Function LoggingConfig); so every function must log to a log group of its
+// own stack that is deleted with it. CDK's CustomResourceProvider handlers (the S3 auto-delete objects
+// one) have no LoggingConfig of their own (aws-cdk-lib 2.270.0, custom-resource-provider-base.js).
+func TestDevelopmentLambdaFunctionsLogToLogGroupsDeletedWithTheirStack(t *testing.T) {
+	s := synth(t, "example")
+	seen := 0
+	for stack, tpl := range s.templates {
+		resources := tpl["Resources"].(map[string]any)
+		for id, r := range resources {
+			res := r.(map[string]any)
+			if res["Type"] != "AWS::Lambda::Function" {
+				continue
+			}
+			seen++
+			props := res["Properties"].(map[string]any)
+			lc, _ := props["LoggingConfig"].(map[string]any)
+			ref, _ := lc["LogGroup"].(map[string]any)
+			name, _ := ref["Ref"].(string)
+			if name == "" { // or a log group of Lambda's default name, created with the function (the CDK's Provider framework)
+				want, _ := json.Marshal(map[string]any{"Fn::Join": []any{"", []any{"/aws/lambda/", map[string]any{"Ref": id}}}})
+				for gid, g := range resources {
+					gp, _ := g.(map[string]any)["Properties"].(map[string]any)
+					if got, _ := json.Marshal(gp["LogGroupName"]); string(got) == string(want) {
+						name = gid
+					}
+				}
+			}
+			if !assert.NotEmpty(t, name, "%s/%s has no log group of its own: Lambda would create /aws/lambda/<name>, which destroy leaves", stack, id) {
+				continue
+			}
+			group, ok := resources[name].(map[string]any)
+			if assert.True(t, ok, "%s/%s logs to %s, not in its stack", stack, id, name) {
+				assert.Equal(t, "AWS::Logs::LogGroup", group["Type"], "%s/%s", stack, id)
+				assert.Equal(t, "Delete", group["DeletionPolicy"], "%s/%s: its log group %s is kept on destroy", stack, id, name)
+			}
+		}
+	}
+	assert.NotZero(t, seen)
+	n := 0
+	for _, r := range s.templates["JobsData"]["Resources"].(map[string]any) {
+		if r.(map[string]any)["Type"] == "AWS::Lambda::Function" {
+			n++
+		}
+	}
+	assert.Equal(t, 1, n, "JobsData has the auto-delete handler")
+}
