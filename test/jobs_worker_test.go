@@ -185,6 +185,35 @@ func checkAgentUserData(t *testing.T, w workerTemplate, assets map[string]string
 	for _, k := range []string{"JOB_CLASS", "JOB_QUEUE_URL", "JOBS_BUCKET", "JOBS_TABLE", "JOB_LOG_GROUP", "JOB_IDLE_EXIT_SECONDS", "JOB_MAX_RECEIVE_COUNT"} {
 		assert.True(t, set[k], "%s sets %s", w.logicalID, k)
 	}
+	// Jobs run in the agent's systemd sandbox, away from the instance metadata service (internal/jobagent.Sandbox).
+	assert.False(t, set["JOB_SANDBOX"], "%s must not turn the job sandbox off", w.logicalID)
+	assert.False(t, set["JOB_RUN_AS"], "%s: jobs run as %s", w.logicalID, jobrunner.JobUser)
+}
+
+// F17: the example's web command runs on AL2023 as it is and listens where the target group sends traffic
+// and health checks. systemd turns $$ into $ in ExecStart (systemd.service, "Command lines"), so bash
+// gets "$WEB_PORT" and expands it from the EnvironmentFile; python3 -m http.server PORT serves the working
+// directory, and / answers 200.
+func TestJobsExampleWebCommandListensOnWebPort(t *testing.T) {
+	tpl := synth(t, "example").templates["Jobs"]
+	var ud string
+	for id, r := range tpl["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == "AWS::EC2::LaunchTemplate" && strings.Contains(id, "WebLaunchTemplate") {
+			ud = render(res["Properties"].(map[string]any)["LaunchTemplateData"].(map[string]any)["UserData"])
+		}
+	}
+	require.NotEmpty(t, ud)
+	bash := exec.Command("bash", "-n")
+	bash.Stdin = strings.NewReader(regexp.MustCompile(`<[^>\n]*>`).ReplaceAllString(ud, "TOKEN"))
+	out, err := bash.CombinedOutput()
+	require.NoError(t, err, "bash -n: %s", out)
+	assert.Contains(t, ud, "\nExecStart=/bin/bash -c 'python3 -m http.server \"$$WEB_PORT\"'\n")
+	assert.Contains(t, ud, "\nWEB_PORT=8888\n")
+	assert.Contains(t, ud, "\nWorkingDirectory=/opt/kotta/app\n")
+	template(synth(t, "example").stack(t, "Jobs")).HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::TargetGroup"), map[string]any{
+		"Port": 8888, "HealthCheckPath": "/", "Matcher": map[string]any{"HttpCode": "200-399"},
+	})
 }
 
 func TestJobsWorkerUserDataInstallsAndStartsTheAgentOnTheClassesAMI(t *testing.T) {
