@@ -342,7 +342,7 @@ func TestJobsWebIsBehindAnHTTPSLoadBalancerThatRedirectsHTTP(t *testing.T) {
 			"Port": "443", "Protocol": "HTTPS", "StatusCode": "HTTP_301"}}},
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::TargetGroup"), map[string]any{
-		"Port": 8888, "Protocol": "HTTP", "HealthCheckPath": "/health", "Matcher": map[string]any{"HttpCode": "200-399"},
+		"Port": 8888, "Protocol": "HTTP", "HealthCheckPath": "/", "Matcher": map[string]any{"HttpCode": "200-399"},
 		"TargetGroupAttributes": assertions.Match_ArrayWith(&[]any{map[string]any{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}}),
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::AutoScaling::AutoScalingGroup"), map[string]any{

@@ -21,6 +21,7 @@ import (
 	"github.com/stratolab/stratolab/constructs/jobstore"
 	"github.com/stratolab/stratolab/constructs/lifecycle"
 	"github.com/stratolab/stratolab/constructs/network"
+	"github.com/stratolab/stratolab/internal/fleetdrain"
 	"github.com/stratolab/stratolab/internal/jobagent"
 	jobspec "github.com/stratolab/stratolab/internal/jobs"
 	"github.com/stretchr/testify/assert"
@@ -468,4 +469,43 @@ func TestJobsWebRollsOneAtATimeAndDeadLettersAlarm(t *testing.T) {
 			"AlarmActions": []any{ref("RunnerFleetNotifications")},
 		})
 	}
+}
+
+// Item 2 of issue 16: `cdk destroy` while a job runs. CloudFormation deletes an Auto Scaling group by
+// setting it to 0 and waiting for its instances to terminate; instances protected from scale-in (a busy
+// agent's) never do. The drain resource names every worker fleet (so CloudFormation deletes it, running
+// functions/jobfleets' delete, before the fleets), and depends on its function's role, policy and log
+// group (so those are deleted after it); its function may update, unprotect and describe those fleets only.
+func TestJobsDestroyDrainsProtectedWorkersBeforeDeletingTheFleets(t *testing.T) {
+	tpl := synth(t, "example").templates["Jobs"]
+	resources := tpl["Resources"].(map[string]any)
+	var drain map[string]any
+	for _, r := range resources {
+		if r.(map[string]any)["Type"] == "Custom::JobFleetsDrain" {
+			require.Nil(t, drain, "one drain resource")
+			drain = r.(map[string]any)
+		}
+	}
+	require.NotNil(t, drain)
+	names, _ := json.Marshal(drain["Properties"].(map[string]any)["FleetNames"])
+	assert.Regexp(t, `^\{"Fn::Join":\[",",\[\{"Ref":"RunnerProdWorkersASG[0-9A-F]+"\},\{"Ref":"RunnerTestWorkersASG[0-9A-F]+"\}\]\]\}$`, string(names))
+	token, _ := json.Marshal(drain["Properties"].(map[string]any)["ServiceToken"])
+	assert.Regexp(t, `"RunnerFleetDrainFunction[0-9A-F]+","Arn"`, string(token))
+	deps, _ := json.Marshal(drain["DependsOn"])
+	for _, want := range []string{`"RunnerFleetDrainFunctionServiceRole[0-9A-F]+"`, `"RunnerFleetDrainFunctionServiceRoleDefaultPolicy[0-9A-F]+"`, `"RunnerFleetDrainLogs[0-9A-F]+"`} {
+		assert.Regexp(t, want, string(deps), "the drain is deleted before what its function needs")
+	}
+	stmts := statementsOf(tpl, regexp.MustCompile(`RunnerFleetDrainFunctionServiceRole`))
+	require.Len(t, stmts, 2)
+	assert.ElementsMatch(t, jobrunner.FleetDrainActions, actionsOf(stmts[0]))
+	fleets, _ := json.Marshal(stmts[0]["Resource"])
+	assert.Regexp(t, `autoScalingGroupName/",\{"Ref":"RunnerProdWorkersASG.*autoScalingGroupName/",\{"Ref":"RunnerTestWorkersASG`, string(fleets))
+	assert.Equal(t, []string{"autoscaling:DescribeAutoScalingGroups"}, actionsOf(stmts[1]))
+	// The drain function's calls are exactly fleetdrain.API's.
+	var calls []string
+	api := reflect.TypeFor[fleetdrain.API]()
+	for i := range api.NumMethod() {
+		calls = append(calls, "autoscaling:"+api.Method(i).Name)
+	}
+	assert.ElementsMatch(t, calls, append(actionsOf(stmts[0]), actionsOf(stmts[1])...))
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2actions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
@@ -151,6 +152,8 @@ type Props struct {
 	SqsEndpoint bool
 	// Machine image of every instance. Default: - the latest Amazon Linux 2023, resolved at deploy time
 	MachineImage awsec2.IMachineImage
+	// Code of the function that empties the fleets on destroy. Default: - FleetDrainCode()
+	FleetDrainCode awslambda.Code
 }
 
 // JobRunner is the queues, fleets and web server of a jobs platform.
@@ -275,6 +278,7 @@ func New(scope constructs.Construct, id string, props *Props) *JobRunner {
 		Roles: &[]awsiam.IRole{p.Store.WebRole}, Statements: &webPolicy,
 	})
 
+	r.newFleetDrain()
 	r.newWeb(webSG)
 	if p.SqsEndpoint {
 		endpointSG := awsec2.NewSecurityGroup(r.Construct, jsii.String("SqsEndpointSecurityGroup"), &awsec2.SecurityGroupProps{
