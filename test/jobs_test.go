@@ -417,6 +417,7 @@ const jobsEnv = `env: {account: "123456789012", region: us-east-1}
 vpc: {availability_zones: [us-east-1a, us-east-1b]}
 enabled: {jobs: true}
 jobs:
+  images: {x86_64: latest}
   worker: {command: run-worker}
   web: {command: run-web, certificate_arn: "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab", allowed_cidrs: [192.0.2.0/24], login: none}
 `

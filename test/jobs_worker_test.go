@@ -61,7 +61,7 @@ func render(v any) string {
 
 // workerTemplate is what a worker launch template says: its user data and the SSM parameter of its AMI.
 type workerTemplate struct {
-	logicalID, userData, imageParam string
+	logicalID, userData, imageParam, imageID string
 }
 
 func workerTemplates(t *testing.T, tpl map[string]any) []workerTemplate {
@@ -74,7 +74,9 @@ func workerTemplates(t *testing.T, tpl map[string]any) []workerTemplate {
 		}
 		data := res["Properties"].(map[string]any)["LaunchTemplateData"].(map[string]any)
 		w := workerTemplate{logicalID: id, userData: render(data["UserData"])}
-		if ref, ok := data["ImageId"].(map[string]any)["Ref"].(string); ok {
+		if id, ok := data["ImageId"].(string); ok { // pinned (jobs.images)
+			w.imageID = id
+		} else if ref, ok := data["ImageId"].(map[string]any)["Ref"].(string); ok {
 			w.imageParam, _ = params[ref].(map[string]any)["Default"].(string)
 		}
 		out = append(out, w)
@@ -144,10 +146,13 @@ func checkAgentUserData(t *testing.T, w workerTemplate, assets map[string]string
 	require.NoError(t, err, "the agent asset is an ELF binary")
 	defer bin.Close()
 	want := elf.EM_X86_64
-	if strings.Contains(w.imageParam, "arm64") {
+	switch {
+	case strings.Contains(w.imageParam, "arm64"):
 		want = elf.EM_AARCH64
-	} else {
+	case w.imageParam != "":
 		require.Contains(t, w.imageParam, "x86_64", "%s: the AMI parameter names its architecture", w.logicalID)
+	default: // a pinned AMI: the example's classes are x86_64 (jobs.images.x86_64)
+		require.Regexp(t, `^ami-[0-9a-f]{17}$`, w.imageID, "%s: an AMI parameter or a pinned AMI", w.logicalID)
 	}
 	assert.Equal(t, want, bin.Machine, "%s: the agent is built for the AMI %s", w.logicalID, w.imageParam)
 	for _, p := range bin.Progs {
@@ -225,7 +230,9 @@ func TestJobsWorkerUserDataInstallsAndStartsTheAgentOnTheClassesAMI(t *testing.T
 	assets := assetFiles(t, *s.assembly.Directory())
 	for _, w := range ws {
 		checkAgentUserData(t, w, assets)
-		assert.Equal(t, "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64", w.imageParam)
+		// F8: the example pins its AMI (jobs.images.x86_64), so a new Amazon Linux release changes nothing.
+		assert.Equal(t, "ami-0123456789abcdef0", w.imageID)
+		assert.Empty(t, w.imageParam)
 		// F4: workers are told the events topic.
 		assert.Regexp(t, `JOB_EVENTS_TOPIC_ARN=<Ref:RunnerJobEvents[0-9A-F]+>`, w.userData)
 	}
@@ -508,4 +515,25 @@ func TestJobsDestroyDrainsProtectedWorkersBeforeDeletingTheFleets(t *testing.T) 
 		calls = append(calls, "autoscaling:"+api.Method(i).Name)
 	}
 	assert.ElementsMatch(t, calls, append(actionsOf(stmts[0]), actionsOf(stmts[1])...))
+}
+
+// F8: the web fleet boots the pinned AMI too, and no launch template of the example follows an SSM
+// parameter (a template parameter of type AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>, which
+// CloudFormation resolves again at every deploy); "latest" opts into exactly that.
+func TestJobsImagesArePinnedUnlessLatestIsAsked(t *testing.T) {
+	tpl := synth(t, "example").templates["Jobs"]
+	for id, r := range tpl["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == "AWS::EC2::LaunchTemplate" {
+			assert.Equal(t, "ami-0123456789abcdef0", res["Properties"].(map[string]any)["LaunchTemplateData"].(map[string]any)["ImageId"], id)
+		}
+	}
+	params, _ := json.Marshal(tpl["Parameters"])
+	assert.NotContains(t, string(params), "ami-amazon-linux-latest")
+
+	built, _ := buildInstance(t, "follows", "lifecycle: development\n"+jobsEnv)
+	latest := template(built.Jobs.Stack)
+	latest.HasParameter(jsii.String("*"), map[string]any{
+		"Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>", "Default": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64",
+	})
 }
