@@ -14,7 +14,11 @@
 //	doc:"..."             the description written into schema.json
 package instance
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/stratolab/stratolab/internal/awsrules"
+)
 
 // Config is one instance's whole configuration.
 type Config struct {
@@ -241,8 +245,44 @@ type Jobs struct {
 	Worker                   JobsWorker        `yaml:"worker" doc:"What each worker runs."`
 	Web                      JobsWeb           `yaml:"web" doc:"The web server and its load balancer."`
 	EventsTopic              bool              `yaml:"events_topic" doc:"An SNS topic for job events that the web server and workers may publish to."`
+	Images                   JobsImages        `yaml:"images" doc:"The machine image of each kind of instance: an AMI ID pins it; latest follows AWS's SSM parameter, so the deploy after each new AMI replaces instances."`
 	SqsEndpoint              string            `yaml:"sqs_endpoint" enum:"auto|create|none" doc:"Interface endpoints for private subnets (SQS; CloudWatch Logs and Auto Scaling for the agent; SNS with events_topic): auto creates them when the new VPC has no NAT gateway."`
 	Lifecycle                LifecycleOverride `yaml:"lifecycle" doc:"Overrides the instance lifecycle for the jobs bucket and tables."`
+}
+
+// JobsImages are the AMIs of the jobs module's instances, by kind: Amazon Linux 2023 for each CPU
+// architecture, and the Deep Learning Base OSS NVIDIA Driver GPU AMI (Amazon Linux 2023) for GPU classes.
+type JobsImages struct {
+	X86_64    string `yaml:"x86_64" doc:"Amazon Linux 2023 for x86_64 workers and web servers: an AMI ID, or latest."`
+	Arm64     string `yaml:"arm64" doc:"Amazon Linux 2023 for Graviton (arm64) workers and web servers: an AMI ID, or latest."`
+	GpuX86_64 string `yaml:"gpu_x86_64" doc:"The NVIDIA driver AMI for x86_64 GPU classes: an AMI ID, or latest."`
+	GpuArm64  string `yaml:"gpu_arm64" doc:"The NVIDIA driver AMI for arm64 GPU classes (g5g): an AMI ID, or latest."`
+}
+
+// ImageLatest follows AWS's public SSM parameter for the image, resolved at every deploy.
+const ImageLatest = "latest"
+
+// Image returns the configured image of a kind ("x86_64", "arm64", "gpu_x86_64", "gpu_arm64").
+func (i JobsImages) Image(kind string) string {
+	switch kind {
+	case "x86_64":
+		return i.X86_64
+	case "arm64":
+		return i.Arm64
+	case "gpu_x86_64":
+		return i.GpuX86_64
+	case "gpu_arm64":
+		return i.GpuArm64
+	}
+	return ""
+}
+
+// ImageKind is the kind of image an instance type boots: its architecture, prefixed gpu_ for NVIDIA GPUs.
+func ImageKind(instanceType string) string {
+	if awsrules.NvidiaGPU(instanceType) {
+		return "gpu_" + awsrules.EC2Arch(instanceType)
+	}
+	return awsrules.EC2Arch(instanceType)
 }
 
 // JobClass is one job class.

@@ -54,6 +54,7 @@ func (v *validator) jobs() {
 			v.errorf(p+".root_volume_gib", "%d is out of range (8 to 16384 GiB)", c.RootVolumeGiB)
 		}
 	}
+	v.jobImages()
 	if j.VisibilityTimeoutSeconds < 0 || j.VisibilityTimeoutSeconds > 43200 {
 		v.errorf("jobs.visibility_timeout_seconds", "%d is outside what SQS allows (0 to 43200 seconds, 12 hours)", j.VisibilityTimeoutSeconds)
 	}
@@ -107,5 +108,47 @@ func (v *validator) minMax(path string, lo, hi int) {
 		v.errorf(path+".max", "%d must be at least 1", hi)
 	case lo > hi:
 		v.errorf(path+".min", "%d is more than max %d (min <= max)", lo, hi)
+	}
+}
+
+// imageParameters are the public SSM parameters "latest" follows, by image kind.
+var imageParameters = map[string]string{
+	"x86_64":     "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64",
+	"arm64":      "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-arm64",
+	"gpu_x86_64": "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id",
+	"gpu_arm64":  "/aws/service/deeplearning/ami/arm64/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id",
+}
+
+// jobImages (F8): in production every kind of image the classes and the web server boot must be chosen: an
+// AMI ID pins it, latest follows AWS's parameter (and the deploy after each release replaces the instances).
+// No default there: AMI IDs differ by region, and following the parameter silently is what replaced
+// production servers unasked. A development instance that leaves an image unset follows the parameter, so
+// a first instance deploys without looking an AMI up.
+func (v *validator) jobImages() {
+	j := v.cfg.Jobs
+	used := map[string]string{} // kind → who uses it
+	for i, c := range j.Classes {
+		if len(c.InstanceTypes) > 0 {
+			if k := ImageKind(c.InstanceTypes[0]); used[k] == "" {
+				used[k] = fmt.Sprintf("jobs.classes[%d] (%s)", i, c.InstanceTypes[0])
+			}
+		}
+	}
+	if t := j.Web.InstanceType; t != "" {
+		if k := ImageKind(t); used[k] == "" {
+			used[k] = "jobs.web (" + t + ")"
+		}
+	}
+	for _, k := range []string{"x86_64", "arm64", "gpu_x86_64", "gpu_arm64"} {
+		img := j.Images.Image(k)
+		switch {
+		case img == "" && used[k] != "" && v.cfg.Production():
+			v.errorf("jobs.images."+k, "is required in production by %s: an AMI ID to pin it (today's: aws ssm get-parameter --name %s --query Parameter.Value), or latest to follow that parameter (each deploy after AWS publishes a new image then replaces the instances)", used[k], imageParameters[k])
+		case img == "" || img == ImageLatest:
+		default:
+			if why := awsrules.AMIID(img); why != "" {
+				v.errorf("jobs.images."+k, "%q %s, or latest", img, why)
+			}
+		}
 	}
 }

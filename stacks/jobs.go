@@ -34,7 +34,7 @@ type Jobs struct {
 func newJobs(in *Instance, cfg *instance.Config) *Jobs {
 	j := cfg.Jobs
 	data := in.newStack(cfg, "JobsData", "jobs bucket, tables and roles")
-	store := jobstore.New(data, "Store", &jobstore.Props{Lifecycle: lifecycleFor(cfg, j.Lifecycle)})
+	store := jobstore.New(data, "Store", &jobstore.Props{Lifecycle: lifecycleFor(cfg, j.Lifecycle), OwnWorkers: j.Worker.Command != ""})
 	for id, o := range map[string]struct {
 		value *string
 		desc  string
@@ -83,7 +83,9 @@ func newJobs(in *Instance, cfg *instance.Config) *Jobs {
 		CodeKey:           j.Worker.CodeKey,
 		Web:               web,
 		EventsTopic:       j.EventsTopic,
-		SqsEndpoint:       sqsEndpoint,
+		Images: map[string]string{"x86_64": j.Images.X86_64, "arm64": j.Images.Arm64,
+			"gpu_x86_64": j.Images.GpuX86_64, "gpu_arm64": j.Images.GpuArm64},
+		SqsEndpoint: sqsEndpoint,
 		// Job logs are data: kept in production, removed with a development instance.
 		JobLogRemovalPolicy: policy.RemovalPolicy,
 		LogsKey:             logsKeyFor,

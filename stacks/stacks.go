@@ -66,6 +66,7 @@ func Build(app constructs.Construct, cfg *instance.Config) *Instance {
 		tags.Add(jsii.String(k), jsii.String(v), nil)
 	}
 	applyCompliance(in.Scope, cfg.Compliance.Packs)
+	providerLogGroups(in.Scope, cfg)
 	if !cfg.Production() {
 		// The CDK gives the log groups of its own helper functions (the kubectl provider, AwsCustomResource)
 		// a RETAIN policy; a development instance leaves nothing behind after cdk destroy --all.

@@ -210,6 +210,19 @@ func TestAuthClientSecretStaysOutOfTheTemplate(t *testing.T) {
 			"Resource": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^AuthUserPool")), "Arn"}},
 		}}},
 	})
+	// F11: the AwsCustomResource that reads the secret must not log DescribeUserPoolClient's response, which
+	// holds it: its handler logs "API response" only when logApiResponseData is true
+	// (custom-resource-handlers/dist/custom-resources/aws-custom-resource-handler/index.js, aws-cdk-lib
+	// 2.270.0), and UserPoolClient sets it from @aws-cdk/cognito:logUserPoolClientSecretValue, which
+	// cdk.json pins to false (cx-api/lib/features.js).
+	var reads int
+	for _, r := range *tpl.FindResources(jsii.String("Custom::DescribeCognitoUserPoolClient"), nil) {
+		raw, _ := json.Marshal(r)
+		assert.Contains(t, string(raw), `\"logApiResponseData\":false`)
+		assert.NotContains(t, string(raw), `\"logApiResponseData\":true`)
+		reads++
+	}
+	assert.Equal(t, 1, reads)
 	assert.Panics(t, func() {
 		built.Auth.Auth.AddClient("Public", auth.ClientOptions{CallbackURLs: []string{"https://a.example.edu/cb"}}).Secret()
 	}, "a public client has no secret")

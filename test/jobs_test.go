@@ -93,14 +93,32 @@ func TestJobsTablesAreOnDemandWithRecoveryAndEncryption(t *testing.T) {
 	})
 }
 
-func TestJobsWorkerRoleHasExecuteRightsWithUploads(t *testing.T) {
+// The worker role may make the agent's calls on the store and nothing more (jobstore.GrantAgent): read
+// inputs under uploads/ (F3) and code under code/, write outputs/, update the jobs table; no listing, no
+// Query, Scan or batch reads, no index, no users table.
+func TestJobsWorkerRoleHasOnlyTheAgentsStoreRights(t *testing.T) {
 	jobsData(t).HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
+		"Roles": []any{ref("StoreWorkerRole")},
+		"PolicyDocument": map[string]any{"Statement": []any{
+			map[string]any{"Sid": "ExecuteOutputs", "Effect": "Allow", "Action": "s3:PutObject", "Resource": prefixArn("StoreJobsBucket", "outputs/")},
+			map[string]any{"Sid": "ExecuteReadUploads", "Effect": "Allow", "Action": "s3:GetObject", "Resource": prefixArn("StoreJobsBucket", "uploads/")},
+			map[string]any{"Sid": "ExecuteReadCode", "Effect": "Allow", "Action": "s3:GetObject", "Resource": prefixArn("StoreJobsBucket", "code/")},
+			map[string]any{"Sid": "ExecuteRecordJobs", "Effect": "Allow", "Action": "dynamodb:UpdateItem", "Resource": arnOf("StoreJobsTable")},
+		}},
+	})
+}
+
+// With workers of your own (jobs.worker.command), the worker role keeps Kotta's rights (GrantExecute).
+func TestJobStoreOwnWorkersGetKottasExecuteRights(t *testing.T) {
+	app := newApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Own"), nil)
+	jobstore.New(stack, "Store", &jobstore.Props{Lifecycle: lifecycle.Development(), OwnWorkers: true})
+	template(stack).HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
 		"Roles": []any{ref("StoreWorkerRole")},
 		"PolicyDocument": map[string]any{"Statement": []any{
 			map[string]any{"Sid": "ExecuteOutputs", "Effect": "Allow",
 				"Action":   []any{"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"},
 				"Resource": prefixArn("StoreJobsBucket", "outputs/")},
-			// F3: a job's inputs are under uploads/ (written by the web app or `stratolab jobs submit`).
 			map[string]any{"Sid": "ExecuteReadUploads", "Effect": "Allow", "Action": []any{"s3:GetObject", "s3:GetObjectVersion"},
 				"Resource": prefixArn("StoreJobsBucket", "uploads/")},
 			map[string]any{"Sid": "ExecuteReadCode", "Effect": "Allow", "Action": []any{"s3:GetObject", "s3:GetObjectVersion"},
@@ -324,7 +342,7 @@ func TestJobsWebIsBehindAnHTTPSLoadBalancerThatRedirectsHTTP(t *testing.T) {
 			"Port": "443", "Protocol": "HTTPS", "StatusCode": "HTTP_301"}}},
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::TargetGroup"), map[string]any{
-		"Port": 8888, "Protocol": "HTTP", "HealthCheckPath": "/health", "Matcher": map[string]any{"HttpCode": "200-399"},
+		"Port": 8888, "Protocol": "HTTP", "HealthCheckPath": "/", "Matcher": map[string]any{"HttpCode": "200-399"},
 		"TargetGroupAttributes": assertions.Match_ArrayWith(&[]any{map[string]any{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}}),
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::AutoScaling::AutoScalingGroup"), map[string]any{
@@ -399,6 +417,7 @@ const jobsEnv = `env: {account: "123456789012", region: us-east-1}
 vpc: {availability_zones: [us-east-1a, us-east-1b]}
 enabled: {jobs: true}
 jobs:
+  images: {x86_64: latest}
   worker: {command: run-worker}
   web: {command: run-web, certificate_arn: "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab", allowed_cidrs: [192.0.2.0/24], login: none}
 `
@@ -537,4 +556,53 @@ func Example_jobstoreInAnotherApp() {
 
 func awsKey(scope constructs.Construct) awskms.IKey {
 	return awskms.NewKey(scope, jsii.String("Key"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
+}
+
+// F16: no Lambda function of a development instance leaves a log group behind. Lambda writes to
+// /aws/lambda/<function> (created on first invocation, outside the stack) unless LoggingConfig.LogGroup
+// names another (AWS::Lambda::Function LoggingConfig); so every function must log to a log group of its
+// own stack that is deleted with it. CDK's CustomResourceProvider handlers (the S3 auto-delete objects
+// one) have no LoggingConfig of their own (aws-cdk-lib 2.270.0, custom-resource-provider-base.js).
+func TestDevelopmentLambdaFunctionsLogToLogGroupsDeletedWithTheirStack(t *testing.T) {
+	s := synth(t, "example")
+	seen := 0
+	for stack, tpl := range s.templates {
+		resources := tpl["Resources"].(map[string]any)
+		for id, r := range resources {
+			res := r.(map[string]any)
+			if res["Type"] != "AWS::Lambda::Function" {
+				continue
+			}
+			seen++
+			props := res["Properties"].(map[string]any)
+			lc, _ := props["LoggingConfig"].(map[string]any)
+			ref, _ := lc["LogGroup"].(map[string]any)
+			name, _ := ref["Ref"].(string)
+			if name == "" { // or a log group of Lambda's default name, created with the function (the CDK's Provider framework)
+				want, _ := json.Marshal(map[string]any{"Fn::Join": []any{"", []any{"/aws/lambda/", map[string]any{"Ref": id}}}})
+				for gid, g := range resources {
+					gp, _ := g.(map[string]any)["Properties"].(map[string]any)
+					if got, _ := json.Marshal(gp["LogGroupName"]); string(got) == string(want) {
+						name = gid
+					}
+				}
+			}
+			if !assert.NotEmpty(t, name, "%s/%s has no log group of its own: Lambda would create /aws/lambda/<name>, which destroy leaves", stack, id) {
+				continue
+			}
+			group, ok := resources[name].(map[string]any)
+			if assert.True(t, ok, "%s/%s logs to %s, not in its stack", stack, id, name) {
+				assert.Equal(t, "AWS::Logs::LogGroup", group["Type"], "%s/%s", stack, id)
+				assert.Equal(t, "Delete", group["DeletionPolicy"], "%s/%s: its log group %s is kept on destroy", stack, id, name)
+			}
+		}
+	}
+	assert.NotZero(t, seen)
+	n := 0
+	for _, r := range s.templates["JobsData"]["Resources"].(map[string]any) {
+		if r.(map[string]any)["Type"] == "AWS::Lambda::Function" {
+			n++
+		}
+	}
+	assert.Equal(t, 1, n, "JobsData has the auto-delete handler")
 }

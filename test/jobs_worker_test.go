@@ -21,6 +21,7 @@ import (
 	"github.com/stratolab/stratolab/constructs/jobstore"
 	"github.com/stratolab/stratolab/constructs/lifecycle"
 	"github.com/stratolab/stratolab/constructs/network"
+	"github.com/stratolab/stratolab/internal/fleetdrain"
 	"github.com/stratolab/stratolab/internal/jobagent"
 	jobspec "github.com/stratolab/stratolab/internal/jobs"
 	"github.com/stretchr/testify/assert"
@@ -60,7 +61,7 @@ func render(v any) string {
 
 // workerTemplate is what a worker launch template says: its user data and the SSM parameter of its AMI.
 type workerTemplate struct {
-	logicalID, userData, imageParam string
+	logicalID, userData, imageParam, imageID string
 }
 
 func workerTemplates(t *testing.T, tpl map[string]any) []workerTemplate {
@@ -73,7 +74,9 @@ func workerTemplates(t *testing.T, tpl map[string]any) []workerTemplate {
 		}
 		data := res["Properties"].(map[string]any)["LaunchTemplateData"].(map[string]any)
 		w := workerTemplate{logicalID: id, userData: render(data["UserData"])}
-		if ref, ok := data["ImageId"].(map[string]any)["Ref"].(string); ok {
+		if id, ok := data["ImageId"].(string); ok { // pinned (jobs.images)
+			w.imageID = id
+		} else if ref, ok := data["ImageId"].(map[string]any)["Ref"].(string); ok {
 			w.imageParam, _ = params[ref].(map[string]any)["Default"].(string)
 		}
 		out = append(out, w)
@@ -143,10 +146,13 @@ func checkAgentUserData(t *testing.T, w workerTemplate, assets map[string]string
 	require.NoError(t, err, "the agent asset is an ELF binary")
 	defer bin.Close()
 	want := elf.EM_X86_64
-	if strings.Contains(w.imageParam, "arm64") {
+	switch {
+	case strings.Contains(w.imageParam, "arm64"):
 		want = elf.EM_AARCH64
-	} else {
+	case w.imageParam != "":
 		require.Contains(t, w.imageParam, "x86_64", "%s: the AMI parameter names its architecture", w.logicalID)
+	default: // a pinned AMI: the example's classes are x86_64 (jobs.images.x86_64)
+		require.Regexp(t, `^ami-[0-9a-f]{17}$`, w.imageID, "%s: an AMI parameter or a pinned AMI", w.logicalID)
 	}
 	assert.Equal(t, want, bin.Machine, "%s: the agent is built for the AMI %s", w.logicalID, w.imageParam)
 	for _, p := range bin.Progs {
@@ -185,6 +191,35 @@ func checkAgentUserData(t *testing.T, w workerTemplate, assets map[string]string
 	for _, k := range []string{"JOB_CLASS", "JOB_QUEUE_URL", "JOBS_BUCKET", "JOBS_TABLE", "JOB_LOG_GROUP", "JOB_IDLE_EXIT_SECONDS", "JOB_MAX_RECEIVE_COUNT"} {
 		assert.True(t, set[k], "%s sets %s", w.logicalID, k)
 	}
+	// Jobs run in the agent's systemd sandbox, away from the instance metadata service (internal/jobagent.Sandbox).
+	assert.False(t, set["JOB_SANDBOX"], "%s must not turn the job sandbox off", w.logicalID)
+	assert.False(t, set["JOB_RUN_AS"], "%s: jobs run as %s", w.logicalID, jobrunner.JobUser)
+}
+
+// F17: the example's web command runs on AL2023 as it is and listens where the target group sends traffic
+// and health checks. systemd turns $$ into $ in ExecStart (systemd.service, "Command lines"), so bash
+// gets "$WEB_PORT" and expands it from the EnvironmentFile; python3 -m http.server PORT serves the working
+// directory, and / answers 200.
+func TestJobsExampleWebCommandListensOnWebPort(t *testing.T) {
+	tpl := synth(t, "example").templates["Jobs"]
+	var ud string
+	for id, r := range tpl["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == "AWS::EC2::LaunchTemplate" && strings.Contains(id, "WebLaunchTemplate") {
+			ud = render(res["Properties"].(map[string]any)["LaunchTemplateData"].(map[string]any)["UserData"])
+		}
+	}
+	require.NotEmpty(t, ud)
+	bash := exec.Command("bash", "-n")
+	bash.Stdin = strings.NewReader(regexp.MustCompile(`<[^>\n]*>`).ReplaceAllString(ud, "TOKEN"))
+	out, err := bash.CombinedOutput()
+	require.NoError(t, err, "bash -n: %s", out)
+	assert.Contains(t, ud, "\nExecStart=/bin/bash -c 'python3 -m http.server \"$$WEB_PORT\"'\n")
+	assert.Contains(t, ud, "\nWEB_PORT=8888\n")
+	assert.Contains(t, ud, "\nWorkingDirectory=/opt/kotta/app\n")
+	template(synth(t, "example").stack(t, "Jobs")).HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::TargetGroup"), map[string]any{
+		"Port": 8888, "HealthCheckPath": "/", "Matcher": map[string]any{"HttpCode": "200-399"},
+	})
 }
 
 func TestJobsWorkerUserDataInstallsAndStartsTheAgentOnTheClassesAMI(t *testing.T) {
@@ -195,7 +230,9 @@ func TestJobsWorkerUserDataInstallsAndStartsTheAgentOnTheClassesAMI(t *testing.T
 	assets := assetFiles(t, *s.assembly.Directory())
 	for _, w := range ws {
 		checkAgentUserData(t, w, assets)
-		assert.Equal(t, "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64", w.imageParam)
+		// F8: the example pins its AMI (jobs.images.x86_64), so a new Amazon Linux release changes nothing.
+		assert.Equal(t, "ami-0123456789abcdef0", w.imageID)
+		assert.Empty(t, w.imageParam)
 		// F4: workers are told the events topic.
 		assert.Regexp(t, `JOB_EVENTS_TOPIC_ARN=<Ref:RunnerJobEvents[0-9A-F]+>`, w.userData)
 	}
@@ -306,8 +343,8 @@ func actionsOf(st map[string]any) []string {
 }
 
 // TestJobsWorkerRoleCoversExactlyTheAgentsCalls: every call the agent makes is allowed to the worker role,
-// on the resources it calls it on, and the Jobs stack grants the worker nothing the agent does not call.
-// (The JobsData store's GrantExecute keeps Kotta's table reads for web apps and workers of your own.)
+// on the resources it calls it on, and neither stack grants the worker anything the agent does not call.
+// (The store's GrantExecute keeps Kotta's broader rights for workers of your own: jobstore.Props.OwnWorkers.)
 func TestJobsWorkerRoleCoversExactlyTheAgentsCalls(t *testing.T) {
 	s := synth(t, "example")
 	workerRole := regexp.MustCompile(`StoreWorkerRole`)
@@ -327,14 +364,14 @@ func TestJobsWorkerRoleCoversExactlyTheAgentsCalls(t *testing.T) {
 		assert.NotEmpty(t, allowed[c], "the agent calls %s, which the worker role may not", c)
 	}
 	var extra []string
-	for _, st := range jobsStmts {
+	for _, st := range append(append([]map[string]any{}, jobsStmts...), dataStmts...) {
 		for _, a := range actionsOf(st) {
 			if !slices.Contains(calls, a) {
 				extra = append(extra, a)
 			}
 		}
 	}
-	assert.Empty(t, extra, "the Jobs stack grants the worker role actions the agent never calls")
+	assert.Empty(t, extra, "the worker role may make calls the agent never makes")
 	// Where: the agent reads uploads/ and code/, writes outputs/ (F3), logs to the job log group, protects
 	// and leaves its own fleets, publishes to the events topic, reads its own asset, updates the jobs table.
 	assert.Contains(t, strings.Join(allowed["s3:GetObject"], " "), `/uploads/*`)
@@ -439,4 +476,64 @@ func TestJobsWebRollsOneAtATimeAndDeadLettersAlarm(t *testing.T) {
 			"AlarmActions": []any{ref("RunnerFleetNotifications")},
 		})
 	}
+}
+
+// Item 2 of issue 16: `cdk destroy` while a job runs. CloudFormation deletes an Auto Scaling group by
+// setting it to 0 and waiting for its instances to terminate; instances protected from scale-in (a busy
+// agent's) never do. The drain resource names every worker fleet (so CloudFormation deletes it, running
+// functions/jobfleets' delete, before the fleets), and depends on its function's role, policy and log
+// group (so those are deleted after it); its function may update, unprotect and describe those fleets only.
+func TestJobsDestroyDrainsProtectedWorkersBeforeDeletingTheFleets(t *testing.T) {
+	tpl := synth(t, "example").templates["Jobs"]
+	resources := tpl["Resources"].(map[string]any)
+	var drain map[string]any
+	for _, r := range resources {
+		if r.(map[string]any)["Type"] == "Custom::JobFleetsDrain" {
+			require.Nil(t, drain, "one drain resource")
+			drain = r.(map[string]any)
+		}
+	}
+	require.NotNil(t, drain)
+	names, _ := json.Marshal(drain["Properties"].(map[string]any)["FleetNames"])
+	assert.Regexp(t, `^\{"Fn::Join":\[",",\[\{"Ref":"RunnerProdWorkersASG[0-9A-F]+"\},\{"Ref":"RunnerTestWorkersASG[0-9A-F]+"\}\]\]\}$`, string(names))
+	token, _ := json.Marshal(drain["Properties"].(map[string]any)["ServiceToken"])
+	assert.Regexp(t, `"RunnerFleetDrainFunction[0-9A-F]+","Arn"`, string(token))
+	deps, _ := json.Marshal(drain["DependsOn"])
+	for _, want := range []string{`"RunnerFleetDrainFunctionServiceRole[0-9A-F]+"`, `"RunnerFleetDrainFunctionServiceRoleDefaultPolicy[0-9A-F]+"`, `"RunnerFleetDrainLogs[0-9A-F]+"`} {
+		assert.Regexp(t, want, string(deps), "the drain is deleted before what its function needs")
+	}
+	stmts := statementsOf(tpl, regexp.MustCompile(`RunnerFleetDrainFunctionServiceRole`))
+	require.Len(t, stmts, 2)
+	assert.ElementsMatch(t, jobrunner.FleetDrainActions, actionsOf(stmts[0]))
+	fleets, _ := json.Marshal(stmts[0]["Resource"])
+	assert.Regexp(t, `autoScalingGroupName/",\{"Ref":"RunnerProdWorkersASG.*autoScalingGroupName/",\{"Ref":"RunnerTestWorkersASG`, string(fleets))
+	assert.Equal(t, []string{"autoscaling:DescribeAutoScalingGroups"}, actionsOf(stmts[1]))
+	// The drain function's calls are exactly fleetdrain.API's.
+	var calls []string
+	api := reflect.TypeFor[fleetdrain.API]()
+	for i := range api.NumMethod() {
+		calls = append(calls, "autoscaling:"+api.Method(i).Name)
+	}
+	assert.ElementsMatch(t, calls, append(actionsOf(stmts[0]), actionsOf(stmts[1])...))
+}
+
+// F8: the web fleet boots the pinned AMI too, and no launch template of the example follows an SSM
+// parameter (a template parameter of type AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>, which
+// CloudFormation resolves again at every deploy); "latest" opts into exactly that.
+func TestJobsImagesArePinnedUnlessLatestIsAsked(t *testing.T) {
+	tpl := synth(t, "example").templates["Jobs"]
+	for id, r := range tpl["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == "AWS::EC2::LaunchTemplate" {
+			assert.Equal(t, "ami-0123456789abcdef0", res["Properties"].(map[string]any)["LaunchTemplateData"].(map[string]any)["ImageId"], id)
+		}
+	}
+	params, _ := json.Marshal(tpl["Parameters"])
+	assert.NotContains(t, string(params), "ami-amazon-linux-latest")
+
+	built, _ := buildInstance(t, "follows", "lifecycle: development\n"+jobsEnv)
+	latest := template(built.Jobs.Stack)
+	latest.HasParameter(jsii.String("*"), map[string]any{
+		"Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>", "Default": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64",
+	})
 }

@@ -224,6 +224,16 @@ func TestLoadRejects(t *testing.T) {
 			want: []string{"jobs.web.host: is required with jobs.web.login: cognito"}},
 		{name: "jobs host that is not https", file: withJobs(strings.Replace(jobsKeys, "https://jobs.example.edu", "http://jobs.example.edu", 1)),
 			want: []string{`lab.yaml:16: jobs.web.host: "http://jobs.example.edu" is not an https:// host URL`}},
+		// F8: no image is followed unless asked: an AMI ID pins it, latest follows the SSM parameter.
+		{name: "jobs image not chosen in production for the classes' architecture", file: withProductionJobImages(jobsKeys+"  classes: [{name: arm, instance_types: [m7g.large], max: 2}]\n", "  images: {x86_64: ami-0123456789abcdef0}\n"),
+			want: []string{"jobs.images.arm64: is required in production by jobs.classes[0] (m7g.large): an AMI ID to pin it (today's: aws ssm get-parameter --name /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-arm64 --query Parameter.Value), or latest"}},
+		{name: "jobs image not chosen in production for a GPU class", file: withProductionJobImages(jobsKeys+"  classes: [{name: gpu, instance_types: [g5.xlarge], max: 2}]\n", "  images: {x86_64: latest}\n"),
+			want: []string{"jobs.images.gpu_x86_64: is required in production by jobs.classes[0] (g5.xlarge)"}},
+		{name: "jobs image not chosen at all in production", file: withProductionJobImages(jobsKeys, ""),
+			want: []string{"jobs.images.x86_64: is required in production by jobs.classes[0] (m5.xlarge)"}},
+		{name: "jobs image that is not an AMI ID", file: withJobImages(jobsKeys, "  images: {x86_64: ami-12345, arm64: newest}\n"),
+			want: []string{`lab.yaml:17: jobs.images.x86_64: "ami-12345" is not an AMI ID (ami- and 8 or 17 hex digits, such as ami-0123456789abcdef0), or latest`,
+				`lab.yaml:17: jobs.images.arm64: "newest" is not an AMI ID`}},
 		{name: "jobs scale-in time that is not a multiple of 5", file: withJobs(jobsKeys + "  scale_in_after_minutes: 7\n"),
 			want: []string{"lab.yaml:17: jobs.scale_in_after_minutes: 7 must be a multiple of 5"}},
 		{name: "lookup on an existing VPC with fewer than two subnets", file: lookupExisting("[subnet-0123456789abcdef0]", "[subnet-0aaa1111bbbb2222c]"),
@@ -585,8 +595,19 @@ var sameHost = strings.Replace(goodInstance, "  type: new\n", "  nat_gateways: 1
 	"lookup:\n  sync: {source_bucket: authority-files}\n  load_balancer:\n    host: https://jobs.example.edu\n"
 
 // withJobs is goodInstance with the jobs module on and the given lines under jobs:, from line 11.
+// Its images follow AWS's parameter (jobs.images, after lines).
 func withJobs(lines string) string {
-	return goodInstance + "enabled:\n  jobs: true\njobs:\n" + lines
+	return goodInstance + "enabled:\n  jobs: true\njobs:\n" + lines + "  images: {x86_64: latest}\n"
+}
+
+// withJobImages is withJobs with the given jobs.images line instead.
+func withJobImages(lines, images string) string {
+	return goodInstance + "enabled:\n  jobs: true\njobs:\n" + lines + images
+}
+
+// withProductionJobImages is withJobImages in a production instance.
+func withProductionJobImages(lines, images string) string {
+	return strings.Replace(withJobImages(lines, images), "lifecycle: development\n", "lifecycle: production\n", 1)
 }
 
 // lookupCert is the lookup load balancer's certificate; withLookup puts it on lines 11 and 12.
@@ -653,4 +674,12 @@ func TestLoadListItemsTakeTheirDefaults(t *testing.T) {
 	assert.Equal(t, 50, cfg.Hub.Nodes[0].RootVolumeGiB)
 	_, err = instance.Load(writeInstance(t, "lab", withJobs(jobsKeys+"  classes: [{name: prod, instance_types: [m5.large], max: 2}]\n"), nil), "lab")
 	require.NoError(t, err)
+}
+
+// F8 in development: an image left unset follows AWS's parameter, so a first instance deploys without
+// looking an AMI up; production must choose (the rows "jobs image not chosen ... in production").
+func TestLoadLetsADevelopmentInstanceFollowTheLatestImage(t *testing.T) {
+	cfg, err := instance.Load(writeInstance(t, "lab", withJobImages(jobsKeys+"  classes: [{name: arm, instance_types: [m7g.large], max: 2}]\n", ""), nil), "lab")
+	require.NoError(t, err)
+	assert.Empty(t, cfg.Jobs.Images.Image("arm64"), "unset: the construct follows the SSM parameter")
 }

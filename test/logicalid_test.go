@@ -19,29 +19,32 @@ var statefulTypes = []string{
 // A change here is a data-loss event in a deployed instance; make it only with a migration plan.
 var pinnedLogicalIDs = map[string]map[string]map[string][]string{
 	"example": {
-		"Base": {"AWS::Logs::LogGroup": {"NetworkFlowLogs2BEC3212"}},
+		// <Provider>LogGroup: the log groups of the CDK's custom resource provider functions (F16).
+		"Base": {"AWS::Logs::LogGroup": {"CustomVpcRestrictDefaultSGCustomResourceProviderLogGroup873C9E95", "NetworkFlowLogs2BEC3212"}},
 		"Auth": {"AWS::Cognito::UserPool": {"AuthUserPool8115E87F"}},
 		"JobsData": {
 			"AWS::DynamoDB::Table": {"StoreJobsTableAB5AB593", "StoreUsersTable6FD0F967"},
 			"AWS::S3::Bucket":      {"StoreJobsBucket39AB0646", "StoreLogsBucket28104788"},
+			"AWS::Logs::LogGroup":  {"CustomS3AutoDeleteObjectsCustomResourceProviderLogGroup73C4029F"},
 		},
-		// Job logs: kept in production (jobs.lifecycle), so pinned as data.
-		"Jobs":       {"AWS::Logs::LogGroup": {"RunnerJobLogs5206E837"}},
+		// Job logs: kept in production (jobs.lifecycle), so pinned as data; and the fleet drain's.
+		"Jobs":       {"AWS::Logs::LogGroup": {"RunnerFleetDrainLogsBD0AA0B5", "RunnerJobLogs5206E837"}},
 		"Lookup":     lookupServiceIDs,
-		"LookupData": lookupDataIDs,
+		"LookupData": withLogGroup(lookupDataIDs, "CustomS3AutoDeleteObjectsCustomResourceProviderLogGroup73C4029F"),
 		"Hub": {
 			"AWS::ECR::Repository": {"HubRepositorygpunotebook9AFB48AE", "HubRepositorynotebook02148FD0"},
 			"AWS::EFS::FileSystem": {"HubHomeFileSystem415A4BDF"},
 			"AWS::KMS::Key":        {"HubSecretsKey9B4FA79E"},
 			"AWS::S3::Bucket":      {"HubLogsBucketCA0713A8"},
-			"AWS::Logs::LogGroup": {"HubClusterKubectlProviderHandlerLogGroupA782E9DD",
+			"AWS::Logs::LogGroup": {"AWSCDKCfnUtilsProviderCustomResourceProviderLogGroupEB632C0D",
+				"CustomS3AutoDeleteObjectsCustomResourceProviderLogGroup73C4029F", "HubClusterKubectlProviderHandlerLogGroupA782E9DD",
 				"HubClusterKubectlProviderframeworkonEventLogGroup259EB5B7", "HubClusterOpsLogs4DC21532"},
 		},
 		"Registry": {
 			"AWS::DynamoDB::Table": {"RegistryRecords148C47DF"},
 			"AWS::S3::Bucket": {"RegistryDatasetExampleOrgHelioPrivateE4397B6E", "RegistryDatasetExampleOrgHelioPublic5FEAA3DE",
 				"RegistryLogsBucket315376BB", "RegistryUploadBucket23E153CC"},
-			"AWS::Logs::LogGroup": {"RegistryCatalogLogs6B6CE836", "RegistryCopyLogsC3C9B2D6", "RegistryIndexLogs36931C1E",
+			"AWS::Logs::LogGroup": {"CustomS3AutoDeleteObjectsCustomResourceProviderLogGroup73C4029F", "RegistryCatalogLogs6B6CE836", "RegistryCopyLogsC3C9B2D6", "RegistryIndexLogs36931C1E",
 				"RegistryReportLogs1123AF52", "RegistryValidateLogs873327CD", "RegistryWorkflowLogsBE62DF28"},
 		},
 	},
@@ -87,4 +90,14 @@ var lookupDataIDs = map[string][]string{
 	"AWS::S3::Bucket":      {"StorageConfigBucket20979455", "StorageLogsBucket16160246"},
 	"AWS::SecretsManager::Secret": {"StorageDatabasePassword72661338", "StorageDatabaseRootPassword46444901",
 		"StorageReloadTokenD8B64465", "StorageSecretKeyBase51F2EC96"},
+}
+
+// withLogGroup is ids with one more log group (sorted first, as resourcesOfType sorts).
+func withLogGroup(ids map[string][]string, group string) map[string][]string {
+	out := map[string][]string{}
+	for k, v := range ids {
+		out[k] = v
+	}
+	out["AWS::Logs::LogGroup"] = append([]string{group}, ids["AWS::Logs::LogGroup"]...)
+	return out
 }

@@ -9,6 +9,9 @@
 //	JOB_LOG_GROUP                 CloudWatch log group of job output (default: output only in outputs/<job>/job.log)
 //	JOB_EVENTS_TOPIC_ARN          SNS topic for job events (default: none)
 //	JOB_RUN_AS                    user jobs run as (default: stratolab-job; "" keeps the agent's user)
+//	JOB_SANDBOX                   "systemd" (default): each job runs in a systemd scope that cannot reach the
+//	                              instance metadata service (IPAddressDeny=); the agent checks it at start and
+//	                              exits 1 if a job could; "none" runs jobs directly as JOB_RUN_AS
 //	JOB_WORK_DIR                  where job directories go (default: /var/lib/stratolab-worker)
 //	JOB_DEFAULT_TIMEOUT_SECONDS   limit of a job that names none (default and most: 41400, 11.5 hours)
 //	JOB_VISIBILITY_SECONDS        how long a received job stays hidden between heartbeats (default: 600)
@@ -48,6 +51,10 @@ import (
 type configError struct{ error }
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == jobagent.ProbeArg {
+		// Run in the job sandbox by the agent at start: can a job reach the metadata service?
+		os.Exit(jobagent.Probe(jobagent.MetadataAddresses, "80", 2*time.Second))
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -112,7 +119,13 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return configError{fmt.Errorf("JOB_VISIBILITY_SECONDS=%d is over SQS's 43200", int(visibility/time.Second))}
 	}
 	var runAs *syscall.Credential
+	var sandbox *jobagent.Sandbox
 	if name := env("JOB_RUN_AS", "stratolab-job"); name != "" {
+		// Jobs run in a systemd scope that cannot reach the instance metadata service (the worker
+		// role's credentials); JOB_SANDBOX=none only for hosts without systemd (not the fleets').
+		if env("JOB_SANDBOX", "systemd") != "none" {
+			sandbox = &jobagent.Sandbox{User: name}
+		}
 		u, err := user.Lookup(name)
 		if err != nil {
 			return configError{fmt.Errorf("JOB_RUN_AS=%s: %w", name, err)}
@@ -149,7 +162,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 		Config: jobagent.Config{
 			Class: os.Getenv("JOB_CLASS"), Bucket: os.Getenv("JOBS_BUCKET"), InstanceID: instanceID,
 			LogGroup: os.Getenv("JOB_LOG_GROUP"), WorkDir: env("JOB_WORK_DIR", "/var/lib/stratolab-worker"),
-			RunAs: runAs, Visibility: visibility, DefaultTimeout: timeout, IdleExit: idle, MaxReceives: maxReceives,
+			RunAs: runAs, Sandbox: sandbox, Visibility: visibility, DefaultTimeout: timeout, IdleExit: idle, MaxReceives: maxReceives,
 		},
 		Queue: jobs.SQSQueue{API: sqs.NewFromConfig(cfg), URL: os.Getenv("JOB_QUEUE_URL")},
 		Table: jobs.DynamoTable{API: dynamodb.NewFromConfig(cfg), Name: os.Getenv("JOBS_TABLE")},
@@ -167,6 +180,15 @@ func run(ctx context.Context, log *slog.Logger) error {
 	}
 	if err := os.MkdirAll(a.WorkDir, 0o711); err != nil {
 		return err
+	}
+	if sandbox != nil {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		if err := sandbox.CheckSandbox(ctx, self, a.WorkDir); err != nil {
+			return err
+		}
 	}
 	log.Info("taking jobs", "class", a.Class, "instance", instanceID, "queue", os.Getenv("JOB_QUEUE_URL"))
 	return a.Run(ctx)

@@ -363,9 +363,14 @@ type Client struct {
 	confidential bool
 }
 
-// Secret returns the client's secret as a SecretValue, read at deploy time by a custom resource, so that
-// it can be handed to a Helm values file or a container's secrets without ever being printed in a
-// template. It panics for a public client, which has no secret.
+// Secret returns the client's secret as a SecretValue, read at deploy time by a custom resource (the CDK's
+// AwsCustomResource, which does not log the response unless @aws-cdk/cognito:logUserPoolClientSecretValue
+// is true), so that it never appears in a template. It panics for a public client, which has no secret.
+//
+// Mind where it goes: a resource whose properties hold it exposes it to whatever handles that resource.
+// Secrets Manager (SecretStringValue) is safe; a custom resource that logs its event is not: the CDK's
+// kubectl handler logs every event it handles, properties included, so never put the secret in a
+// KubernetesManifest or HelmChart (the hub writes its secret into the cluster with functions/hubops instead).
 func (c *Client) Secret() awscdk.SecretValue {
 	if !c.confidential {
 		panic(fmt.Sprintf("auth client %s: a public client has no secret (set GenerateSecret)", *c.Client.Node().Path()))

@@ -31,6 +31,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2actions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
@@ -153,8 +154,15 @@ type Props struct {
 	// Add the interface endpoints workers need in private subnets without a NAT gateway: SQS, and for the
 	// agent CloudWatch Logs and EC2 Auto Scaling, and SNS with EventsTopic. Default: - false
 	SqsEndpoint bool
-	// Machine image of every instance. Default: - the latest Amazon Linux 2023, resolved at deploy time
+	// Machine image of every instance, overriding Images. Default: - by Images
 	MachineImage awsec2.IMachineImage
+	// The AMI of each kind of instance (ImageKind: "x86_64", "arm64", "gpu_x86_64", "gpu_arm64"): an AMI ID
+	// pins it; "" or ImageLatest follows AWS's SSM parameter (Amazon Linux 2023, or GPUImageParameter),
+	// resolved at every deploy, so the deploy after each release replaces instances.
+	// Default: - the SSM parameters
+	Images map[string]string
+	// Code of the function that empties the fleets on destroy. Default: - FleetDrainCode()
+	FleetDrainCode awslambda.Code
 }
 
 // JobRunner is the queues, fleets and web server of a jobs platform.
@@ -281,6 +289,7 @@ func New(scope constructs.Construct, id string, props *Props) *JobRunner {
 		Roles: &[]awsiam.IRole{p.Store.WebRole}, Statements: &webPolicy,
 	})
 
+	r.newFleetDrain()
 	r.newWeb(webSG)
 	if p.SqsEndpoint {
 		endpointSG := awsec2.NewSecurityGroup(r.Construct, jsii.String("SqsEndpointSecurityGroup"), &awsec2.SecurityGroupProps{
@@ -458,14 +467,7 @@ const minGPURootGiB = 75
 
 // NvidiaGPU reports whether an instance type's family has NVIDIA GPUs (the ones the Deep Learning Base OSS
 // NVIDIA Driver AMI supports).
-func NvidiaGPU(instanceType string) bool {
-	family, _, _ := strings.Cut(instanceType, ".")
-	switch family {
-	case "g4dn", "g5", "g5g", "g6", "g6e", "g6f", "gr6", "gr6f", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en", "p6-b200":
-		return true
-	}
-	return false
-}
+func NvidiaGPU(instanceType string) bool { return awsrules.NvidiaGPU(instanceType) }
 
 // scaleOnQueue grows the fleet in proportion to the jobs waiting: a step adds as many workers as there are
 // waiting jobs (more than 7: the fleet's maximum), and while new workers warm up Auto Scaling counts them
@@ -660,30 +662,48 @@ func GPUImageParameter(arch string) string {
 }
 
 func (r *JobRunner) workerLaunchTemplate(id, instanceType string, rootGiB int, gpu bool, role awsiam.IRole, sg awsec2.ISecurityGroup, ud awsec2.UserData) awsec2.LaunchTemplate {
-	if gpu && r.props.MachineImage == nil {
-		arch := "x86_64"
-		if awsrules.EC2Arch(instanceType) == "arm64" {
-			arch = "arm64"
-		}
-		image := awsec2.MachineImage_FromSsmParameter(jsii.String(GPUImageParameter(arch)), &awsec2.SsmParameterImageOptions{Os: awsec2.OperatingSystemType_LINUX})
-		return r.launchTemplateWith(id, instanceType, rootGiB, image, role, sg, ud)
-	}
-	return r.launchTemplate(id, instanceType, rootGiB, role, sg, ud)
+	return r.launchTemplateWith(id, instanceType, rootGiB, r.image(instanceType, gpu), role, sg, ud)
 }
 
 // launchTemplate requires IMDSv2, encrypts a gp3 root volume and turns on detailed monitoring.
 func (r *JobRunner) launchTemplate(id, instanceType string, rootGiB int, role awsiam.IRole, sg awsec2.ISecurityGroup, ud awsec2.UserData) awsec2.LaunchTemplate {
-	return r.launchTemplateWith(id, instanceType, rootGiB, r.props.MachineImage, role, sg, ud)
+	return r.launchTemplateWith(id, instanceType, rootGiB, r.image(instanceType, false), role, sg, ud)
 }
 
-func (r *JobRunner) launchTemplateWith(id, instanceType string, rootGiB int, image awsec2.IMachineImage, role awsiam.IRole, sg awsec2.ISecurityGroup, ud awsec2.UserData) awsec2.LaunchTemplate {
-	if image == nil {
-		cpu := awsec2.AmazonLinuxCpuType_X86_64
-		if awsrules.EC2Arch(instanceType) == "arm64" {
-			cpu = awsec2.AmazonLinuxCpuType_ARM_64
-		}
-		image = awsec2.MachineImage_LatestAmazonLinux2023(&awsec2.AmazonLinux2023ImageSsmParameterProps{CpuType: cpu})
+// ImageKind is the key of Props.Images for an instance type: its architecture, prefixed gpu_ with gpu.
+func ImageKind(instanceType string, gpu bool) string {
+	arch := awsrules.EC2Arch(instanceType)
+	if gpu {
+		return "gpu_" + arch
 	}
+	return arch
+}
+
+// image is the machine image of an instance type: Props.MachineImage, or the pinned AMI of its kind, or
+// the SSM parameter of its kind (resolved at deploy time).
+func (r *JobRunner) image(instanceType string, gpu bool) awsec2.IMachineImage {
+	if r.props.MachineImage != nil {
+		return r.props.MachineImage
+	}
+	if ami := r.props.Images[ImageKind(instanceType, gpu)]; ami != "" && ami != ImageLatest {
+		region := awscdk.Stack_Of(r.Construct).Region()
+		return awsec2.MachineImage_GenericLinux(&map[string]*string{*region: jsii.String(ami)}, nil)
+	}
+	arch := awsrules.EC2Arch(instanceType)
+	if gpu {
+		return awsec2.MachineImage_FromSsmParameter(jsii.String(GPUImageParameter(arch)), &awsec2.SsmParameterImageOptions{Os: awsec2.OperatingSystemType_LINUX})
+	}
+	cpu := awsec2.AmazonLinuxCpuType_X86_64
+	if arch == "arm64" {
+		cpu = awsec2.AmazonLinuxCpuType_ARM_64
+	}
+	return awsec2.MachineImage_LatestAmazonLinux2023(&awsec2.AmazonLinux2023ImageSsmParameterProps{CpuType: cpu})
+}
+
+// ImageLatest in Props.Images follows AWS's SSM parameter.
+const ImageLatest = "latest"
+
+func (r *JobRunner) launchTemplateWith(id, instanceType string, rootGiB int, image awsec2.IMachineImage, role awsiam.IRole, sg awsec2.ISecurityGroup, ud awsec2.UserData) awsec2.LaunchTemplate {
 	return launchtemplate.New(r.Construct, id+"LaunchTemplate", launchtemplate.Props{
 		InstanceType: instanceType, MachineImage: image, Role: role, SecurityGroup: sg, UserData: ud,
 		RootVolumeGiB: rootGiB, DetailedMonitoring: true,

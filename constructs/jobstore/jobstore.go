@@ -4,8 +4,9 @@
 // to a logs bucket, old versions and abandoned uploads expired), the jobs table (job_id, with a by-user
 // index ordered by submission time) and the users table (user_id), both on-demand with point-in-time
 // recovery and encryption, and Kotta's two roles: the web server's and the worker's, each limited to the
-// prefixes and tables it needs (the web server also reads code/, as workers do). Another app can grant its own principals the same rights with
-// GrantSubmit and GrantExecute, and can bring its own bucket or tables.
+// prefixes and tables it needs (the web server also reads code/, as workers do; the worker only what
+// stratolab's agent calls, unless OwnWorkers). Another app can grant its own principals the same rights
+// with GrantSubmit, GrantExecute (Kotta's worker rights) and GrantAgent, and can bring its own bucket or tables.
 //
 // Objects live under three prefixes: uploads/ (user input), outputs/ (job results) and code/ (the
 // tarball of the code the web server and workers run).
@@ -77,6 +78,10 @@ type Props struct {
 	// What happens to the bucket and tables on destroy.
 	// Default: - lifecycle.Production(): retained, tables deletion-protected
 	Lifecycle lifecycle.Policy
+	// The worker role runs workers of your own (Kotta's, say) rather than stratolab's agent: it gets
+	// GrantExecute's rights instead of GrantAgent's.
+	// Default: - false: the worker role may make exactly the agent's calls (GrantAgent)
+	OwnWorkers bool
 }
 
 // JobStore is the jobs bucket, the tables and the two roles.
@@ -148,7 +153,11 @@ func New(scope constructs.Construct, id string, props *Props) *JobStore {
 		AssumedBy:   principalOr(props.WorkerPrincipal),
 		Description: jsii.String("Cloud Kotta worker (task executor): runs jobs and writes their outputs"),
 	})
-	s.GrantExecute(s.WorkerRole)
+	if props.OwnWorkers {
+		s.GrantExecute(s.WorkerRole)
+	} else {
+		s.GrantAgent(s.WorkerRole)
+	}
 	return s
 }
 
@@ -210,6 +219,30 @@ func (s *JobStore) GrantExecute(grantee awsiam.IGrantable) {
 	s.grantTable(grantee, s.UsersTable, false, false)
 	s.grantKey(grantee)
 }
+
+// GrantAgent gives grantee what stratolab's worker agent (cmd/stratolab-worker) calls on the store, and
+// nothing else: s3:GetObject under uploads/ (inputs) and code/ (code tarballs), s3:PutObject under
+// outputs/, and dynamodb:UpdateItem on the jobs table (claim, heartbeat and finish are conditional
+// updates). No listing: S3 then answers a missing key with 403, which the agent takes for missing. No
+// users table, no index, no Query or Scan: one job's worker cannot read other jobs or users.
+func (s *JobStore) GrantAgent(grantee awsiam.IGrantable) {
+	s.grantObjects(grantee, "ExecuteOutputs", PrefixOutputs, AgentObjectWrite)
+	s.grantObjects(grantee, "ExecuteReadUploads", PrefixUploads, AgentObjectRead)
+	s.grantObjects(grantee, "ExecuteReadCode", PrefixCode, AgentObjectRead)
+	grantee.GrantPrincipal().AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ExecuteRecordJobs"),
+		Actions:   jsii.Strings(AgentTableActions...),
+		Resources: &[]*string{s.JobsTable.TableArn()},
+	}))
+	s.grantKey(grantee)
+}
+
+// The agent's calls on the store (GrantAgent).
+var (
+	AgentObjectRead   = []string{"s3:GetObject"}
+	AgentObjectWrite  = []string{"s3:PutObject"}
+	AgentTableActions = []string{"dynamodb:UpdateItem"}
+)
 
 var (
 	objectRead      = []string{"s3:GetObject", "s3:GetObjectVersion"}

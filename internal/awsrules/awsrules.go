@@ -265,3 +265,24 @@ func KubeSpawnerMemory(s string) string {
 	}
 	return "is not a memory size (a number with K, M, G or T, such as 4G)"
 }
+
+// NvidiaGPU reports whether an instance type's family has NVIDIA GPUs (the families the AWS Deep Learning
+// Base OSS NVIDIA Driver AMI supports).
+func NvidiaGPU(instanceType string) bool {
+	family, _, _ := strings.Cut(instanceType, ".")
+	switch family {
+	case "g4dn", "g5", "g5g", "g6", "g6e", "g6f", "gr6", "gr6f", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en", "p6-b200":
+		return true
+	}
+	return false
+}
+
+var amiRe = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
+
+// AMIID says why s is not an EC2 image ID (ami- and 8 or 17 lowercase hex digits), or "".
+func AMIID(s string) string {
+	if amiRe.MatchString(s) {
+		return ""
+	}
+	return "is not an AMI ID (ami- and 8 or 17 hex digits, such as ami-0123456789abcdef0)"
+}

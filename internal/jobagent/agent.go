@@ -106,6 +106,9 @@ type Config struct {
 	WorkDir string
 	// RunAs is the user and group jobs run as. Default: - the agent's own (tests)
 	RunAs *syscall.Credential
+	// Sandbox runs each job in a systemd scope as RunAs's user, with the instance metadata service out of
+	// reach (see Sandbox). Default: - none: the job is started directly as RunAs (tests)
+	Sandbox *Sandbox
 	// Visibility is how long a received message stays hidden; the heartbeat renews it. Default: - 10 minutes
 	Visibility time.Duration
 	// Heartbeat is how often the agent renews the message and records the heartbeat. Default: - Visibility/3
@@ -468,9 +471,27 @@ func (a *Agent) run(ctx context.Context, m jobs.Message, spec jobs.Spec, attempt
 	}
 	// Outputs (and the log) go up whatever the exit code: a failed job's partial results help.
 	fmt.Fprintf(out, "stratolab-worker: job %s %s%s\n", spec.JobID, r.state, suffix(r.reason))
+	// The upload goes on if the agent is being stopped (systemd gives it TimeoutStopSec), but not past a
+	// spot interruption's grace, nor once another worker has taken the job over: then the outputs are
+	// incomplete, and the job goes back to the queue (or to its new owner) instead.
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Minute)
 	defer cancel()
+	go func() {
+		select {
+		case <-runCtx.Done():
+			if c := context.Cause(runCtx); c == errInterrupted || c == errLost {
+				cancel()
+			}
+		case <-uctx.Done():
+		}
+	}()
 	if err := a.upload(uctx, spec.JobID, outputs, logFile); err != nil {
+		switch context.Cause(runCtx) {
+		case errInterrupted:
+			return result{state: jobs.StateInterrupted, reason: "spot interruption while uploading outputs"}
+		case errLost:
+			return result{state: stateLost}
+		}
 		r.state, r.reason = jobs.StateFailed, "upload outputs: "+err.Error()
 	}
 	return *r
@@ -566,7 +587,13 @@ func (a *Agent) execute(ctx context.Context, spec jobs.Spec, attempt int, dir, i
 	}
 	cmdCtx, cancel := context.WithTimeoutCause(ctx, timeout, errTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(cmdCtx, spec.Command[0], spec.Command[1:]...)
+	argv := spec.Command
+	var unit string
+	if a.Sandbox != nil {
+		unit = a.Sandbox.Unit(spec.JobID, attempt)
+		argv = a.Sandbox.Command(unit, dir, argv)
+	}
+	cmd := exec.CommandContext(cmdCtx, argv[0], argv[1:]...)
 	cmd.Dir = dir
 	env := []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + dir, "LANG=C.UTF-8", "JOB_ID=" + spec.JobID, "JOB_CLASS=" + spec.Class,
 		"JOB_ATTEMPT=" + fmt.Sprint(attempt), "JOB_INPUTS=" + inputs, "JOB_OUTPUTS=" + outputs, "JOB_WORK=" + dir}
@@ -580,6 +607,10 @@ func (a *Agent) execute(ctx context.Context, spec jobs.Spec, attempt int, dir, i
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: a.RunAs}
+	if a.Sandbox != nil {
+		// systemd-run starts as the agent and drops to the job's user itself, once in its scope.
+		cmd.SysProcAttr.Credential = rootCredential()
+	}
 	// Stop the whole process group: SIGTERM, then SIGKILL after KillGrace.
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = a.KillGrace
@@ -591,6 +622,12 @@ func (a *Agent) execute(ctx context.Context, spec jobs.Spec, attempt int, dir, i
 	err := cmd.Run()
 	if cmd.Process != nil {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // whatever the job left running
+	}
+	if a.Sandbox != nil {
+		// And whatever left the process group: it is still in the scope.
+		if serr := a.Sandbox.Stop(context.WithoutCancel(ctx), unit); serr != nil {
+			a.Log.Debug("cannot stop the job's scope", "job", spec.JobID, "err", serr)
+		}
 	}
 	if r := stopped(ctx); r != nil {
 		return r

@@ -461,3 +461,53 @@ func TestAgentEndsAnInterruptedJobAsFailedOnTheLastDelivery(t *testing.T) {
 	j, _ := r.table.Get(context.Background(), "last")
 	assert.Equal(t, jobs.StateFailed, j.State)
 }
+
+// slowOutputs stalls the upload of one output key until the upload's context ends (at most 5 s), and
+// raises a spot interruption notice when that upload starts.
+type slowOutputs struct {
+	jobagent.Objects
+	key    string
+	onPut  func()
+	killed bool
+}
+
+func (s *slowOutputs) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	if aws.ToString(in.Key) == s.key {
+		s.onPut()
+		select {
+		case <-ctx.Done():
+			s.killed = true
+			return nil, ctx.Err()
+		case <-time.After(5 * time.Second):
+		}
+	}
+	return s.Objects.PutObject(ctx, in, optFns...)
+}
+
+// A spot interruption notice that arrives while a large output uploads: the upload is abandoned once the
+// grace has passed, the job is marked interrupted and its message returned at once, instead of the
+// agent uploading on while the instance is reclaimed (and the job's message staying hidden).
+func TestAgentAbandonsAnUploadOnSpotInterruption(t *testing.T) {
+	r := newRig(t, nil)
+	r.agent.InterruptGrace = 200 * time.Millisecond
+	slow := &slowOutputs{Objects: r.s3, key: "outputs/big/big.bin"}
+	slow.onPut = func() {
+		r.agent.SetNotice(jobagent.Notice{Kind: jobagent.NoticeInterruption, At: t0.Add(2 * time.Minute)})
+	}
+	r.agent.S3 = slow
+	r.submit(t, jobs.Spec{JobID: "big", Command: sh(`head -c 100000 /dev/zero > "$JOB_OUTPUTS/big.bin"`)})
+	start := time.Now()
+	out, err := r.agent.Once(context.Background())
+	require.NoError(t, err)
+	assert.Less(t, time.Since(start), 4*time.Second, "the upload was abandoned")
+	assert.True(t, slow.killed)
+	assert.Equal(t, "released", out.Action)
+	assert.Equal(t, jobs.StateInterrupted, out.State)
+	j, _ := r.table.Get(context.Background(), "big")
+	assert.Equal(t, jobs.StateInterrupted, j.State)
+	assert.Equal(t, "spot interruption while uploading outputs", j.Reason)
+	assert.Contains(t, r.queue.Calls, "visibility 0")
+	_, visible := r.queue.Pending()
+	assert.Equal(t, 1, visible)
+	assert.Equal(t, []string{jobs.StateRunning, jobs.StateInterrupted}, r.pub.states)
+}
