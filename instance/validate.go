@@ -2,10 +2,8 @@ package instance
 
 import (
 	"fmt"
-	"maps"
 	"net/netip"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -23,8 +21,6 @@ var (
 	vpcIDRe        = regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`)
 	subnetIDRe     = regexp.MustCompile(`^subnet-([0-9a-f]{8}|[0-9a-f]{17})$`)
 	routeTableIDRe = regexp.MustCompile(`^rtb-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	tagKeyRe       = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
-	tagValueRe     = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
 	azSuffixRe     = regexp.MustCompile(`^[a-z]$`)
 	azNameRe       = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9][a-z]$`)
 	retentionOK    = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
@@ -136,27 +132,6 @@ func (v *validator) env() {
 	}
 	if v.cfg.Lifecycle == "" {
 		v.errorf("lifecycle", "is required (development or production)")
-	}
-}
-
-func (v *validator) tags() {
-	t := v.cfg.Tags
-	switch {
-	case t.CostKey == "":
-		v.errorf("tags.cost_key", "is required (a tag key such as stratolab:instance)")
-	case !tagKeyRe.MatchString(t.CostKey) || strings.HasPrefix(strings.ToLower(t.CostKey), "aws:"):
-		v.errorf("tags.cost_key", "%q is not a valid tag key (1-128 letters, digits, spaces and _.:/=+-@, not starting with aws:)", t.CostKey)
-	}
-	for _, k := range slices.Sorted(maps.Keys(t.Extra)) {
-		p := "tags.extra." + k
-		switch {
-		case !tagKeyRe.MatchString(k) || strings.HasPrefix(strings.ToLower(k), "aws:"):
-			v.errorf(p, "%q is not a valid tag key (1-128 letters, digits, spaces and _.:/=+-@, not starting with aws:)", k)
-		case k == t.CostKey || k == "Product":
-			v.errorf(p, "tag %q is set by stratolab itself (choose another key)", k)
-		case !tagValueRe.MatchString(t.Extra[k]):
-			v.errorf(p, "value %q is not a valid tag value (up to 256 letters, digits, spaces and _.:/=+-@)", t.Extra[k])
-		}
 	}
 }
 
