@@ -144,6 +144,8 @@ func (v *validator) vpc() {
 	}
 	if !contains(retentionOK, n.FlowLogRetentionDays) {
 		v.errorf("vpc.flow_log_retention_days", "%d is not a CloudWatch Logs retention (one of %s)", n.FlowLogRetentionDays, joinInts(retentionOK))
+	} else {
+		v.productionRetention("vpc.flow_log_retention_days", n.FlowLogRetentionDays)
 	}
 	v.azNames(n.AvailabilityZones)
 
@@ -351,6 +353,17 @@ func (v *validator) compliance() {
 			v.errorf(path, "%s cannot pass yet with %s enabled: cdk-nag would report errors and fail the synth (modules that meet %s: %s; docs/COMPLIANCE.md lists what each module lacks; remove the pack or those modules)",
 				p, strings.Join(failing, ", "), p, strings.Join(ready, ", "))
 		}
+	}
+}
+
+// MinProductionRetentionDays is the shortest log retention of a production instance: a year (NIST
+// 800-53 AU-11). The stacks raise default.yaml's shorter defaults to it; a shorter value the instance
+// file writes itself is refused, since it would not be what the instance gets.
+const MinProductionRetentionDays = 365
+
+func (v *validator) productionRetention(path string, days int) {
+	if v.cfg.Production() && v.written(path) && days < MinProductionRetentionDays {
+		v.errorf(path, "%d days is less than a production instance keeps its logs (%d or more: 365, 400, 545, 731, ...; or remove the key, and production keeps %d)", days, MinProductionRetentionDays, MinProductionRetentionDays)
 	}
 }
 

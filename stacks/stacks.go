@@ -65,6 +65,7 @@ func Build(app constructs.Construct, cfg *instance.Config) *Instance {
 	for k, v := range cfg.Tags.Extra {
 		tags.Add(jsii.String(k), jsii.String(v), nil)
 	}
+	secureLogGroups(in, cfg)
 	applyCompliance(in.Scope, cfg.Compliance.Packs)
 	if !cfg.Production() {
 		// The CDK gives the log groups of its own helper functions (the kubectl provider, AwsCustomResource)

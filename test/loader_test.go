@@ -140,6 +140,8 @@ func TestLoadRejects(t *testing.T) {
 			want: []string{"compliance.packs[0]: NIST80053R5 cannot pass yet with hub enabled: cdk-nag would report errors and fail the synth (modules that meet NIST80053R5: base, auth"}},
 		{name: "HIPAA pack with modules that cannot meet it yet, reported with the other problems", file: strings.Replace(withHub(hubNodes, hubProfile), "https://hub.example.edu", "http://hub.example.edu", 1) + "compliance:\n  packs: [AwsSolutions, HIPAA]\n",
 			want: []string{"compliance.packs[1]: HIPAA cannot pass yet with hub enabled", "hub.host: "}},
+		{name: "production flow log retention shorter than a year", file: strings.Replace(goodInstance, "lifecycle: development", "lifecycle: production", 1) + "  flow_log_retention_days: 90\n",
+			want: []string{"lab.yaml:8: vpc.flow_log_retention_days: 90 days is less than a production instance keeps its logs (365 or more"}},
 		{name: "extra tag that stratolab sets itself", file: "tags:\n  extra:\n    Product: mine\n",
 			want: []string{`lab.yaml:3: tags.extra.Product: tag "Product" is set by stratolab itself`}},
 		{name: "cost key in the aws: namespace", file: "tags:\n  cost_key: aws:cost\n",
