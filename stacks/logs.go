@@ -2,11 +2,13 @@ package stacks
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/stratolab/stratolab/constructs/lifecycle"
 	"github.com/stratolab/stratolab/instance"
 )
 
@@ -82,4 +84,21 @@ func stackLogsKey(stack awscdk.Stack, cfg *instance.Config) awskms.IKey {
 		}},
 	}), jsii.Bool(true))
 	return key
+}
+
+// protectLoadBalancers turns on deletion protection of every application load balancer the stack's
+// constructs made, when the module's lifecycle asks for deletion protection (production by default).
+// Their access logs are on in every lifecycle (constructs/webfront). The hub's load balancer is made by
+// the AWS Load Balancer Controller, not CloudFormation, and is left unprotected: deletion protection
+// would stop the controller from deleting it when the Ingress goes, and the hub's teardown waits for that.
+func protectLoadBalancers(stack awscdk.Stack, policy lifecycle.Policy) {
+	if !policy.DeletionProtection {
+		return
+	}
+	for _, c := range *stack.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+		if lb, ok := c.(awselasticloadbalancingv2.ApplicationLoadBalancer); ok {
+			// Elastic Load Balancing's load balancer attribute (ELB User Guide, "Deletion protection").
+			lb.SetAttribute(jsii.String("deletion_protection.enabled"), jsii.String("true"))
+		}
+	}
 }

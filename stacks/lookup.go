@@ -70,6 +70,7 @@ func newLookup(in *Instance, cfg *instance.Config) *Lookup {
 		}
 	}
 	service := lookup.NewService(s, "Service", props)
+	protectLoadBalancers(s, policy)
 	awscdk.NewCfnOutput(s, jsii.String("ServiceUrl"), &awscdk.CfnOutputProps{
 		Value:       jsii.String("https://" + *service.LoadBalancer.LoadBalancerDnsName()),
 		Description: jsii.String("The lookup service (point your host name's DNS record at the load balancer)"),

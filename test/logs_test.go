@@ -1,6 +1,7 @@
 package test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -81,5 +82,38 @@ func TestDevelopmentLogGroupsGetNoKey(t *testing.T) {
 			props, _ := s.templates[id]["Resources"].(map[string]any)[lid].(map[string]any)["Properties"].(map[string]any)
 			assert.NotContains(t, props, "KmsKeyId", "%s/%s", id, lid)
 		}
+	}
+}
+
+// TestProductionLoadBalancersAreDeletionProtectedAndLogged: every load balancer of a production
+// instance has the Elastic Load Balancing attributes deletion_protection.enabled and
+// access_logs.s3.enabled set to true; in development deletion protection stays off, so destroy works.
+func TestProductionLoadBalancersAreDeletionProtectedAndLogged(t *testing.T) {
+	attrs := func(s *synthesized) map[string]map[string]string {
+		out := map[string]map[string]string{}
+		for _, id := range s.stackIDs() {
+			tpl := s.templates[id]
+			for _, lid := range resourcesOfType(tpl, "AWS::ElasticLoadBalancingV2::LoadBalancer") {
+				m := map[string]string{}
+				props := tpl["Resources"].(map[string]any)[lid].(map[string]any)["Properties"].(map[string]any)
+				list, _ := props["LoadBalancerAttributes"].([]any)
+				for _, a := range list {
+					a := a.(map[string]any)
+					m[fmt.Sprint(a["Key"])] = fmt.Sprint(a["Value"])
+				}
+				out[id+"/"+lid] = m
+			}
+		}
+		return out
+	}
+	prod := attrs(productionExample(t))
+	require.Len(t, prod, 2, "the jobs web and the lookup service")
+	for lb, a := range prod {
+		assert.Equal(t, "true", a["deletion_protection.enabled"], lb)
+		assert.Equal(t, "true", a["access_logs.s3.enabled"], lb)
+	}
+	for lb, a := range attrs(synth(t, "example")) {
+		assert.NotEqual(t, "true", a["deletion_protection.enabled"], "development: %s", lb)
+		assert.Equal(t, "true", a["access_logs.s3.enabled"], lb)
 	}
 }
