@@ -163,6 +163,17 @@ func (v *validator) vpc() {
 	onlyFor("vpc.vpc_id", "existing or lookup", n.VpcID != "")
 	onlyFor("vpc.availability_zones", "new or existing", len(n.AvailabilityZones) > 0)
 
+	if v.cfg.Production() && n.Type != "lookup" && n.AZCount() == 1 && (v.cfg.Enabled.Jobs || v.cfg.Enabled.Lookup) {
+		// Regulated accounts require Auto Scaling groups in two AZs at least (Security Hub control
+		// AutoScaling.2, "Amazon EC2 Auto Scaling group should cover multiple Availability Zones"); the
+		// jobs and lookup groups use every private subnet, so the VPC's AZ count is theirs.
+		path := "vpc.max_azs"
+		if len(n.AvailabilityZones) > 0 {
+			path = "vpc.availability_zones"
+		}
+		v.errorf(path, "spans one availability zone, but a production instance's Auto Scaling groups (jobs, lookup) must span two at least (give two zones, or use lifecycle: development)")
+	}
+
 	switch n.Type {
 	case "new":
 		v.newVpc(n)

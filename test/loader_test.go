@@ -142,6 +142,8 @@ func TestLoadRejects(t *testing.T) {
 			want: []string{"compliance.packs[1]: HIPAA cannot pass yet with hub enabled", "hub.host: "}},
 		{name: "production flow log retention shorter than a year", file: strings.Replace(goodInstance, "lifecycle: development", "lifecycle: production", 1) + "  flow_log_retention_days: 90\n",
 			want: []string{"lab.yaml:8: vpc.flow_log_retention_days: 90 days is less than a production instance keeps its logs (365 or more"}},
+		{name: "production jobs in a VPC of one availability zone", file: strings.Replace(strings.Replace(withJobs(jobsKeys), "lifecycle: development", "lifecycle: production", 1), "[us-east-1a, us-east-1b]", "[us-east-1a]", 1),
+			want: []string{"lab.yaml:7: vpc.availability_zones: spans one availability zone, but a production instance's Auto Scaling groups (jobs, lookup) must span two at least"}},
 		{name: "extra tag that stratolab sets itself", file: "tags:\n  extra:\n    Product: mine\n",
 			want: []string{`lab.yaml:3: tags.extra.Product: tag "Product" is set by stratolab itself`}},
 		{name: "cost key in the aws: namespace", file: "tags:\n  cost_key: aws:cost\n",
