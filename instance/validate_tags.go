@@ -68,6 +68,9 @@ func ownTags(cfg *Config) (worst []ownTag) {
 			ownTag{"k8s.io/cluster-autoscaler/node-template/label/k8s.amazonaws.com/accelerator", "a hub node group"},
 			ownTag{"k8s.io/cluster-autoscaler/node-template/taint/hub.jupyter.org/dedicated", "a hub node group"},
 			ownTag{"k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu", "a hub node group"}))
+		// A node's EC2 instance gets the launch template's tags (the cost tag, Product, tags.extra) and
+		// those EKS's managed node group gives its Auto Scaling group (eks:cluster-name,
+		// eks:nodegroup-name and the cluster and autoscaler discovery tags): 7 at most, under the 8 below.
 		// A snapshot of a user volume. The EBS CSI driver tags each volume it creates with
 		// CSIVolumeName, ebs.csi.aws.com/cluster and, with extra-create-metadata (the chart's default),
 		// the claim's name and namespace and the volume's name (aws-ebs-csi-driver pkg/cloud/cloud.go,
