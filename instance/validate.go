@@ -2,7 +2,6 @@ package instance
 
 import (
 	"fmt"
-	"maps"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -23,8 +22,6 @@ var (
 	vpcIDRe        = regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`)
 	subnetIDRe     = regexp.MustCompile(`^subnet-([0-9a-f]{8}|[0-9a-f]{17})$`)
 	routeTableIDRe = regexp.MustCompile(`^rtb-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	tagKeyRe       = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
-	tagValueRe     = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
 	azSuffixRe     = regexp.MustCompile(`^[a-z]$`)
 	azNameRe       = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9][a-z]$`)
 	retentionOK    = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
@@ -140,27 +137,6 @@ func (v *validator) env() {
 	}
 }
 
-func (v *validator) tags() {
-	t := v.cfg.Tags
-	switch {
-	case t.CostKey == "":
-		v.errorf("tags.cost_key", "is required (a tag key such as stratolab:instance)")
-	case !tagKeyRe.MatchString(t.CostKey) || strings.HasPrefix(strings.ToLower(t.CostKey), "aws:"):
-		v.errorf("tags.cost_key", "%q is not a valid tag key (1-128 letters, digits, spaces and _.:/=+-@, not starting with aws:)", t.CostKey)
-	}
-	for _, k := range slices.Sorted(maps.Keys(t.Extra)) {
-		p := "tags.extra." + k
-		switch {
-		case !tagKeyRe.MatchString(k) || strings.HasPrefix(strings.ToLower(k), "aws:"):
-			v.errorf(p, "%q is not a valid tag key (1-128 letters, digits, spaces and _.:/=+-@, not starting with aws:)", k)
-		case k == t.CostKey || k == "Product":
-			v.errorf(p, "tag %q is set by stratolab itself (choose another key)", k)
-		case !tagValueRe.MatchString(t.Extra[k]):
-			v.errorf(p, "value %q is not a valid tag value (up to 256 letters, digits, spaces and _.:/=+-@)", t.Extra[k])
-		}
-	}
-}
-
 func (v *validator) vpc() {
 	n := v.cfg.Vpc
 	if n.Type == "" {
@@ -169,6 +145,8 @@ func (v *validator) vpc() {
 	}
 	if !contains(retentionOK, n.FlowLogRetentionDays) {
 		v.errorf("vpc.flow_log_retention_days", "%d is not a CloudWatch Logs retention (one of %s)", n.FlowLogRetentionDays, joinInts(retentionOK))
+	} else {
+		v.productionRetention("vpc.flow_log_retention_days", n.FlowLogRetentionDays)
 	}
 	v.azNames(n.AvailabilityZones)
 
@@ -185,6 +163,17 @@ func (v *validator) vpc() {
 	onlyFor("vpc.private_route_table_ids", "existing", len(n.PrivateRouteTableIDs) > 0)
 	onlyFor("vpc.vpc_id", "existing or lookup", n.VpcID != "")
 	onlyFor("vpc.availability_zones", "new or existing", len(n.AvailabilityZones) > 0)
+
+	if v.cfg.Production() && n.Type != "lookup" && n.AZCount() == 1 && (v.cfg.Enabled.Jobs || v.cfg.Enabled.Lookup) {
+		// Regulated accounts require Auto Scaling groups in two AZs at least (Security Hub control
+		// AutoScaling.2, "Amazon EC2 Auto Scaling group should cover multiple Availability Zones"); the
+		// jobs and lookup groups use every private subnet, so the VPC's AZ count is theirs.
+		path := "vpc.max_azs"
+		if len(n.AvailabilityZones) > 0 {
+			path = "vpc.availability_zones"
+		}
+		v.errorf(path, "spans one availability zone, but a production instance's Auto Scaling groups (jobs, lookup) must span two at least (give two zones, or use lifecycle: development)")
+	}
 
 	switch n.Type {
 	case "new":
@@ -329,13 +318,64 @@ func (v *validator) azNames(azs []string) {
 	}
 }
 
+// PackModules lists, for each cdk-nag pack beyond AwsSolutions, the modules whose stacks synthesize
+// with no unsuppressed error under it (docs/COMPLIANCE.md has the rule-by-rule table).
+// TestPackModulesTableIsTrue keeps it true both ways: a module listed here passes, and a module left
+// out still fails (so the table is updated when a module is made to pass).
+var PackModules = map[string][]string{
+	"NIST80053R5": {"base", "auth"},
+	"HIPAA":       {"base", "auth"},
+}
+
+// Modules returns the modules the instance deploys, in stack order: base always, then auth, jobs,
+// lookup, hub and registry as enabled.
+func (c *Config) Modules() []string {
+	mods := []string{"base"}
+	for _, m := range []struct {
+		name string
+		on   bool
+	}{{"auth", c.AuthEnabled()}, {"jobs", c.Enabled.Jobs}, {"lookup", c.Enabled.Lookup}, {"hub", c.Enabled.Hub}, {"registry", c.Enabled.Registry}} {
+		if m.on {
+			mods = append(mods, m.name)
+		}
+	}
+	return mods
+}
+
 func (v *validator) compliance() {
 	seen := map[string]bool{}
 	for i, p := range v.cfg.Compliance.Packs {
+		path := fmt.Sprintf("compliance.packs[%d]", i)
 		if seen[p] {
-			v.errorf(fmt.Sprintf("compliance.packs[%d]", i), "%q is listed twice (each pack once)", p)
+			v.errorf(path, "%q is listed twice (each pack once)", p)
 		}
 		seen[p] = true
+		ready, ok := PackModules[p]
+		if !ok {
+			continue // AwsSolutions, or a name the enum check already refused
+		}
+		var failing []string
+		for _, m := range v.cfg.Modules() {
+			if !slices.Contains(ready, m) {
+				failing = append(failing, m)
+			}
+		}
+		if len(failing) > 0 {
+			// cdk-nag would fail `cdk synth` after every template is built; say so now, with the other problems.
+			v.errorf(path, "%s cannot pass yet with %s enabled: cdk-nag would report errors and fail the synth (modules that meet %s: %s; docs/COMPLIANCE.md lists what each module lacks; remove the pack or those modules)",
+				p, strings.Join(failing, ", "), p, strings.Join(ready, ", "))
+		}
+	}
+}
+
+// MinProductionRetentionDays is the shortest log retention of a production instance: a year (NIST
+// 800-53 AU-11). The stacks raise default.yaml's shorter defaults to it; a shorter value the instance
+// file writes itself is refused, since it would not be what the instance gets.
+const MinProductionRetentionDays = 365
+
+func (v *validator) productionRetention(path string, days int) {
+	if v.cfg.Production() && v.written(path) && days < MinProductionRetentionDays {
+		v.errorf(path, "%d days is less than a production instance keeps its logs (%d or more: 365, 400, 545, 731, ...; or remove the key, and production keeps %d)", days, MinProductionRetentionDays, MinProductionRetentionDays)
 	}
 }
 

@@ -118,6 +118,8 @@ func (v *validator) lookup() {
 	}
 	if !contains(retentionOK, l.LogRetentionDays) {
 		v.errorf("lookup.log_retention_days", "%d is not a CloudWatch Logs retention (one of %s)", l.LogRetentionDays, joinInts(retentionOK))
+	} else {
+		v.productionRetention("lookup.log_retention_days", l.LogRetentionDays)
 	}
 	if l.Lifecycle.RemovalPolicy == "snapshot" {
 		v.errorf("lookup.lifecycle.removal_policy", "snapshot is not something EFS or S3 supports (retain or destroy; production EFS has AWS Backup)")

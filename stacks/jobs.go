@@ -103,6 +103,7 @@ func newJobs(in *Instance, cfg *instance.Config) *Jobs {
 		Value:       runner.LoadBalancer.LoadBalancerDnsName(),
 		Description: jsii.String("The web server's load balancer: point your host name's DNS record (CNAME or alias) here"),
 	})
+	protectLoadBalancers(s, policy)
 	publishJobs(s, cfg.Name, store, runner)
 	awscdk.NewCfnOutput(s, jsii.String("FleetNotificationsTopic"), &awscdk.CfnOutputProps{
 		Value: runner.Notifications.TopicArn(), Description: jsii.String("Subscribe to the fleets' launch, termination and error events"),

@@ -72,6 +72,7 @@ func newLookup(in *Instance, cfg *instance.Config) *Lookup {
 		}
 	}
 	service := lookup.NewService(s, "Service", props)
+	protectLoadBalancers(s, policy)
 	url, desc := jsii.String("https://"+*service.LoadBalancer.LoadBalancerDnsName()), "The lookup service (point your host name's DNS record at the load balancer)"
 	switch host := strings.TrimSuffix(l.LoadBalancer.Host, "/"); {
 	case service.Front.Records != nil:

@@ -65,6 +65,7 @@ func Build(app constructs.Construct, cfg *instance.Config) *Instance {
 	for k, v := range cfg.Tags.Extra {
 		tags.Add(jsii.String(k), jsii.String(v), nil)
 	}
+	secureLogGroups(in, cfg)
 	applyCompliance(in.Scope, cfg.Compliance.Packs)
 	providerLogGroups(in.Scope, cfg)
 	if !cfg.Production() {

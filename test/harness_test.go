@@ -132,6 +132,15 @@ func synth(t testing.TB, name string) *synthesized {
 	if err != nil {
 		t.Fatalf("instance %s does not load:\n%v", name, err)
 	}
+	s := synthConfig(t, cfg)
+	synthCache[name] = s
+	return s
+}
+
+// synthConfig builds and synthesizes a loaded configuration (not cached).
+func synthConfig(t testing.TB, cfg *instance.Config) *synthesized {
+	t.Helper()
+	name := cfg.Name
 	app := newApp(nil)
 	built := stacks.Build(app, cfg)
 	asm, violations := synthApp(app)
@@ -151,7 +160,6 @@ func synth(t testing.TB, name string) *synthesized {
 		}
 		s.templates[*st.Node().Id()] = tpl
 	}
-	synthCache[name] = s
 	return s
 }
 

@@ -136,10 +136,53 @@ func TestLoadRejects(t *testing.T) {
 			want: []string{`lab.yaml:2: compliance.packs[1]: "PCI" is not allowed (one of: AwsSolutions, NIST80053R5, HIPAA)`}},
 		{name: "compliance pack listed twice", file: "compliance:\n  packs: [HIPAA, HIPAA]\n",
 			want: []string{`lab.yaml:2: compliance.packs[1]: "HIPAA" is listed twice`}},
+		{name: "NIST pack with a module that cannot meet it yet", file: withHub(hubNodes, hubProfile) + "compliance:\n  packs: [NIST80053R5]\n",
+			want: []string{"compliance.packs[0]: NIST80053R5 cannot pass yet with hub enabled: cdk-nag would report errors and fail the synth (modules that meet NIST80053R5: base, auth"}},
+		{name: "HIPAA pack with modules that cannot meet it yet, reported with the other problems", file: strings.Replace(withHub(hubNodes, hubProfile), "https://hub.example.edu", "http://hub.example.edu", 1) + "compliance:\n  packs: [AwsSolutions, HIPAA]\n",
+			want: []string{"compliance.packs[1]: HIPAA cannot pass yet with hub enabled", "hub.host: "}},
+		{name: "production flow log retention shorter than a year", file: strings.Replace(goodInstance, "lifecycle: development", "lifecycle: production", 1) + "  flow_log_retention_days: 90\n",
+			want: []string{"lab.yaml:8: vpc.flow_log_retention_days: 90 days is less than a production instance keeps its logs (365 or more"}},
+		{name: "production jobs in a VPC of one availability zone", file: strings.Replace(strings.Replace(withJobs(jobsKeys), "lifecycle: development", "lifecycle: production", 1), "[us-east-1a, us-east-1b]", "[us-east-1a]", 1),
+			want: []string{"lab.yaml:7: vpc.availability_zones: spans one availability zone, but a production instance's Auto Scaling groups (jobs, lookup) must span two at least"}},
 		{name: "extra tag that stratolab sets itself", file: "tags:\n  extra:\n    Product: mine\n",
 			want: []string{`lab.yaml:3: tags.extra.Product: tag "Product" is set by stratolab itself`}},
 		{name: "cost key in the aws: namespace", file: "tags:\n  cost_key: aws:cost\n",
 			want: []string{`lab.yaml:2: tags.cost_key: "aws:cost" is not a valid tag key`}},
+		// Tag rules: AWS's tag limits (Tagging AWS Resources, "Tag naming limits and requirements"):
+		// 50 user tags per resource, keys 1-128 and values 0-256 characters, letters, numbers, spaces and
+		// + - = . _ : / @, aws: reserved for keys and values. The count includes stratolab's own tags.
+		{name: "tag key longer than 128 characters", file: "tags:\n  extra:\n    " + strings.Repeat("k", 129) + ": v\n",
+			want: []string{"lab.yaml:3: tags.extra.kkkk", "the key is 129 characters long; AWS allows 128"}},
+		{name: "tag key of 65 characters outside the BMP, 130 UTF-16 units", file: "tags:\n  extra:\n    " + strings.Repeat("\U00020000", 65) + ": v\n",
+			want: []string{"lab.yaml:3: tags.extra.", "the key is 130 characters long; AWS allows 128"}},
+		{name: "tag value longer than 256 characters", file: "tags:\n  extra:\n    Owner: " + strings.Repeat("v", 257) + "\n",
+			want: []string{"lab.yaml:3: tags.extra.Owner: value", "the value is 257 characters long; AWS allows 256"}},
+		{name: "cost key longer than 128 characters", file: "tags:\n  cost_key: " + strings.Repeat("c", 129) + "\n",
+			want: []string{"lab.yaml:2: tags.cost_key: ", "the key is 129 characters long; AWS allows 128"}},
+		{name: "tag key with a character AWS does not allow", file: "tags:\n  extra:\n    \"team#1\": v\n",
+			want: []string{`lab.yaml:3: tags.extra.team#1: "team#1" is not a valid tag key: the key has characters AWS does not allow in tags: "#"`}},
+		{name: "tag value with characters AWS does not allow", file: "tags:\n  extra:\n    Owner: \"a,b;c\"\n",
+			want: []string{`lab.yaml:3: tags.extra.Owner: value "a,b;c" is not a valid tag value: the value has characters AWS does not allow in tags: ",;"`}},
+		{name: "tag key in the aws: namespace, any case", file: "tags:\n  extra:\n    AWS:team: v\n",
+			want: []string{`lab.yaml:3: tags.extra.AWS:team: "AWS:team" is not a valid tag key: the key starts with aws:, which AWS reserves`}},
+		{name: "tag value in the aws: namespace", file: "tags:\n  extra:\n    Owner: \"aws:me\"\n",
+			want: []string{`lab.yaml:3: tags.extra.Owner: value "aws:me" is not a valid tag value: the value starts with aws:`}},
+		{name: "tag key with the prefix of stratolab's own tags", file: "tags:\n  extra:\n    stratolab.io/cluster: mine\n",
+			want: []string{`lab.yaml:3: tags.extra.stratolab.io/cluster: tag "stratolab.io/cluster" starts with stratolab.io/, which stratolab`}},
+		{name: "tag key with the cluster autoscaler's prefix", file: "tags:\n  extra:\n    k8s.io/cluster-autoscaler/enabled: \"true\"\n",
+			want: []string{`tags.extra.k8s.io/cluster-autoscaler/enabled: tag "k8s.io/cluster-autoscaler/enabled" starts with k8s.io/`}},
+		{name: "cost key that is stratolab's Product tag", file: "tags:\n  cost_key: Product\n",
+			want: []string{`lab.yaml:2: tags.cost_key: "Product" is a tag stratolab sets itself`}},
+		{name: "49 extra tags: with the cost tag and Product, 51 on every resource", file: strings.Replace(goodInstance, "type: new", "type: existing", 1) + manyTags(49),
+			want: []string{"lab.yaml:", "tags.extra: has 49 tags, but every resource also carries 2 tags of stratolab's own", "51 in all, and AWS allows 50 per resource (keep tags.extra to 48)"}},
+		{name: "46 extra tags on a new VPC: its subnets carry 5 of stratolab's own", file: goodInstance + manyTags(46),
+			want: []string{"tags.extra: has 46 tags, but a subnet also carries 5 tags of stratolab's own", "aws-cdk:subnet-type", "(keep tags.extra to 45)"}},
+		{name: "43 extra tags with the hub: a volume snapshot carries 8 of stratolab's own", file: withHub(hubNodes, hubProfile) + manyTags(43),
+			want: []string{"tags.extra: has 43 tags, but a hub volume snapshot also carries 8 tags of stratolab's own", "CSIVolumeName", "(keep tags.extra to 42)"}},
+		{name: "tag key with = and the hub's load balancer tags", file: withHub(hubNodes, hubProfile) + "tags:\n  extra:\n    a=b: c\n",
+			want: []string{`tags.extra.a=b: tag key "a=b" contains =, which the hub's load balancer controller would read as the end of the key`}},
+		{name: "tag value with a trailing space and the hub's load balancer tags", file: withHub(hubNodes, hubProfile) + "tags:\n  extra:\n    Owner: \"me \"\n",
+			want: []string{`tags.extra.Owner: tag "Owner": a key or value that starts or ends with a space is tagged without it on the hub's load balancer`}},
 		{name: "alias that contains its own anchor", file: "tags: &x\n  extra: *x\n",
 			want: []string{"lab.yaml:2: tags.extra: alias *x refers to a value that contains it"}},
 		{name: "aliases that expand without end", file: laughs(),
@@ -658,6 +701,15 @@ const hubProfile = `  profiles:
       memory: {guarantee: 2G, limit: 4G}
       node: general
 `
+
+// manyTags is a tags: section with n extra tags.
+func manyTags(n int) string {
+	s := "tags:\n  extra:\n"
+	for i := range n {
+		s += fmt.Sprintf("    t%02d: v\n", i)
+	}
+	return s
+}
 
 func withHub(nodes, profiles string) string {
 	// The hub needs a NAT gateway; vpc.type is new by default, so this keeps the line numbers.

@@ -48,11 +48,25 @@ var pinnedLogicalIDs = map[string]map[string]map[string][]string{
 				"RegistryReportLogs1123AF52", "RegistryValidateLogs873327CD", "RegistryWorkflowLogsBE62DF28"},
 		},
 	},
+	// Production: each stack with log groups has its logs key (stacks.secureLogGroups).
 	"lookup-existing-vpc": {
-		"Lookup":     lookupServiceIDs,
-		"LookupData": lookupDataIDs,
+		"Lookup":     withLogsKey(lookupServiceIDs),
+		"LookupData": withLogsKey(lookupDataIDs),
+	},
+	"regulated": {
+		"Base": {"AWS::Logs::LogGroup": {"NetworkFlowLogs2BEC3212"}, "AWS::KMS::Key": {"LogsKeyA6AB43B2"}},
+		"Auth": {"AWS::Cognito::UserPool": {"AuthUserPool8115E87F"}},
 	},
 	"archive": {},
+}
+
+// withLogsKey is ids plus the stack's customer-managed key for its log groups.
+func withLogsKey(ids map[string][]string) map[string][]string {
+	out := map[string][]string{"AWS::KMS::Key": {"LogsKeyA6AB43B2"}}
+	for k, v := range ids {
+		out[k] = v
+	}
+	return out
 }
 
 func TestStatefulLogicalIDsArePinned(t *testing.T) {

@@ -273,7 +273,7 @@ func TestLookupLoadBalancerIsHTTPSWithRedirect(t *testing.T) {
 
 func TestLookupLogsAreKeptForTheConfiguredTime(t *testing.T) {
 	lookupService(t).AllResourcesProperties(jsii.String("AWS::Logs::LogGroup"), map[string]any{"RetentionInDays": 30})
-	template(synth(t, "lookup-existing-vpc").stack(t, "Lookup")).AllResourcesProperties(jsii.String("AWS::Logs::LogGroup"), map[string]any{"RetentionInDays": 90})
+	template(synth(t, "lookup-existing-vpc").stack(t, "Lookup")).AllResourcesProperties(jsii.String("AWS::Logs::LogGroup"), map[string]any{"RetentionInDays": 400})
 	for _, c := range containers(t, "example", "Lookup") {
 		assert.Equal(t, "awslogs", c["LogConfiguration"].(map[string]any)["LogDriver"])
 	}
