@@ -4,11 +4,9 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/stratolab/stratolab/instance"
 )
 
 // providerLogGroups gives every CDK custom resource provider function (the singletons of
@@ -21,18 +19,10 @@ import (
 // the provider's role (AWSLambdaBasicExecutionRole) may write to any log group. The removal policy is the
 // instance's (see the RemovalPolicies in newInstance): kept in production, deleted in development.
 //
-// Under a pack that asks for customer-managed keys (NIST 800-53, HIPAA: CloudWatchLogGroupEncrypted), the
-// group is encrypted with its stack's LogsKey, made if the stack has none.
-func providerLogGroups(scope constructs.Construct, cfg *instance.Config) {
-	keyOf := func(stack awscdk.Stack) awskms.IKey {
-		if !needsCustomerManagedKeys(cfg) {
-			return nil
-		}
-		if k, ok := stack.Node().TryFindChild(jsii.String("LogsKey")).(awskms.IKey); ok && k != nil {
-			return k
-		}
-		return jobLogsKey(stack, lifecycleFor(cfg, instance.LifecycleOverride{}))
-	}
+// In production, or under a pack that asks for customer-managed keys (NIST 800-53, HIPAA:
+// CloudWatchLogGroupEncrypted), secureLogGroups (called after this) keeps the group a year and encrypts it
+// with its stack's LogsKey, as it does every log group.
+func providerLogGroups(scope constructs.Construct) {
 	for _, c := range *scope.Node().FindAll(constructs.ConstructOrder_POSTORDER) {
 		if *c.Node().Id() != "Handler" || c.Node().Scope() == nil {
 			continue
@@ -47,7 +37,7 @@ func providerLogGroups(scope constructs.Construct, cfg *instance.Config) {
 		}
 		stack := awscdk.Stack_Of(c)
 		group := awslogs.NewLogGroup(stack, jsii.String(*parent.Node().Id()+"LogGroup"), &awslogs.LogGroupProps{
-			Retention: awslogs.RetentionDays_ONE_MONTH, EncryptionKey: keyOf(stack),
+			Retention: awslogs.RetentionDays_ONE_MONTH,
 		})
 		fn.AddPropertyOverride(jsii.String("LoggingConfig.LogGroup"), group.LogGroupName())
 	}

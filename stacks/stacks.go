@@ -65,9 +65,11 @@ func Build(app constructs.Construct, cfg *instance.Config) *Instance {
 	for k, v := range cfg.Tags.Extra {
 		tags.Add(jsii.String(k), jsii.String(v), nil)
 	}
+	// The provider log groups first, so that secureLogGroups gives them, like every other log group, a
+	// year's retention and a customer-managed key in production.
+	providerLogGroups(in.Scope)
 	secureLogGroups(in, cfg)
 	applyCompliance(in.Scope, cfg.Compliance.Packs)
-	providerLogGroups(in.Scope, cfg)
 	if !cfg.Production() {
 		// The CDK gives the log groups of its own helper functions (the kubectl provider, AwsCustomResource)
 		// a RETAIN policy; a development instance leaves nothing behind after cdk destroy --all.
