@@ -116,6 +116,7 @@ func validate(cfg *Config, instanceFile string) Problems {
 	v.lookup()
 	v.hub()
 	v.registry()
+	v.control()
 	return v.problems
 }
 
