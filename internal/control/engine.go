@@ -66,7 +66,7 @@ type BeginInput struct {
 	// ScheduledTime is set by the schedule (Scheduler's <aws.scheduler.scheduled-time>), "" otherwise.
 	ScheduledTime string    `json:"scheduled_time"`
 	Schedule      *Schedule `json:"schedule"`
-	// Stages are the stage names in the order this action visits them.
+	// Stages are the stage names in start order (a stop visits them in reverse).
 	Stages []string `json:"stages"`
 }
 
@@ -93,7 +93,11 @@ func (e *Engine) Begin(ctx context.Context, in BeginInput) (BeginOutput, error) 
 		started = e.Clients.now()
 	}
 	run := controlapi.Run{ID: in.Name, Environment: e.Table.Env, Action: action, Status: controlapi.RunRunning, StartedBy: by, StartedAt: started}
-	for _, name := range in.Stages {
+	for i := range in.Stages {
+		name := in.Stages[i]
+		if action == controlapi.Stop {
+			name = in.Stages[len(in.Stages)-1-i]
+		}
 		run.Stages = append(run.Stages, controlapi.StageProgress{Name: name, Status: controlapi.StagePending})
 	}
 	if in.ScheduledTime != "" && in.Schedule != nil {

@@ -57,10 +57,10 @@ func (r *runner) run(action controlapi.Action, name string) (controlapi.Run, err
 	start := r.w.now
 	r.w.sfn.executions[x.Arn] = &sfnDescribe{Status: sfntypes.ExecutionStatusRunning, StartDate: &start}
 	var names []string
-	stages := r.def.InOrder(action == controlapi.Stop)
-	for _, s := range stages {
+	for _, s := range r.def.Stages {
 		names = append(names, s.Name)
 	}
+	stages := r.def.InOrder(action == controlapi.Stop)
 	finish := func(status string, cause string) (controlapi.Run, error) {
 		in := FinishInput{Execution: x, Status: status}
 		if cause != "" {
