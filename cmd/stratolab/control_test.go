@@ -25,7 +25,9 @@ type fakeControl struct {
 	started  []string
 }
 
-func (f *fakeControl) Environments(context.Context) ([]string, error) { return []string{"staging"}, nil }
+func (f *fakeControl) Environments(context.Context) ([]string, error) {
+	return []string{"staging"}, nil
+}
 func (f *fakeControl) Environment(_ context.Context, name string) (controlapi.Environment, error) {
 	if name != "staging" {
 		return controlapi.Environment{}, fmt.Errorf("%w %q (environments: staging)", controlapi.ErrUnknownEnvironment, name)
@@ -52,8 +54,11 @@ func (f *fakeControl) StartRun(_ context.Context, name string, action controlapi
 func (f *fakeControl) Plan(context.Context, string, controlapi.Action) ([]control.PlannedStage, error) {
 	return f.plan, nil
 }
-func (f *fakeControl) SetHold(_ context.Context, _ string, h controlapi.Hold) error { f.hold = &h; return nil }
-func (f *fakeControl) ClearHold(context.Context, string) error                      { f.hold = nil; return nil }
+func (f *fakeControl) SetHold(_ context.Context, _ string, h controlapi.Hold) error {
+	f.hold = &h
+	return nil
+}
+func (f *fakeControl) ClearHold(context.Context, string) error { f.hold = nil; return nil }
 
 func withFakeControl(t *testing.T, f *fakeControl) {
 	oldSvc, oldPoll, oldWho := newControlService, controlPoll, whoAmI

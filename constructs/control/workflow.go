@@ -57,7 +57,7 @@ func (c *Control) newStateMachine(scope constructs.Construct, name string, e Env
 
 	defaults := awsstepfunctions.NewPass(scope, jsii.String("Defaults"), &awsstepfunctions.PassProps{
 		Comment:    jsii.String("Who started the run, when the input does not say"),
-		Result:     awsstepfunctions.Result_FromObject(&map[string]any{"by": "console", "scheduled_time": ""}),
+		Result:     awsstepfunctions.Result_FromObject(&map[string]any{"action": "", "by": "console", "scheduled_time": ""}),
 		ResultPath: jsii.String("$.defaults"),
 	})
 	input := awsstepfunctions.NewPass(scope, jsii.String("Input"), &awsstepfunctions.PassProps{
