@@ -177,7 +177,7 @@ func TestControlFunctionRoleActsOnlyOnItsEnvironmentsTargets(t *testing.T) {
 		}
 		if res == `"*"` {
 			for _, a := range s["Action"].([]any) {
-				assert.Regexp(t, `^(ec2|autoscaling|elasticloadbalancing):Describe`, a, "only describe calls on *")
+				assert.Regexp(t, `^(ec2|autoscaling|elasticloadbalancing|application-autoscaling):Describe`, a, "only describe calls on *")
 			}
 		}
 		assert.NotContains(t, acts, "states:StartExecution")

@@ -448,6 +448,12 @@ func (c *Control) grantFunction(role awsiam.Role, e Environment, execArns string
 	}
 	if len(services) > 0 {
 		allow(role, "SizeServices", []string{"ecs:DescribeServices", "ecs:UpdateService"}, services, nil)
+		// A service's scalable target (the lookup app's) is bounded to 0 on stop and restored on start.
+		// Its ARN ends in an ID Application Auto Scaling makes up, and DescribeScalableTargets takes no
+		// resource (Service Authorization Reference, Application Auto Scaling).
+		allow(role, "DescribeServiceScaling", []string{"application-autoscaling:DescribeScalableTargets"}, []string{"*"}, nil)
+		allow(role, "BoundServiceScaling", []string{"application-autoscaling:RegisterScalableTarget"},
+			[]string{fmt.Sprintf("arn:%s:application-autoscaling:%s:%s:scalable-target/*", part, region, account)}, nil)
 	}
 	c.grantTable(role, "RunTable", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"}, e.Name, "env#", "hold#")
 	allow(role, "OwnExecutions", []string{"states:DescribeExecution"}, []string{execArns}, nil)
@@ -457,7 +463,7 @@ func (c *Control) grantFunction(role awsiam.Role, e Environment, execArns string
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("EC2's and Auto Scaling's Describe calls take no resource ARN; instances chosen by tags are arn:...:instance/* under an aws:ResourceTag condition " +
+		Reason: jsii.String("EC2's, Auto Scaling's and Application Auto Scaling's Describe calls take no resource ARN; a scalable target's ARN ends in a generated ID (scalable-target/*); instances chosen by tags are arn:...:instance/* under an aws:ResourceTag condition " +
 			"for each of the stage's tags; a group's ARN has its UUID as *; the function describes only its own environment's executions (execution:<workflow>:*); " +
 			"the log stream grant is on this function's own log group."),
 	}}, jsii.Bool(true))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -36,6 +37,14 @@ type ECS interface {
 	UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, optFns ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error)
 }
 
+// AppScaling is the Application Auto Scaling calls control makes: an ECS service with a scalable target
+// (the lookup app's) would be scaled back to its minimum, so a stop sets the target's minimum and
+// maximum to 0 and a start restores them. *applicationautoscaling.Client satisfies it.
+type AppScaling interface {
+	DescribeScalableTargets(ctx context.Context, in *applicationautoscaling.DescribeScalableTargetsInput, optFns ...func(*applicationautoscaling.Options)) (*applicationautoscaling.DescribeScalableTargetsOutput, error)
+	RegisterScalableTarget(ctx context.Context, in *applicationautoscaling.RegisterScalableTargetInput, optFns ...func(*applicationautoscaling.Options)) (*applicationautoscaling.RegisterScalableTargetOutput, error)
+}
+
 // ELB is the load balancing call control makes (target health). *elasticloadbalancingv2.Client satisfies it.
 type ELB interface {
 	DescribeTargetHealth(ctx context.Context, in *elasticloadbalancingv2.DescribeTargetHealthInput, optFns ...func(*elasticloadbalancingv2.Options)) (*elasticloadbalancingv2.DescribeTargetHealthOutput, error)
@@ -65,12 +74,13 @@ type SNS interface {
 	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
-// Clients are the AWS clients control uses. Events and SNS may be nil (the CLI needs neither);
+// Clients are the AWS clients control uses. AppScaling, Events and SNS may be nil (the CLI needs none);
 // Clock defaults to time.Now.
 type Clients struct {
 	EC2         EC2
 	AutoScaling AutoScaling
 	ECS         ECS
+	AppScaling  AppScaling
 	ELB         ELB
 	SFN         StepFunctions
 	Dynamo      Dynamo

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -328,7 +330,11 @@ func (e *Engine) sizeGroup(ctx context.Context, action controlapi.Action, t Obse
 	return true, nil
 }
 
-// sizeService restores a service's saved desired count on start, or saves it and sets 0 on stop.
+// KindAppScaling is the kind under which a service's scalable target's bounds are saved.
+const KindAppScaling = "appscaling"
+
+// sizeService restores a service's saved desired count on start (its scalable target's bounds first,
+// if it has one), or saves them and sets 0 on stop.
 func (e *Engine) sizeService(ctx context.Context, action controlapi.Action, t Observed) error {
 	cluster, service, _ := strings.Cut(t.ID, "/")
 	desired := 0
@@ -339,16 +345,64 @@ func (e *Engine) sizeService(ctx context.Context, action controlapi.Action, t Ob
 		if err := e.Table.SaveSize(ctx, KindECS, t.ID, Size{Desired: t.Desired}); err != nil {
 			return err
 		}
+		if err := e.boundScaling(ctx, t.ID, nil); err != nil {
+			return err
+		}
 	} else {
 		saved, ok, err := e.Table.SavedSize(ctx, KindECS, t.ID)
 		if err != nil || !ok || t.Desired > 0 {
 			return err
+		}
+		bounds, ok, err := e.Table.SavedSize(ctx, KindAppScaling, t.ID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if err := e.boundScaling(ctx, t.ID, &bounds); err != nil {
+				return err
+			}
 		}
 		desired = saved.Desired
 	}
 	_, err := e.Clients.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(cluster), Service: aws.String(service), DesiredCount: aws.Int32(int32(desired))})
 	if err != nil {
 		return fmt.Errorf("%s service %s: %v", action, t.ID, err)
+	}
+	return nil
+}
+
+// boundScaling sets the bounds of the service's scalable target, if it has one: to 0 (saving the old
+// ones) when restore is nil, else back to restore.
+func (e *Engine) boundScaling(ctx context.Context, id string, restore *Size) error {
+	if e.Clients.AppScaling == nil {
+		return nil
+	}
+	rid := "service/" + id
+	out, err := e.Clients.AppScaling.DescribeScalableTargets(ctx, &applicationautoscaling.DescribeScalableTargetsInput{
+		ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceIds: []string{rid}, ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount})
+	if err != nil {
+		return fmt.Errorf("describe the scaling of service %s: %v", id, err)
+	}
+	if len(out.ScalableTargets) == 0 {
+		return nil
+	}
+	minC, maxC := int32(0), int32(0)
+	if restore == nil {
+		st := out.ScalableTargets[0]
+		if aws.ToInt32(st.MaxCapacity) == 0 {
+			return nil // already bounded to 0 by an earlier stop: keep the bounds saved then
+		}
+		if err := e.Table.SaveSize(ctx, KindAppScaling, id, Size{Min: int(aws.ToInt32(st.MinCapacity)), Max: int(aws.ToInt32(st.MaxCapacity))}); err != nil {
+			return err
+		}
+	} else {
+		minC, maxC = int32(restore.Min), int32(restore.Max)
+	}
+	_, err = e.Clients.AppScaling.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{
+		ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: aws.String(rid), ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
+		MinCapacity: aws.Int32(minC), MaxCapacity: aws.Int32(maxC)})
+	if err != nil {
+		return fmt.Errorf("set the scaling bounds of service %s: %v", id, err)
 	}
 	return nil
 }

@@ -256,6 +256,31 @@ func TestStopSavesSizesAndStartRestoresThem(t *testing.T) {
 	assert.Equal(t, []string{"service svc/api 2"}, w.ecs.calls)
 }
 
+// The lookup app's service has a scalable target (min 2): left alone, Application Auto Scaling would
+// bring a stopped service back to 2 tasks, and a start that restored only the desired count into
+// bounds of 0..0 would be scaled straight back to 0.
+func TestStopBoundsAScalableServiceToZeroAndStartRestoresTheBoundsFirst(t *testing.T) {
+	w := seedWorld()
+	w.aas.targets["service/svc/api"] = [2]int{2, 4}
+	def := seedDefinition()
+	def.Stages = []Stage{{Name: "api", ECSServices: []string{"svc/api"}, Wait: WaitRunning, TimeoutSeconds: 300}}
+	r := newRunner(t, w, def)
+	r.tick = boot(w)
+	run, err := r.run(controlapi.Stop, "stop-api")
+	require.NoError(t, err)
+	require.Equal(t, controlapi.RunSucceeded, run.Status, run.Error)
+	assert.Equal(t, []string{"bounds service/svc/api 0..0"}, w.aas.calls)
+	assert.Equal(t, 0, w.ecs.services["svc/api"].desired)
+
+	w.aas.calls, w.ecs.calls = nil, nil
+	run, err = r.run(controlapi.Start, "start-api")
+	require.NoError(t, err)
+	require.Equal(t, controlapi.RunSucceeded, run.Status, run.Error)
+	assert.Equal(t, []string{"bounds service/svc/api 2..4"}, w.aas.calls)
+	assert.Equal(t, []string{"service svc/api 2"}, w.ecs.calls, "the desired count after the bounds")
+	assert.Equal(t, 2, w.ecs.services["svc/api"].desired)
+}
+
 func TestStopVisitsStagesInReverse(t *testing.T) {
 	w := seedWorld()
 	for id := range w.ec2.instances {

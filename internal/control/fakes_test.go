@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -244,6 +246,38 @@ func (f *fakeECS) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _
 	return &ecs.UpdateServiceOutput{}, nil
 }
 
+// fakeAppScaling holds scalable targets by resource ID; calls records each registration, and ecs
+// lets a registration scale the service the way Application Auto Scaling would (into the bounds).
+type fakeAppScaling struct {
+	targets map[string][2]int
+	calls   []string
+	ecs     *fakeECS
+}
+
+func (f *fakeAppScaling) DescribeScalableTargets(_ context.Context, in *applicationautoscaling.DescribeScalableTargetsInput, _ ...func(*applicationautoscaling.Options)) (*applicationautoscaling.DescribeScalableTargetsOutput, error) {
+	if in.ServiceNamespace != aastypes.ServiceNamespaceEcs || in.ScalableDimension != aastypes.ScalableDimensionECSServiceDesiredCount {
+		return nil, fmt.Errorf("ValidationException: namespace %s dimension %s", in.ServiceNamespace, in.ScalableDimension)
+	}
+	out := &applicationautoscaling.DescribeScalableTargetsOutput{}
+	for _, id := range in.ResourceIds {
+		if b, ok := f.targets[id]; ok {
+			out.ScalableTargets = append(out.ScalableTargets, aastypes.ScalableTarget{ResourceId: aws.String(id), MinCapacity: aws.Int32(int32(b[0])), MaxCapacity: aws.Int32(int32(b[1]))})
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeAppScaling) RegisterScalableTarget(_ context.Context, in *applicationautoscaling.RegisterScalableTargetInput, _ ...func(*applicationautoscaling.Options)) (*applicationautoscaling.RegisterScalableTargetOutput, error) {
+	id := aws.ToString(in.ResourceId)
+	b := [2]int{int(aws.ToInt32(in.MinCapacity)), int(aws.ToInt32(in.MaxCapacity))}
+	f.targets[id] = b
+	f.calls = append(f.calls, fmt.Sprintf("bounds %s %d..%d", id, b[0], b[1]))
+	if svc := f.ecs.services[strings.TrimPrefix(id, "service/")]; svc != nil {
+		svc.desired = min(max(svc.desired, b[0]), b[1])
+	}
+	return &applicationautoscaling.RegisterScalableTargetOutput{}, nil
+}
+
 type fakeELB struct{ health map[string][]string }
 
 func (f *fakeELB) DescribeTargetHealth(_ context.Context, in *elasticloadbalancingv2.DescribeTargetHealthInput, _ ...func(*elasticloadbalancingv2.Options)) (*elasticloadbalancingv2.DescribeTargetHealthOutput, error) {
@@ -383,6 +417,7 @@ type world struct {
 	ec2    *fakeEC2
 	asg    *fakeASG
 	ecs    *fakeECS
+	aas    *fakeAppScaling
 	elb    *fakeELB
 	sfn    *fakeSFN
 	ddb    *fakeDynamo
@@ -399,8 +434,9 @@ func newWorld() *world {
 		elb: &fakeELB{health: map[string][]string{}}, ddb: &fakeDynamo{items: map[string]map[string]ddbtypes.AttributeValue{}},
 		events: &fakeEvents{}, sns: &fakeSNS{}, now: time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC),
 	}
+	w.aas = &fakeAppScaling{targets: map[string][2]int{}, ecs: w.ecs}
 	w.sfn = &fakeSFN{executions: map[string]*sfn.DescribeExecutionOutput{}, now: func() time.Time { return w.now }}
-	w.c = &Clients{EC2: w.ec2, AutoScaling: w.asg, ECS: w.ecs, ELB: w.elb, SFN: w.sfn, Dynamo: w.ddb, Events: w.events, SNS: w.sns, Clock: func() time.Time { return w.now }}
+	w.c = &Clients{EC2: w.ec2, AutoScaling: w.asg, ECS: w.ecs, AppScaling: w.aas, ELB: w.elb, SFN: w.sfn, Dynamo: w.ddb, Events: w.events, SNS: w.sns, Clock: func() time.Time { return w.now }}
 	return w
 }
 
