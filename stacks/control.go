@@ -62,11 +62,18 @@ func moduleStages(in *Instance, stage instance.ControlStage, module string) []co
 	}
 	switch module {
 	case "lookup":
+		// On EC2 capacity the hosts come first (and go last), so that the tasks have somewhere to run.
 		svc := in.Lookup.Service
+		var out []control.Stage
+		if svc.Hosts != nil {
+			hosts := piece("hosts")
+			hosts.AutoScalingGroups = []string{*svc.Hosts.AutoScalingGroupName()}
+			out = append(out, hosts)
+		}
 		db, app := piece("database"), piece("app")
 		db.ECSServices = []control.ECSService{{Cluster: *svc.Cluster.ClusterName(), Service: *svc.DatabaseService.ServiceName()}}
 		app.ECSServices = []control.ECSService{{Cluster: *svc.Cluster.ClusterName(), Service: *svc.AppService.ServiceName()}}
-		return []control.Stage{db, app}
+		return append(out, db, app)
 	case "jobs":
 		web := piece("web")
 		web.AutoScalingGroups = []string{*in.Jobs.Runner.WebFleet.AutoScalingGroupName()}

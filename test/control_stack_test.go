@@ -72,8 +72,8 @@ func actsInOrder(t *testing.T, asl map[string]any, action string) []string {
 
 func TestControlWorkflowStartsStagesInOrderAndStopsThemInReverse(t *testing.T) {
 	asl := workflow(t)
-	assert.Equal(t, []string{"Start directory", "Start data", "Start app", "Start app.lookup-database", "Start app.lookup-app", "Start app.jobs-web"}, actsInOrder(t, asl, "start"))
-	assert.Equal(t, []string{"Stop app.jobs-web", "Stop app.lookup-app", "Stop app.lookup-database", "Stop app", "Stop data", "Stop directory"}, actsInOrder(t, asl, "stop"))
+	assert.Equal(t, []string{"Start directory", "Start data", "Start app", "Start app.lookup-hosts", "Start app.lookup-database", "Start app.lookup-app", "Start app.jobs-web"}, actsInOrder(t, asl, "start"))
+	assert.Equal(t, []string{"Stop app.jobs-web", "Stop app.lookup-app", "Stop app.lookup-database", "Stop app.lookup-hosts", "Stop app", "Stop data", "Stop directory"}, actsInOrder(t, asl, "stop"))
 	st := states(asl)
 	assert.Equal(t, "Defaults", asl["StartAt"])
 	assert.Equal(t, "Begin", st["Input"]["Next"])
@@ -88,7 +88,7 @@ func TestControlWorkflowStartsStagesInOrderAndStopsThemInReverse(t *testing.T) {
 func TestControlWorkflowWaitsHaveTimeoutsAndFailurePaths(t *testing.T) {
 	asl := workflow(t)
 	st := states(asl)
-	for _, stage := range []string{"directory", "data", "app", "app.lookup-database", "app.lookup-app", "app.jobs-web"} {
+	for _, stage := range []string{"directory", "data", "app", "app.lookup-hosts", "app.lookup-database", "app.lookup-app", "app.jobs-web"} {
 		for _, verb := range []string{"Start", "Stop"} {
 			label := verb + " " + stage
 			assert.Equal(t, float64(ctl.PollSeconds), st[label+": wait"]["Seconds"], label)
@@ -117,7 +117,7 @@ func TestControlWorkflowWaitsHaveTimeoutsAndFailurePaths(t *testing.T) {
 	assert.Equal(t, "NotStarted", st["Begin"]["Catch"].([]any)[0].(map[string]any)["Next"], "a refused run goes to Fail without Finish, which would release the lock")
 	assert.Equal(t, "$.state.message", st["StageFailed"]["Parameters"].(map[string]any)["Cause.$"])
 	// The whole run has a deadline too: the stages' timeouts and settle delays, plus slack.
-	want := 300 + (900 + 120) + (900 + 60 + 120) + (1200+120)*4
+	want := 300 + (900 + 120) + (900 + 60 + 120) + (1200+120)*5
 	assert.Equal(t, float64(want), asl["TimeoutSeconds"])
 }
 
@@ -176,7 +176,11 @@ func TestControlFunctionRoleActsOnlyOnItsEnvironmentsTargets(t *testing.T) {
 			}
 		}
 		if res == `"*"` {
-			for _, a := range s["Action"].([]any) {
+			actions, ok := s["Action"].([]any)
+			if !ok {
+				actions = []any{s["Action"]}
+			}
+			for _, a := range actions {
 				assert.Regexp(t, `^(ec2|autoscaling|elasticloadbalancing|application-autoscaling):Describe`, a, "only describe calls on *")
 			}
 		}
@@ -234,8 +238,9 @@ func TestControlPublishesDefinitionsTheRunLogicReads(t *testing.T) {
 	for _, s := range d.Stages {
 		names = append(names, s.Name)
 	}
-	assert.Equal(t, []string{"directory", "data", "app", "app.lookup-database", "app.lookup-app", "app.jobs-web"}, names)
+	assert.Equal(t, []string{"directory", "data", "app", "app.lookup-hosts", "app.lookup-database", "app.lookup-app", "app.jobs-web"}, names)
 	assert.Equal(t, "lookup", d.Stages[3].Module)
+	assert.Len(t, d.Stages[3].AutoScalingGroups, 1, "the lookup service's EC2 hosts")
 	require.NotNil(t, d.Schedule)
 	assert.Equal(t, []string{"mon", "tue", "wed", "thu", "fri"}, d.Schedule.Days)
 }

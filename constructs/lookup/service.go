@@ -139,6 +139,8 @@ type Service struct {
 	DatabaseService  awsecs.IBaseService
 	LoadBalancer     awselasticloadbalancingv2.IApplicationLoadBalancer
 	AppSecurityGroup awsec2.ISecurityGroup
+	// Hosts is the EC2 capacity's Auto Scaling group; nil on Fargate.
+	Hosts awsautoscaling.IAutoScalingGroup
 	// SyncTask is the DataSync task; nil without Sync.
 	SyncTask awsdatasync.CfnTask
 
@@ -425,6 +427,7 @@ func (s *Service) ec2Capacity(cluster awsecs.Cluster) {
 		HealthChecks:   awsautoscaling.HealthChecks_Ec2(&awsautoscaling.Ec2HealthChecksOptions{GracePeriod: awscdk.Duration_Minutes(jsii.Number(5))}),
 		Notifications:  &[]*awsautoscaling.NotificationConfiguration{{Topic: notifications, ScalingEvents: awsautoscaling.ScalingEvents_ALL()}},
 	})
+	s.Hosts = asg
 	s.capacity = awsecs.NewAsgCapacityProvider(s.Construct, jsii.String("Capacity"), &awsecs.AsgCapacityProviderProps{
 		AutoScalingGroup:                   asg,
 		EnableManagedScaling:               jsii.Bool(true),
