@@ -234,6 +234,16 @@ func TestControlHold(t *testing.T) {
 	}
 }
 
+func TestControlRuns(t *testing.T) {
+	f := &fakeControl{recorded: recorded(t, "testdata/control-run-failed.json")}
+	withFakeControl(t, f)
+	out, _, code := cli("control", "runs", "staging", "--instance", "lab")
+	want := "start-20261201T070000-000Z  start failed    by alice at 2026-12-01T07:00:00Z (4m30s): sqlsvr (i-0000000000000sql1): went back to stopped after the start (Server.InsufficientInstanceCapacity: Insufficient capacity.)\n"
+	if code != 0 || out != want {
+		t.Errorf("runs %d:\n%q\nwant\n%q", code, out, want)
+	}
+}
+
 func TestControlNeedsAnInstance(t *testing.T) {
 	controlFlags.instance = ""
 	_, errs, code := cli("control", "runs", "staging")

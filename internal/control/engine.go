@@ -157,7 +157,11 @@ func takeLock(ctx context.Context, c *Clients, t *Table, l Lock) error {
 			return err
 		}
 		if running {
-			return &controlapi.BusyError{Environment: t.Env, Running: controlapi.Run{ID: holder.Execution, Environment: t.Env, Status: controlapi.RunRunning, StartedAt: holder.Since, StartedBy: "?", Action: actionOf(holder.Execution)}}
+			other, ok, err := t.GetRun(ctx, holder.Since, holder.Execution)
+			if err != nil || !ok {
+				other = controlapi.Run{ID: holder.Execution, Environment: t.Env, Status: controlapi.RunRunning, StartedAt: holder.Since, StartedBy: "unknown", Action: actionOf(holder.Execution)}
+			}
+			return &controlapi.BusyError{Environment: t.Env, Running: other}
 		}
 		err = t.TakeLock(ctx, l, holder.Execution)
 		if !errors.Is(err, ErrLockHeld) {
@@ -492,7 +496,11 @@ func (e *Engine) Check(ctx context.Context, in StageInput) (StageState, error) {
 		deadline, err := time.Parse(time.RFC3339, state.Deadline)
 		if err == nil && !e.Clients.now().Before(deadline) {
 			v.Status = controlapi.StageFailed
-			v.Message = fmt.Sprintf("timed out after %s, still %s", time.Duration(st.TimeoutSeconds)*time.Second, v.Message)
+			secs := st.TimeoutSeconds
+			if secs <= 0 {
+				secs = defaultTimeoutSecond
+			}
+			v.Message = fmt.Sprintf("timed out after %s, still %s", time.Duration(secs)*time.Second, v.Message)
 		}
 	}
 	state.Status, state.Message = v.Status, v.Message

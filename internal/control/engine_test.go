@@ -337,6 +337,7 @@ func TestSecondRunIsRefusedWhileTheFirstRuns(t *testing.T) {
 	var busy *controlapi.BusyError
 	require.ErrorAs(t, err, &busy)
 	assert.Equal(t, "start-a", busy.Running.ID)
+	assert.Equal(t, "alice", busy.Running.StartedBy, "the refusal says who started the running one")
 	assert.Contains(t, err.Error(), "environment staging is busy: start run start-a")
 	lock, _ := r.e.Table.ReadLock(ctx)
 	assert.Equal(t, "start-a", lock.Execution, "a refused run leaves the lock alone")
