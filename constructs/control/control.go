@@ -448,6 +448,7 @@ func (c *Control) grantFunction(role awsiam.Role, e Environment, execArns string
 	}
 	if len(services) > 0 {
 		allow(role, "SizeServices", []string{"ecs:DescribeServices", "ecs:UpdateService"}, services, nil)
+		allow(role, "TagServices", []string{"ecs:TagResource"}, services, statusTags)
 		// A service's scalable target (the lookup app's) is bounded to 0 on stop and restored on start.
 		// Its ARN ends in an ID Application Auto Scaling makes up, and DescribeScalableTargets takes no
 		// resource (Service Authorization Reference, Application Auto Scaling).

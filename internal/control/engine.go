@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -234,7 +235,7 @@ func (e *Engine) Act(ctx context.Context, in StageInput) (StageState, error) {
 	if err != nil {
 		return state, err
 	}
-	var toStart, toStop, tagEC2, tagASG []string
+	var toStart, toStop, tagEC2, tagASG, tagECS []string
 	var failures []string
 	for _, t := range ob.Targets {
 		if t.State == Missing {
@@ -263,11 +264,13 @@ func (e *Engine) Act(ctx context.Context, in StageInput) (StageState, error) {
 		case KindECS:
 			if err := e.sizeService(ctx, action, t); err != nil {
 				failures = append(failures, err.Error())
+			} else if t.Arn != "" {
+				tagECS = append(tagECS, t.Arn)
 			}
 		}
 	}
 	failures = append(failures, e.ec2Call(ctx, action, toStart, toStop)...)
-	e.tag(ctx, action, in.By, now, tagEC2, tagASG)
+	e.tag(ctx, action, in.By, now, tagEC2, tagASG, tagECS)
 	if len(failures) > 0 {
 		state.Status, state.Message = controlapi.StageFailed, strings.Join(failures, "; ")
 		e.stageDone(ctx, in.Execution, action, st.Name, Verdict{Status: controlapi.StageFailed, Total: len(ob.Targets), Message: state.Message})
@@ -411,9 +414,9 @@ func (e *Engine) boundScaling(ctx context.Context, id string, restore *Size) err
 	return nil
 }
 
-// tag writes the status tags on the EC2 instances and groups acted on. A failure to tag does not
+// tag writes the status tags on the EC2 instances, groups and services acted on. A failure to tag does not
 // fail the stage (the tags are information).
-func (e *Engine) tag(ctx context.Context, action controlapi.Action, by string, now time.Time, instances, groups []string) {
+func (e *Engine) tag(ctx context.Context, action controlapi.Action, by string, now time.Time, instances, groups, services []string) {
 	values := map[string]string{TagLastAction: string(action), TagLastActionAt: now.Format(time.RFC3339), TagLastActionBy: tagValue(by)}
 	if len(instances) > 0 {
 		var tags []ec2types.Tag
@@ -429,6 +432,13 @@ func (e *Engine) tag(ctx context.Context, action controlapi.Action, by string, n
 				ResourceType: aws.String("auto-scaling-group"), PropagateAtLaunch: aws.Bool(false)})
 		}
 		_, _ = e.Clients.AutoScaling.CreateOrUpdateTags(ctx, &autoscaling.CreateOrUpdateTagsInput{Tags: tags})
+	}
+	for _, arn := range services {
+		var tags []ecstypes.Tag
+		for _, k := range StatusTagKeys {
+			tags = append(tags, ecstypes.Tag{Key: aws.String(k), Value: aws.String(values[k])})
+		}
+		_, _ = e.Clients.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(arn), Tags: tags})
 	}
 }
 

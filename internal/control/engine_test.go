@@ -247,6 +247,7 @@ func TestStopSavesSizesAndStartRestoresThem(t *testing.T) {
 	assert.Equal(t, []string{"service svc/api 0"}, w.ecs.calls)
 	assert.Equal(t, "stopped", w.ec2.instances["i-0000000000000app1"].state)
 	assert.Equal(t, "stop", w.asg.groups["web"].tags[TagLastAction])
+	assert.Equal(t, "alice", w.ecs.services["svc/api"].tags[TagLastActionBy])
 
 	w.asg.calls, w.ecs.calls = nil, nil
 	run, err = r.run(controlapi.Start, "start-2")
@@ -295,6 +296,20 @@ func TestStopVisitsStagesInReverse(t *testing.T) {
 	require.Equal(t, controlapi.RunSucceeded, run.Status, run.Error)
 	assert.Equal(t, []string{"stop i-0000000000000app1", "stop i-0000000000000sql1,i-000000000000file1", "stop i-00000000000000ad1"}, w.ec2.calls)
 	assert.Equal(t, "app", run.Stages[0].Name)
+}
+
+func TestStopOfAGroupWaitsForItsInstancesToGo(t *testing.T) {
+	st := Stage{Name: "web", AutoScalingGroups: []string{"web"}, Wait: WaitRunning, TimeoutSeconds: 60}
+	w := seedWorld()
+	w.asg.groups["web"] = &fakeGroup{min: 0, max: 4, desired: 0, terminating: 1}
+	ob, err := w.c.observe(context.Background(), st)
+	require.NoError(t, err)
+	v := assess(st, controlapi.Stop, ob, nil)
+	assert.Equal(t, controlapi.StageWaiting, v.Status)
+	assert.Contains(t, v.Message, "web: has 0/0 in service, 1 other")
+	w.asg.groups["web"].terminating = 0
+	ob, _ = w.c.observe(context.Background(), st)
+	assert.Equal(t, controlapi.StageReady, assess(st, controlapi.Stop, ob, nil).Status)
 }
 
 func TestStartOfAGroupAtZeroWithoutSavedSizeFails(t *testing.T) {

@@ -159,6 +159,7 @@ func (f *fakeEC2) set(id, state, checks string) {
 
 type fakeGroup struct {
 	min, max, desired, inService int
+	terminating                  int
 	tags                         map[string]string
 }
 
@@ -177,6 +178,9 @@ func (f *fakeASG) DescribeAutoScalingGroups(_ context.Context, in *autoscaling.D
 		ag := astypes.AutoScalingGroup{AutoScalingGroupName: aws.String(n), MinSize: aws.Int32(int32(g.min)), MaxSize: aws.Int32(int32(g.max)), DesiredCapacity: aws.Int32(int32(g.desired))}
 		for i := 0; i < g.inService; i++ {
 			ag.Instances = append(ag.Instances, astypes.Instance{LifecycleState: astypes.LifecycleStateInService, HealthStatus: aws.String("Healthy")})
+		}
+		for i := 0; i < g.terminating; i++ {
+			ag.Instances = append(ag.Instances, astypes.Instance{LifecycleState: astypes.LifecycleStateTerminating, HealthStatus: aws.String("Healthy")})
 		}
 		for k, v := range g.tags {
 			ag.Tags = append(ag.Tags, astypes.TagDescription{Key: aws.String(k), Value: aws.String(v)})
@@ -215,7 +219,10 @@ func (f *fakeASG) CreateOrUpdateTags(_ context.Context, in *autoscaling.CreateOr
 	return &autoscaling.CreateOrUpdateTagsOutput{}, nil
 }
 
-type fakeService struct{ desired, running int }
+type fakeService struct {
+	desired, running int
+	tags             map[string]string
+}
 
 type fakeECS struct {
 	services map[string]*fakeService // cluster/service
@@ -233,7 +240,8 @@ func (f *fakeECS) DescribeServices(_ context.Context, in *ecs.DescribeServicesIn
 			out.Failures = append(out.Failures, ecstypes.Failure{Reason: aws.String("MISSING")})
 			continue
 		}
-		out.Services = append(out.Services, ecstypes.Service{ServiceName: aws.String(n), Status: aws.String("ACTIVE"), DesiredCount: int32(s.desired), RunningCount: int32(s.running),
+		out.Services = append(out.Services, ecstypes.Service{ServiceName: aws.String(n), Status: aws.String("ACTIVE"),
+			ServiceArn: aws.String("arn:aws:ecs:eu-central-1:123456789012:service/" + aws.ToString(in.Cluster) + "/" + n), DesiredCount: int32(s.desired), RunningCount: int32(s.running),
 			Deployments: []ecstypes.Deployment{{RolloutState: ecstypes.DeploymentRolloutStateCompleted}}})
 	}
 	return out, nil
@@ -276,6 +284,21 @@ func (f *fakeAppScaling) RegisterScalableTarget(_ context.Context, in *applicati
 		svc.desired = min(max(svc.desired, b[0]), b[1])
 	}
 	return &applicationautoscaling.RegisterScalableTargetOutput{}, nil
+}
+
+func (f *fakeECS) TagResource(_ context.Context, in *ecs.TagResourceInput, _ ...func(*ecs.Options)) (*ecs.TagResourceOutput, error) {
+	k := strings.TrimPrefix(aws.ToString(in.ResourceArn), "arn:aws:ecs:eu-central-1:123456789012:service/")
+	s, ok := f.services[k]
+	if !ok {
+		return nil, fmt.Errorf("InvalidParameterException: %s", aws.ToString(in.ResourceArn))
+	}
+	if s.tags == nil {
+		s.tags = map[string]string{}
+	}
+	for _, t := range in.Tags {
+		s.tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return &ecs.TagResourceOutput{}, nil
 }
 
 type fakeELB struct{ health map[string][]string }

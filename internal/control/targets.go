@@ -43,6 +43,10 @@ type Observed struct {
 	Desired, Running, Min, Max int
 	// Settled: an ECS service has one deployment and it is COMPLETED.
 	Settled bool
+	// Instances is every instance of a group, in service or not (a stop waits until there are none).
+	Instances int
+	// Arn is an ECS service's ARN (its status tags go there).
+	Arn string
 }
 
 // Observation is a stage's targets and its target groups' health, now.
@@ -80,6 +84,7 @@ func (c *Clients) observe(ctx context.Context, st Stage) (Observation, error) {
 						o.Running++
 					}
 				}
+				o.Instances = len(g.Instances)
 				o.State = fmt.Sprintf("%d/%d in service", o.Running, o.Desired)
 				if len(g.Instances) > o.Running {
 					o.State += fmt.Sprintf(", %d other", len(g.Instances)-o.Running)
@@ -107,7 +112,7 @@ func (c *Clients) observe(ctx context.Context, st Stage) (Observation, error) {
 		}
 		found := map[string]Observed{}
 		for _, s := range out.Services {
-			o := Observed{Desired: int(s.DesiredCount), Running: int(s.RunningCount)}
+			o := Observed{Desired: int(s.DesiredCount), Running: int(s.RunningCount), Arn: aws.ToString(s.ServiceArn)}
 			o.Settled = len(s.Deployments) == 1 && string(s.Deployments[0].RolloutState) != "IN_PROGRESS" && string(s.Deployments[0].RolloutState) != "FAILED"
 			o.State = fmt.Sprintf("%d/%d tasks", o.Running, o.Desired)
 			if aws.ToString(s.Status) != "ACTIVE" {
@@ -373,7 +378,7 @@ func targetReady(st Stage, action controlapi.Action, t Observed, deferred bool) 
 		return false, "is " + t.State, true
 	}
 	if action == controlapi.Stop {
-		return t.Running == 0 && t.Desired == 0, "has " + t.State, false
+		return t.Running == 0 && t.Desired == 0 && t.Instances == 0, "has " + t.State, false
 	}
 	if t.Desired == 0 {
 		return false, "has a desired size of 0", true
