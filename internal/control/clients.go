@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -46,6 +47,12 @@ type AppScaling interface {
 	RegisterScalableTarget(ctx context.Context, in *applicationautoscaling.RegisterScalableTargetInput, optFns ...func(*applicationautoscaling.Options)) (*applicationautoscaling.RegisterScalableTargetOutput, error)
 }
 
+// EKS is the EKS calls control makes (managed node groups). *eks.Client satisfies it.
+type EKS interface {
+	DescribeNodegroup(ctx context.Context, in *eks.DescribeNodegroupInput, optFns ...func(*eks.Options)) (*eks.DescribeNodegroupOutput, error)
+	UpdateNodegroupConfig(ctx context.Context, in *eks.UpdateNodegroupConfigInput, optFns ...func(*eks.Options)) (*eks.UpdateNodegroupConfigOutput, error)
+}
+
 // ELB is the load balancing call control makes (target health). *elasticloadbalancingv2.Client satisfies it.
 type ELB interface {
 	DescribeTargetHealth(ctx context.Context, in *elasticloadbalancingv2.DescribeTargetHealthInput, optFns ...func(*elasticloadbalancingv2.Options)) (*elasticloadbalancingv2.DescribeTargetHealthOutput, error)
@@ -75,13 +82,15 @@ type SNS interface {
 	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
-// Clients are the AWS clients control uses. AppScaling, Events and SNS may be nil (the CLI needs none);
+// Clients are the AWS clients control uses. AppScaling, EKS, Events and SNS may be nil (the CLI needs
+// none of them but EKS, and that only for environments with node groups);
 // Clock defaults to time.Now.
 type Clients struct {
 	EC2         EC2
 	AutoScaling AutoScaling
 	ECS         ECS
 	AppScaling  AppScaling
+	EKS         EKS
 	ELB         ELB
 	SFN         StepFunctions
 	Dynamo      Dynamo

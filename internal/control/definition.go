@@ -49,6 +49,7 @@ const (
 	KindEC2         = "ec2"
 	KindAutoScaling = "autoscaling"
 	KindECS         = "ecs"
+	KindEKS         = "eks"
 )
 
 // Definition is one environment, as the stack publishes it and the CLI and the page read it.
@@ -76,6 +77,8 @@ type Stage struct {
 	AutoScalingGroups []string `json:"autoscaling_groups,omitempty"`
 	// ECSServices as cluster/service.
 	ECSServices []string `json:"ecs_services,omitempty"`
+	// EKSNodegroups as cluster/nodegroup.
+	EKSNodegroups []string `json:"eks_nodegroups,omitempty"`
 	// Wait is WaitRunning (the default), WaitStatusChecks or WaitTargetGroup.
 	Wait            string   `json:"wait"`
 	TargetGroupArns []string `json:"target_group_arns,omitempty"`
@@ -109,7 +112,7 @@ func (d *Definition) InOrder(stop bool) []Stage {
 
 // TargetCount is how many target selectors the stage has (tags count as one).
 func (s *Stage) TargetCount() int {
-	n := len(s.InstanceIDs) + len(s.AutoScalingGroups) + len(s.ECSServices)
+	n := len(s.InstanceIDs) + len(s.AutoScalingGroups) + len(s.ECSServices) + len(s.EKSNodegroups)
 	if len(s.InstanceTags) > 0 {
 		n++
 	}

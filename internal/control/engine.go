@@ -17,6 +17,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -261,6 +263,10 @@ func (e *Engine) Act(ctx context.Context, in StageInput) (StageState, error) {
 			} else if changed {
 				tagASG = append(tagASG, t.ID)
 			}
+		case KindEKS:
+			if err := e.sizeNodegroup(ctx, action, t); err != nil {
+				failures = append(failures, err.Error())
+			}
 		case KindECS:
 			if err := e.sizeService(ctx, action, t); err != nil {
 				failures = append(failures, err.Error())
@@ -335,6 +341,33 @@ func (e *Engine) sizeGroup(ctx context.Context, action controlapi.Action, t Obse
 		return false, fmt.Errorf("start group %s: %v", t.ID, err)
 	}
 	return true, nil
+}
+
+// sizeNodegroup saves a managed node group's scaling and sets its minimum and desired size to 0 on
+// stop (EKS keeps a maximum of at least 1), and restores it on start.
+func (e *Engine) sizeNodegroup(ctx context.Context, action controlapi.Action, t Observed) error {
+	cluster, name, _ := strings.Cut(t.ID, "/")
+	var sc ekstypes.NodegroupScalingConfig
+	if action == controlapi.Stop {
+		if t.Desired == 0 && t.Min == 0 {
+			return nil
+		}
+		if err := e.Table.SaveSize(ctx, KindEKS, t.ID, Size{Min: t.Min, Max: t.Max, Desired: t.Desired}); err != nil {
+			return err
+		}
+		sc = ekstypes.NodegroupScalingConfig{MinSize: aws.Int32(0), DesiredSize: aws.Int32(0), MaxSize: aws.Int32(int32(max(t.Max, 1)))}
+	} else {
+		saved, ok, err := e.Table.SavedSize(ctx, KindEKS, t.ID)
+		if err != nil || !ok || t.Desired >= saved.Desired && t.Min >= saved.Min {
+			return err
+		}
+		sc = ekstypes.NodegroupScalingConfig{MinSize: aws.Int32(int32(saved.Min)), DesiredSize: aws.Int32(int32(saved.Desired)), MaxSize: aws.Int32(int32(max(saved.Max, 1)))}
+	}
+	_, err := e.Clients.EKS.UpdateNodegroupConfig(ctx, &eks.UpdateNodegroupConfigInput{ClusterName: aws.String(cluster), NodegroupName: aws.String(name), ScalingConfig: &sc})
+	if err != nil {
+		return fmt.Errorf("%s node group %s: %v", action, t.ID, err)
+	}
+	return nil
 }
 
 // KindAppScaling is the kind under which a service's scalable target's bounds are saved.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/stratolab/stratolab/internal/controlapi"
 	"github.com/stretchr/testify/assert"
@@ -280,6 +281,36 @@ func TestStopBoundsAScalableServiceToZeroAndStartRestoresTheBoundsFirst(t *testi
 	assert.Equal(t, []string{"bounds service/svc/api 2..4"}, w.aas.calls)
 	assert.Equal(t, []string{"service svc/api 2"}, w.ecs.calls, "the desired count after the bounds")
 	assert.Equal(t, 2, w.ecs.services["svc/api"].desired)
+}
+
+// The hub: its core node group holds the hub, the user groups scale from zero. A stop sets min and
+// desired to 0 (EKS refuses a maximum below 1); a start restores them and waits for the core nodes.
+func TestNodeGroupsAreSizedToZeroAndBack(t *testing.T) {
+	w := seedWorld()
+	w.eks.groups["hub/core"] = &ekstypes.NodegroupScalingConfig{MinSize: aws.Int32(1), DesiredSize: aws.Int32(1), MaxSize: aws.Int32(2)}
+	w.eks.groups["hub/general"] = &ekstypes.NodegroupScalingConfig{MinSize: aws.Int32(0), DesiredSize: aws.Int32(3), MaxSize: aws.Int32(15)}
+	w.asg.groups["eks-core"] = &fakeGroup{min: 1, max: 2, desired: 1, inService: 1}
+	w.asg.groups["eks-general"] = &fakeGroup{min: 0, max: 15, desired: 3, inService: 3}
+	def := seedDefinition()
+	def.Stages = []Stage{
+		{Name: "hub.hub-core", Module: "hub", EKSNodegroups: []string{"hub/core"}, Wait: WaitRunning, TimeoutSeconds: 900},
+		{Name: "hub.hub-users", Module: "hub", EKSNodegroups: []string{"hub/general"}, Wait: WaitRunning, TimeoutSeconds: 900},
+	}
+	r := newRunner(t, w, def)
+	r.tick = boot(w)
+	run, err := r.run(controlapi.Stop, "stop-hub")
+	require.NoError(t, err)
+	require.Equal(t, controlapi.RunSucceeded, run.Status, run.Error)
+	assert.Equal(t, []string{"nodegroup hub/general 0/0/15", "nodegroup hub/core 0/0/2"}, w.eks.calls, "users first, then the core")
+
+	w.eks.calls = nil
+	plan, err := (&Service{c: w.c, defs: []Definition{def}}).Plan(context.Background(), "staging", controlapi.Start)
+	require.NoError(t, err)
+	assert.Equal(t, "size hub/core to min 1, desired 1 (saved by the last stop), now active, 0/0 nodes", plan[0].Actions[0])
+	run, err = r.run(controlapi.Start, "start-hub")
+	require.NoError(t, err)
+	require.Equal(t, controlapi.RunSucceeded, run.Status, run.Error)
+	assert.Equal(t, []string{"nodegroup hub/core 1/1/2", "nodegroup hub/general 0/3/15"}, w.eks.calls)
 }
 
 func TestStopVisitsStagesInReverse(t *testing.T) {

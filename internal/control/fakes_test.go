@@ -20,6 +20,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -301,6 +303,37 @@ func (f *fakeECS) TagResource(_ context.Context, in *ecs.TagResourceInput, _ ...
 	return &ecs.TagResourceOutput{}, nil
 }
 
+// fakeEKS has managed node groups (cluster/name) whose nodes are the fake Auto Scaling group "eks-<name>".
+type fakeEKS struct {
+	groups map[string]*ekstypes.NodegroupScalingConfig
+	asg    *fakeASG
+	calls  []string
+}
+
+func (f *fakeEKS) DescribeNodegroup(_ context.Context, in *eks.DescribeNodegroupInput, _ ...func(*eks.Options)) (*eks.DescribeNodegroupOutput, error) {
+	sc, ok := f.groups[aws.ToString(in.ClusterName)+"/"+aws.ToString(in.NodegroupName)]
+	if !ok {
+		return nil, &ekstypes.ResourceNotFoundException{}
+	}
+	asg := "eks-" + aws.ToString(in.NodegroupName)
+	return &eks.DescribeNodegroupOutput{Nodegroup: &ekstypes.Nodegroup{Status: ekstypes.NodegroupStatusActive, ScalingConfig: sc,
+		Resources: &ekstypes.NodegroupResources{AutoScalingGroups: []ekstypes.AutoScalingGroup{{Name: aws.String(asg)}}}}}, nil
+}
+
+func (f *fakeEKS) UpdateNodegroupConfig(_ context.Context, in *eks.UpdateNodegroupConfigInput, _ ...func(*eks.Options)) (*eks.UpdateNodegroupConfigOutput, error) {
+	sc := in.ScalingConfig
+	if aws.ToInt32(sc.MaxSize) < 1 {
+		return nil, fmt.Errorf("InvalidParameterException: maxSize must be at least 1")
+	}
+	k := aws.ToString(in.ClusterName) + "/" + aws.ToString(in.NodegroupName)
+	f.groups[k] = sc
+	if g := f.asg.groups["eks-"+aws.ToString(in.NodegroupName)]; g != nil {
+		g.min, g.max, g.desired = int(aws.ToInt32(sc.MinSize)), int(aws.ToInt32(sc.MaxSize)), int(aws.ToInt32(sc.DesiredSize))
+	}
+	f.calls = append(f.calls, fmt.Sprintf("nodegroup %s %d/%d/%d", k, aws.ToInt32(sc.MinSize), aws.ToInt32(sc.DesiredSize), aws.ToInt32(sc.MaxSize)))
+	return &eks.UpdateNodegroupConfigOutput{}, nil
+}
+
 type fakeELB struct{ health map[string][]string }
 
 func (f *fakeELB) DescribeTargetHealth(_ context.Context, in *elasticloadbalancingv2.DescribeTargetHealthInput, _ ...func(*elasticloadbalancingv2.Options)) (*elasticloadbalancingv2.DescribeTargetHealthOutput, error) {
@@ -441,6 +474,7 @@ type world struct {
 	asg    *fakeASG
 	ecs    *fakeECS
 	aas    *fakeAppScaling
+	eks    *fakeEKS
 	elb    *fakeELB
 	sfn    *fakeSFN
 	ddb    *fakeDynamo
@@ -457,9 +491,10 @@ func newWorld() *world {
 		elb: &fakeELB{health: map[string][]string{}}, ddb: &fakeDynamo{items: map[string]map[string]ddbtypes.AttributeValue{}},
 		events: &fakeEvents{}, sns: &fakeSNS{}, now: time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC),
 	}
+	w.eks = &fakeEKS{groups: map[string]*ekstypes.NodegroupScalingConfig{}, asg: w.asg}
 	w.aas = &fakeAppScaling{targets: map[string][2]int{}, ecs: w.ecs}
 	w.sfn = &fakeSFN{executions: map[string]*sfn.DescribeExecutionOutput{}, now: func() time.Time { return w.now }}
-	w.c = &Clients{EC2: w.ec2, AutoScaling: w.asg, ECS: w.ecs, AppScaling: w.aas, ELB: w.elb, SFN: w.sfn, Dynamo: w.ddb, Events: w.events, SNS: w.sns, Clock: func() time.Time { return w.now }}
+	w.c = &Clients{EC2: w.ec2, AutoScaling: w.asg, ECS: w.ecs, AppScaling: w.aas, EKS: w.eks, ELB: w.elb, SFN: w.sfn, Dynamo: w.ddb, Events: w.events, SNS: w.sns, Clock: func() time.Time { return w.now }}
 	return w
 }
 

@@ -61,7 +61,7 @@ type Service struct {
 var _ controlapi.Service = (*Service)(nil)
 
 // NewService makes a Service over the definitions (from LoadDefinitions). The clients need EC2,
-// AutoScaling, ECS, ELB, SFN and Dynamo.
+// AutoScaling, ECS, ELB, SFN and Dynamo (and EKS for environments with node groups).
 func NewService(c *Clients, defs []Definition) (*Service, error) {
 	if c == nil || c.EC2 == nil || c.AutoScaling == nil || c.ECS == nil || c.ELB == nil || c.SFN == nil || c.Dynamo == nil {
 		return nil, errors.New("control: NewService needs the EC2, Auto Scaling, ECS, ELB, Step Functions and DynamoDB clients")
@@ -298,6 +298,16 @@ func (s *Service) Plan(ctx context.Context, name string, action controlapi.Actio
 				line = "nothing: " + label + " is " + o.State
 			case action == controlapi.Stop && o.Desired > 0:
 				line = fmt.Sprintf("size %s to 0 (saving %d), now %s", label, o.Desired, o.State)
+			case action == controlapi.Start && o.Type == KindEKS:
+				saved, ok, err := t.SavedSize(ctx, o.Type, o.ID)
+				if err != nil {
+					return nil, err
+				}
+				if ok && (saved.Min > o.Min || saved.Desired > o.Desired) {
+					line = fmt.Sprintf("size %s to min %d, desired %d (saved by the last stop), now %s", label, saved.Min, saved.Desired, o.State)
+				} else {
+					line = "nothing: " + label + " is " + o.State
+				}
 			case action == controlapi.Start && o.Desired == 0:
 				saved, ok, err := t.SavedSize(ctx, o.Type, o.ID)
 				if err != nil {

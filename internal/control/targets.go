@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/stratolab/stratolab/internal/controlapi"
 )
@@ -129,6 +132,9 @@ func (c *Clients) observe(ctx context.Context, st Stage) (Observation, error) {
 			ob.Targets = append(ob.Targets, o)
 		}
 	}
+	if err := c.observeEKS(ctx, st, &ob); err != nil {
+		return ob, err
+	}
 	for _, tg := range st.TargetGroupArns {
 		out, err := c.ELB.DescribeTargetHealth(ctx, &elasticloadbalancingv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg)})
 		if err != nil {
@@ -145,6 +151,51 @@ func (c *Clients) observe(ctx context.Context, st Stage) (Observation, error) {
 		}
 	}
 	return ob, nil
+}
+
+// observeEKS reads each managed node group's scaling and, through its Auto Scaling group, its nodes in service.
+func (c *Clients) observeEKS(ctx context.Context, st Stage, ob *Observation) error {
+	if len(st.EKSNodegroups) == 0 {
+		return nil
+	}
+	if c.EKS == nil {
+		return fmt.Errorf("stage %s has EKS node groups but no EKS client", st.Name)
+	}
+	for _, id := range st.EKSNodegroups {
+		cluster, name, _ := strings.Cut(id, "/")
+		o := Observed{Type: KindEKS, Target: controlapi.Target{Kind: kind(st, KindEKS), ID: id, State: Missing}}
+		out, err := c.EKS.DescribeNodegroup(ctx, &eks.DescribeNodegroupInput{ClusterName: aws.String(cluster), NodegroupName: aws.String(name)})
+		var nf *ekstypes.ResourceNotFoundException
+		if errors.As(err, &nf) {
+			ob.Targets = append(ob.Targets, o)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("describe node group %s: %w", id, err)
+		}
+		ng := out.Nodegroup
+		if sc := ng.ScalingConfig; sc != nil {
+			o.Min, o.Max, o.Desired = int(aws.ToInt32(sc.MinSize)), int(aws.ToInt32(sc.MaxSize)), int(aws.ToInt32(sc.DesiredSize))
+		}
+		o.Settled = ng.Status == ekstypes.NodegroupStatusActive
+		if ng.Resources != nil && len(ng.Resources.AutoScalingGroups) > 0 {
+			g, err := c.AutoScaling.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{aws.ToString(ng.Resources.AutoScalingGroups[0].Name)}})
+			if err != nil {
+				return fmt.Errorf("describe the nodes of node group %s: %w", id, err)
+			}
+			for _, grp := range g.AutoScalingGroups {
+				o.Instances = len(grp.Instances)
+				for _, in := range grp.Instances {
+					if in.LifecycleState == astypes.LifecycleStateInService {
+						o.Running++
+					}
+				}
+			}
+		}
+		o.State = fmt.Sprintf("%s, %d/%d nodes", strings.ToLower(string(ng.Status)), o.Running, o.Desired)
+		ob.Targets = append(ob.Targets, o)
+	}
+	return nil
 }
 
 func shortTG(arn string) string {
@@ -379,6 +430,13 @@ func targetReady(st Stage, action controlapi.Action, t Observed, deferred bool) 
 	}
 	if action == controlapi.Stop {
 		return t.Running == 0 && t.Desired == 0 && t.Instances == 0, "has " + t.State, false
+	}
+	if t.Type == KindEKS {
+		// A user node group scaled from zero by the cluster autoscaler is ready at 0 nodes.
+		if !t.Settled {
+			return false, "is " + t.State, false
+		}
+		return t.Running >= t.Desired, "has " + t.State, false
 	}
 	if t.Desired == 0 {
 		return false, "has a desired size of 0", true
