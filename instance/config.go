@@ -452,7 +452,7 @@ type ControlStage struct {
 	EC2               ControlEC2 `yaml:"ec2" doc:"EC2 instances, by ID or by tags (only existing, non-terminated instances)."`
 	AutoScalingGroups []string   `yaml:"autoscaling_groups" doc:"Auto Scaling group names: stop saves their sizes and sets 0, start restores them."`
 	ECSServices       []string   `yaml:"ecs_services" doc:"ECS services as cluster/service: stop saves the desired count and sets 0, start restores it."`
-	Modules           []string   `yaml:"modules" enum:"lookup|jobs" doc:"This instance's own modules, each in its own order (lookup: hosts, database, then app; jobs: the web fleet). The module must be enabled."`
+	Modules           []string   `yaml:"modules" enum:"lookup|jobs|hub" doc:"This instance's own modules, each in its own order (lookup: hosts, database, then app; jobs: the web fleet; hub: the core node group, then the user node groups). The module must be enabled."`
 	Wait              string     `yaml:"wait" enum:"running|status_checks|target_group" doc:"The readiness gate: running, status_checks (EC2 instance and system checks ok) or target_group (every target healthy). Default: running."`
 	TargetGroupArns   []string   `yaml:"target_group_arns" doc:"wait: target_group: the target groups whose targets must all be healthy."`
 	TimeoutMinutes    int        `yaml:"timeout_minutes" doc:"How long the stage may take to pass its gate, 1 to 180 minutes. Default: 15."`

@@ -26,6 +26,7 @@ var (
 var ControlModules = map[string]func(*Config) bool{
 	"lookup": func(c *Config) bool { return c.Enabled.Lookup },
 	"jobs":   func(c *Config) bool { return c.Enabled.Jobs },
+	"hub":    func(c *Config) bool { return c.Enabled.Hub },
 }
 
 // EnvironmentNames returns the control environments in the order the files write them.

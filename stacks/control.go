@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -74,6 +75,27 @@ func moduleStages(in *Instance, stage instance.ControlStage, module string) []co
 		db.ECSServices = []control.ECSService{{Cluster: *svc.Cluster.ClusterName(), Service: *svc.DatabaseService.ServiceName()}}
 		app.ECSServices = []control.ECSService{{Cluster: *svc.Cluster.ClusterName(), Service: *svc.AppService.ServiceName()}}
 		return append(out, db, app)
+	case "hub":
+		// The core group holds the hub itself; the user groups scale from zero and go first on stop.
+		h := in.Hub.Hub
+		core, users := piece("core"), piece("users")
+		var names []string
+		for n := range h.NodeGroups {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			ng := control.EKSNodegroup{Cluster: *h.Cluster.ClusterName(), Nodegroup: *h.NodeGroups[n].NodegroupName()}
+			if n == "core" {
+				core.EKSNodegroups = append(core.EKSNodegroups, ng)
+			} else {
+				users.EKSNodegroups = append(users.EKSNodegroups, ng)
+			}
+		}
+		if len(users.EKSNodegroups) == 0 {
+			return []control.Stage{core}
+		}
+		return []control.Stage{core, users}
 	case "jobs":
 		web := piece("web")
 		web.AutoScalingGroups = []string{*in.Jobs.Runner.WebFleet.AutoScalingGroupName()}

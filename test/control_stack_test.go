@@ -245,6 +245,37 @@ func TestControlPublishesDefinitionsTheRunLogicReads(t *testing.T) {
 	assert.Equal(t, []string{"mon", "tue", "wed", "thu", "fri"}, d.Schedule.Days)
 }
 
+func TestControlHubModuleSizesItsNodeGroups(t *testing.T) {
+	tpl := controlJSON(t)
+	params := resourcesWhere(tpl, "AWS::SSM::Parameter", "NotebooksDefinitionParameter")
+	require.Len(t, params, 1)
+	var d control.Definition
+	require.NoError(t, json.Unmarshal([]byte(flatten(params[0]["Properties"].(map[string]any)["Value"])), &d))
+	require.NoError(t, d.Check())
+	require.Len(t, d.Stages, 2)
+	assert.Equal(t, "hub.hub-core", d.Stages[0].Name)
+	assert.Len(t, d.Stages[0].EKSNodegroups, 1)
+	assert.Equal(t, "hub.hub-users", d.Stages[1].Name)
+	assert.Len(t, d.Stages[1].EKSNodegroups, 2, "general and gpu")
+	assert.Equal(t, 1, d.Order, "the second environment of the file")
+	var found bool
+	for _, s := range statements(t, tpl, "ControlNotebooksFunctionRole") {
+		if s["Sid"] == "SizeNodegroups" {
+			found = true
+			assert.Equal(t, []any{"eks:DescribeNodegroup", "eks:UpdateNodegroupConfig"}, s["Action"])
+			assert.Len(t, s["Resource"], 3)
+			assert.Contains(t, asJSON(s["Resource"]), `"arn:aws:eks:us-east-1:123456789012:nodegroup/"`)
+		}
+		assert.NotContains(t, asJSON(s), "ec2:StartInstances", "this environment has no instances of its own")
+	}
+	assert.True(t, found)
+	// A stop-only schedule: no start schedule for this environment.
+	scheds := resourcesWhere(tpl, "AWS::Scheduler::Schedule", "ControlNotebooks")
+	require.Len(t, scheds, 1)
+	assert.Equal(t, "cron(0 20 ? * * *)", scheds[0]["Properties"].(map[string]any)["ScheduleExpression"])
+	assert.Equal(t, "America/New_York", scheds[0]["Properties"].(map[string]any)["ScheduleExpressionTimezone"])
+}
+
 func TestControlFunctionIsGoOnArm64(t *testing.T) {
 	fns := resourcesWhere(controlJSON(t), "AWS::Lambda::Function", "ControlStagingFunction")
 	require.Len(t, fns, 1)

@@ -47,7 +47,8 @@ var pinnedLogicalIDs = map[string]map[string]map[string][]string{
 		// The run table: runs, locks, holds and the sizes stops saved (lose it and a start cannot restore them).
 		"Control": {
 			"AWS::DynamoDB::Table": {"ControlRunTable203502E3"},
-			"AWS::Logs::LogGroup":  {"ControlStagingFunctionLogs5A8B6718", "ControlStagingWorkflowLogs729AB3C4"},
+			"AWS::Logs::LogGroup": {"ControlNotebooksFunctionLogs036BC0F6", "ControlNotebooksWorkflowLogs3B6C7BC4",
+				"ControlStagingFunctionLogs5A8B6718", "ControlStagingWorkflowLogs729AB3C4"},
 		},
 	},
 	"lookup-existing-vpc": {

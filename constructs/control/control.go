@@ -50,6 +50,12 @@ type ECSService struct {
 	Service string
 }
 
+// EKSNodegroup is an EKS managed node group by its cluster's and its own name (either may be a token).
+type EKSNodegroup struct {
+	Cluster   string
+	Nodegroup string
+}
+
 // Stage is one stage of an environment.
 type Stage struct {
 	// Name is unique in the environment.
@@ -69,6 +75,9 @@ type Stage struct {
 	// ECSServices to size to 0 and back.
 	// Default: - none
 	ECSServices []ECSService
+	// EKSNodegroups to size to 0 and back.
+	// Default: - none
+	EKSNodegroups []EKSNodegroup
 	// Wait is the readiness gate: WaitRunning, WaitStatusChecks or WaitTargetGroup.
 	// Default: - WaitRunning
 	Wait string
@@ -176,7 +185,7 @@ func (p *Props) check() error {
 				errs = append(errs, fmt.Sprintf("environment %s: stage name %q is empty or listed twice", e.Name, s.Name))
 			}
 			stages[s.Name] = true
-			if len(s.InstanceIDs)+len(s.InstanceTags)+len(s.AutoScalingGroups)+len(s.ECSServices) == 0 {
+			if len(s.InstanceIDs)+len(s.InstanceTags)+len(s.AutoScalingGroups)+len(s.ECSServices)+len(s.EKSNodegroups) == 0 {
 				errs = append(errs, fmt.Sprintf("environment %s: stage %s has no targets", e.Name, s.Name))
 			}
 			switch s.Wait {
@@ -296,6 +305,13 @@ func stageJSON(s Stage) map[string]any {
 		}
 		m["ecs_services"] = list
 	}
+	if len(s.EKSNodegroups) > 0 {
+		var list []string
+		for _, n := range s.EKSNodegroups {
+			list = append(list, n.Cluster+"/"+n.Nodegroup)
+		}
+		m["eks_nodegroups"] = list
+	}
 	if len(s.TargetGroupArns) > 0 {
 		m["target_group_arns"] = s.TargetGroupArns
 	}
@@ -399,7 +415,11 @@ func (c *Control) grantFunction(role awsiam.Role, e Environment, execArns string
 	var groups []string
 	var services []string
 	var targetGroups []string
+	var nodegroups []string
 	for _, s := range e.Stages {
+		for _, n := range s.EKSNodegroups {
+			nodegroups = append(nodegroups, fmt.Sprintf("arn:%s:eks:%s:%s:nodegroup/%s/%s/*", part, region, account, n.Cluster, n.Nodegroup))
+		}
 		ids = append(ids, s.InstanceIDs...)
 		if len(s.InstanceTags) > 0 {
 			tagSets = append(tagSets, s.InstanceTags)
@@ -410,7 +430,7 @@ func (c *Control) grantFunction(role awsiam.Role, e Environment, execArns string
 		}
 		targetGroups = append(targetGroups, s.TargetGroupArns...)
 	}
-	if len(groups) > 0 {
+	if len(groups) > 0 || len(nodegroups) > 0 {
 		describe = append(describe, "autoscaling:DescribeAutoScalingGroups")
 	}
 	if len(targetGroups) > 0 {
@@ -456,6 +476,10 @@ func (c *Control) grantFunction(role awsiam.Role, e Environment, execArns string
 		allow(role, "BoundServiceScaling", []string{"application-autoscaling:RegisterScalableTarget"},
 			[]string{fmt.Sprintf("arn:%s:application-autoscaling:%s:%s:scalable-target/*", part, region, account)}, nil)
 	}
+	if len(nodegroups) > 0 {
+		// A node group's ARN ends in an ID EKS makes up (Service Authorization Reference, Amazon EKS: nodegroup).
+		allow(role, "SizeNodegroups", []string{"eks:DescribeNodegroup", "eks:UpdateNodegroupConfig"}, nodegroups, nil)
+	}
 	c.grantTable(role, "RunTable", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"}, e.Name, "env#", "hold#")
 	allow(role, "OwnExecutions", []string{"states:DescribeExecution"}, []string{execArns}, nil)
 	allow(role, "Events", []string{"events:PutEvents"}, []string{fmt.Sprintf("arn:%s:events:%s:%s:event-bus/default", part, region, account)}, nil)
@@ -464,7 +488,7 @@ func (c *Control) grantFunction(role awsiam.Role, e Environment, execArns string
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("EC2's, Auto Scaling's and Application Auto Scaling's Describe calls take no resource ARN; a scalable target's ARN ends in a generated ID (scalable-target/*); instances chosen by tags are arn:...:instance/* under an aws:ResourceTag condition " +
+		Reason: jsii.String("EC2's, Auto Scaling's and Application Auto Scaling's Describe calls take no resource ARN; a scalable target's and a node group's ARN end in a generated ID (scalable-target/*, nodegroup/<cluster>/<name>/*); instances chosen by tags are arn:...:instance/* under an aws:ResourceTag condition " +
 			"for each of the stage's tags; a group's ARN has its UUID as *; the function describes only its own environment's executions (execution:<workflow>:*); " +
 			"the log stream grant is on this function's own log group."),
 	}}, jsii.Bool(true))
@@ -524,10 +548,19 @@ func (c *Control) newOperatorPolicy(scope constructs.Construct, name string, e E
 	if len(services) > 0 {
 		add("SeeServices", []string{"ecs:DescribeServices"}, services, nil)
 	}
+	var nodegroups []string
+	for _, s := range e.Stages {
+		for _, n := range s.EKSNodegroups {
+			nodegroups = append(nodegroups, fmt.Sprintf("arn:%s:eks:%s:%s:nodegroup/%s/%s/*", part, region, account, n.Cluster, n.Nodegroup))
+		}
+	}
+	if len(nodegroups) > 0 {
+		add("SeeNodegroups", []string{"eks:DescribeNodegroup"}, nodegroups, nil)
+	}
 	cdknag.NagSuppressions_AddResourceSuppressions(mp, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("Operators watch only this environment's executions (execution:<workflow>:*, names are made per run) and read the instance's " +
-			"control parameters (/stratolab/<instance>/control/*); the Describe calls of EC2, Auto Scaling and Elastic Load Balancing take no resource ARN."),
+			"control parameters (/stratolab/<instance>/control/*) and its node groups (nodegroup/<cluster>/<name>/*, the ID is EKS's); the Describe calls of EC2, Auto Scaling and Elastic Load Balancing take no resource ARN."),
 	}}, jsii.Bool(true))
 	return mp
 }
