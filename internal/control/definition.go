@@ -1,5 +1,13 @@
 // Package control is the control module's run logic: what an environment's stages are, how a stage's
 // targets are resolved, started, stopped and checked, the one-run-at-a-time lock, holds and schedules.
+// Targets are EC2 instances (by ID or tags; only existing, non-terminated ones), Auto Scaling groups and
+// EKS managed node groups (sizes saved on stop and restored on start) and ECS services (desired count,
+// and the bounds of a scalable target, saved and restored).
+//
+// For the page's function: defs, err := control.LoadDefinitions(ctx, ssmClient, instance), then
+// svc, err := control.NewService(&control.Clients{EC2: ..., AutoScaling: ..., ECS: ..., EKS: ..., ELB: ...,
+// SFN: ..., Dynamo: ...}, defs); svc is a controlapi.Service. Its role needs what an environment's
+// operator policy allows (the Control stack's <Env>OperatorPolicyArn outputs).
 // It has no CDK in it. The workflow's function (functions/control) calls Engine's steps; the CLI and
 // the control page use Service, which implements controlapi.Service against AWS.
 //
