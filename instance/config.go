@@ -37,6 +37,7 @@ type Config struct {
 	Lookup     Lookup     `yaml:"lookup" doc:"The QA Authority Lookup service: used when enabled.lookup is set."`
 	Hub        Hub        `yaml:"hub" doc:"JupyterHub on EKS: used when enabled.hub is set."`
 	Registry   Registry   `yaml:"registry" doc:"HelioCloud's data registry: used when enabled.registry is set."`
+	Control    Control    `yaml:"control" doc:"Cloud Control: ordered, readiness-gated start and stop of environments, used when enabled.control is set."`
 
 	// Sources maps every key path that came from a file (such as "vpc.cidr" or
 	// "vpc.private_subnet_ids[1]") to where it was written.
@@ -109,6 +110,8 @@ type Enabled struct {
 	Hub    bool `yaml:"hub" doc:"JupyterHub and Dask Gateway on EKS, logging in through Cognito: <instance>/Hub (turns Auth on)."`
 	// Registry is HelioCloud's data registry.
 	Registry bool `yaml:"registry" doc:"HelioCloud's data registry: <instance>/Registry (dataset buckets, upload bucket, records table, ingest workflow)."`
+	// Control is Cloud Control.
+	Control bool `yaml:"control" doc:"Cloud Control: <instance>/Control (a start/stop workflow per environment, schedules, the run table, operator policies)."`
 }
 
 // Pos is where a key was written.
@@ -494,4 +497,47 @@ type RegistryBucket struct {
 	Description string   `yaml:"description" doc:"catalog.json description."`
 	Readers     []string `yaml:"readers" doc:"private: IAM role or user ARNs, or 12-digit account IDs, that may read."`
 	CorsOrigins []string `yaml:"cors_origins" doc:"public: origins browsers may read from. Default: every origin."`
+}
+
+// Control is Cloud Control: <instance>/Control.
+type Control struct {
+	Environments      map[string]ControlEnvironment `yaml:"environments" doc:"Environments by name: stages started top to bottom and stopped bottom to top."`
+	NotificationTopic string                        `yaml:"notification_topic_arn" doc:"An SNS topic ARN that hears of every run's end (the EventBridge events are always put)."`
+	Lifecycle         LifecycleOverride             `yaml:"lifecycle" doc:"Overrides the instance lifecycle for the run table."`
+}
+
+// ControlEnvironment is one environment.
+type ControlEnvironment struct {
+	Stages     []ControlStage   `yaml:"stages" doc:"The stages in start order (stop runs them in reverse)."`
+	Schedule   *ControlSchedule `yaml:"schedule" doc:"Start and stop on a schedule (EventBridge Scheduler, in an IANA time zone)."`
+	KmsKeyArns []string         `yaml:"kms_key_arns" doc:"KMS keys of the instances' encrypted EBS volumes: starting them needs kms:CreateGrant on each."`
+}
+
+// ControlStage is one stage: its targets and its readiness gate.
+type ControlStage struct {
+	Name              string     `yaml:"name" doc:"The stage's name: lowercase letters, digits and dashes, unique in the environment."`
+	EC2               ControlEC2 `yaml:"ec2" doc:"EC2 instances, by ID or by tags (only existing, non-terminated instances)."`
+	AutoScalingGroups []string   `yaml:"autoscaling_groups" doc:"Auto Scaling group names: stop saves their sizes and sets 0, start restores them."`
+	ECSServices       []string   `yaml:"ecs_services" doc:"ECS services as cluster/service: stop saves the desired count and sets 0, start restores it."`
+	Modules           []string   `yaml:"modules" enum:"lookup|jobs|hub" doc:"This instance's own modules, each in its own order (lookup: hosts, database, then app; jobs: the web fleet; hub: the core node group, then the user node groups). The module must be enabled."`
+	Wait              string     `yaml:"wait" enum:"running|status_checks|target_group" doc:"The readiness gate: running, status_checks (EC2 instance and system checks ok) or target_group (every target healthy). Default: running."`
+	TargetGroupArns   []string   `yaml:"target_group_arns" doc:"wait: target_group: the target groups whose targets must all be healthy."`
+	TimeoutMinutes    int        `yaml:"timeout_minutes" doc:"How long the stage may take to pass its gate, 1 to 180 minutes. Default: 15."`
+	SettleSeconds     int        `yaml:"settle_seconds" doc:"A pause after the stage is ready, before the next one starts, 0 to 3600 seconds. Default: 0."`
+}
+
+// ControlEC2 selects instances.
+type ControlEC2 struct {
+	IDs  []string            `yaml:"ids" doc:"Instance IDs (i-0123456789abcdef0)."`
+	Tags map[string][]string `yaml:"tags" doc:"Tag key -> allowed values; an instance must match every key."`
+}
+
+// ControlSchedule is an environment's schedule.
+type ControlSchedule struct {
+	Timezone  string   `yaml:"timezone" doc:"IANA time zone, such as Europe/Berlin (required)."`
+	Start     string   `yaml:"start" doc:"Local start time HH:MM, or empty for a stop-only schedule."`
+	Stop      string   `yaml:"stop" doc:"Local stop time HH:MM, or empty for a start-only schedule."`
+	Days      []string `yaml:"days" doc:"Days of the start: mon..sun, or ranges such as mon-fri. Default: every day."`
+	Overnight bool     `yaml:"overnight" doc:"The stop is earlier than the start and runs the morning after each start day."`
+	SkipDates []string `yaml:"skip_dates" doc:"Local dates (YYYY-MM-DD), such as holidays, on which the scheduled start does nothing."`
 }

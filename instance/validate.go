@@ -114,6 +114,7 @@ func validate(cfg *Config, instanceFile string) Problems {
 	v.hub()
 	v.registry()
 	v.dns()
+	v.control()
 	return v.problems
 }
 

@@ -32,6 +32,8 @@ type Instance struct {
 	Hub *Hub
 	// Registry is nil unless enabled.registry is set.
 	Registry *Registry
+	// Control is nil unless enabled.control is set.
+	Control *Control
 	// Stacks in the order Build created them.
 	Stacks []awscdk.Stack
 }
@@ -58,6 +60,9 @@ func Build(app constructs.Construct, cfg *instance.Config) *Instance {
 	}
 	if cfg.Enabled.Registry {
 		in.Registry = newRegistry(in, cfg)
+	}
+	if cfg.Enabled.Control {
+		in.Control = newControl(in, cfg)
 	}
 
 	tags := awscdk.Tags_Of(in.Scope)

@@ -47,6 +47,12 @@ var pinnedLogicalIDs = map[string]map[string]map[string][]string{
 			"AWS::Logs::LogGroup": {"CustomS3AutoDeleteObjectsCustomResourceProviderLogGroup73C4029F", "RegistryCatalogLogs6B6CE836", "RegistryCopyLogsC3C9B2D6", "RegistryIndexLogs36931C1E",
 				"RegistryReportLogs1123AF52", "RegistryValidateLogs873327CD", "RegistryWorkflowLogsBE62DF28"},
 		},
+		// The run table: runs, locks, holds and the sizes stops saved (lose it and a start cannot restore them).
+		"Control": {
+			"AWS::DynamoDB::Table": {"ControlRunTable203502E3"},
+			"AWS::Logs::LogGroup": {"ControlNotebooksFunctionLogs036BC0F6", "ControlNotebooksWorkflowLogs3B6C7BC4",
+				"ControlStagingFunctionLogs5A8B6718", "ControlStagingWorkflowLogs729AB3C4"},
+		},
 	},
 	// Production: each stack with log groups has its logs key (stacks.secureLogGroups).
 	"lookup-existing-vpc": {

@@ -145,6 +145,8 @@ type Service struct {
 	// Front is the load balancer's front door: its certificate (when made) and DNS records.
 	Front            *webfront.WebFront
 	AppSecurityGroup awsec2.ISecurityGroup
+	// Hosts is the EC2 capacity's Auto Scaling group; nil on Fargate.
+	Hosts awsautoscaling.IAutoScalingGroup
 	// SyncTask is the DataSync task; nil without Sync.
 	SyncTask awsdatasync.CfnTask
 
@@ -432,6 +434,7 @@ func (s *Service) ec2Capacity(cluster awsecs.Cluster) {
 		HealthChecks:   awsautoscaling.HealthChecks_Ec2(&awsautoscaling.Ec2HealthChecksOptions{GracePeriod: awscdk.Duration_Minutes(jsii.Number(5))}),
 		Notifications:  &[]*awsautoscaling.NotificationConfiguration{{Topic: notifications, ScalingEvents: awsautoscaling.ScalingEvents_ALL()}},
 	})
+	s.Hosts = asg
 	s.capacity = awsecs.NewAsgCapacityProvider(s.Construct, jsii.String("Capacity"), &awsecs.AsgCapacityProviderProps{
 		AutoScalingGroup:                   asg,
 		EnableManagedScaling:               jsii.Bool(true),

@@ -67,7 +67,7 @@ type Stage struct {
 
 // Target is one thing a stage starts and stops, resolved now (tags become instance IDs).
 type Target struct {
-	// Kind is "ec2", "autoscaling", "ecs", "rds" or "module:<name>" for a module's own piece.
+	// Kind is "ec2", "autoscaling", "ecs", "eks" (a managed node group), "rds" or "module:<name>" for a module's own piece.
 	Kind string `json:"kind"`
 	// ID is the AWS identifier: an instance ID, a group name, cluster/service, a DB identifier.
 	ID string `json:"id"`

@@ -1,0 +1,121 @@
+package test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stratolab/stratolab/instance"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// controlBase enables control; an environment's keys start at line 13.
+const controlBase = goodInstance + "enabled:\n  control: true\ncontrol:\n  environments:\n    staging:\n"
+
+func withControl(keys string) string { return controlBase + keys }
+
+const oneStage = "      stages: [{name: app, ec2: {tags: {Name: [app01]}}}]\n"
+
+func TestLoadRejectsBadControlConfig(t *testing.T) {
+	cases := []struct {
+		name, file string
+		want       []string
+	}{
+		{"control no environments", goodInstance + "enabled:\n  control: true\n",
+			[]string{"control.environments: is empty"}},
+		{"control environment name with capitals", goodInstance + "enabled:\n  control: true\ncontrol:\n  environments:\n    Staging:\n" + oneStage,
+			[]string{`lab.yaml:13: control.environments.Staging: environment name "Staging" must be lowercase`}},
+		{"control environment without stages", withControl("      schedule: {timezone: UTC, start: \"08:00\"}\n"),
+			[]string{"control.environments.staging.stages: is empty"}},
+		{"control stage without targets", withControl("      stages: [{name: app}]\n"),
+			[]string{"lab.yaml:13: control.environments.staging.stages[0]: has no targets"}},
+		{"control stage name missing", withControl("      stages: [{ec2: {ids: [i-0123456789abcdef0]}}]\n"),
+			[]string{"control.environments.staging.stages[0].name: is required"}},
+		{"control stage name with a space", withControl("      stages: [{name: my app, ec2: {ids: [i-0123456789abcdef0]}}]\n"),
+			[]string{`control.environments.staging.stages[0].name: "my app" must be lowercase letters`}},
+		{"control stage names twice", withControl("      stages:\n        - {name: app, ec2: {ids: [i-0123456789abcdef0]}}\n        - {name: app, ec2: {ids: [i-0123456789abcdef1]}}\n"),
+			[]string{`lab.yaml:15: control.environments.staging.stages[1].name: "app" is already control.environments.staging.stages[0]`}},
+		{"control instance ID in the wrong format", withControl("      stages: [{name: app, ec2: {ids: [app01]}}]\n"),
+			[]string{`control.environments.staging.stages[0].ec2.ids[0]: "app01" is not an EC2 instance ID`}},
+		{"control tag key too long", withControl("      stages: [{name: app, ec2: {tags: {" + strings.Repeat("k", 129) + ": [a]}}}]\n"),
+			[]string{"is not a tag key: the key is 129 characters long; AWS allows 128"}},
+		{"control tag without values", withControl("      stages: [{name: app, ec2: {tags: {Name: []}}}]\n"),
+			[]string{"control.environments.staging.stages[0].ec2.tags.Name: has no values"}},
+		{"control the same instance in two stages", withControl("      stages:\n        - {name: db, ec2: {ids: [i-0123456789abcdef0]}}\n        - {name: app, ec2: {ids: [i-0123456789abcdef0]}}\n"),
+			[]string{"lab.yaml:15: control.environments.staging.stages[1].ec2.ids[0]: instance i-0123456789abcdef0 is already a target of control.environments.staging.stages[0]"}},
+		{"control the same tag in two stages", withControl("      stages:\n        - {name: db, ec2: {tags: {Name: [sql]}}}\n        - {name: app, ec2: {tags: {Name: [app, sql]}}}\n"),
+			[]string{"control.environments.staging.stages[1].ec2.tags.Name[1]: the tag Name=sql is already a target of control.environments.staging.stages[0]"}},
+		{"control the same group in two stages", withControl("      stages:\n        - {name: db, autoscaling_groups: [web]}\n        - {name: app, autoscaling_groups: [web]}\n"),
+			[]string{"stages[1].autoscaling_groups[0]: the group web is already a target of"}},
+		{"control a group given as an ARN", withControl("      stages: [{name: app, autoscaling_groups: [\"arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:x:autoScalingGroupName/web\"]}]\n"),
+			[]string{"is not an Auto Scaling group name"}},
+		{"control ECS service without its cluster", withControl("      stages: [{name: app, ecs_services: [api]}]\n"),
+			[]string{`control.environments.staging.stages[0].ecs_services[0]: "api" is not cluster/service`}},
+		{"control module not enabled", withControl("      stages: [{name: app, modules: [lookup]}]\n"),
+			[]string{"control.environments.staging.stages[0].modules[0]: module lookup is not enabled (set enabled.lookup: true"}},
+		{"control unknown module", withControl("      stages: [{name: app, modules: [wiki]}]\n"),
+			[]string{`control.environments.staging.stages[0].modules[0]: "wiki" is not allowed (one of: lookup, jobs, hub)`}},
+		{"control hub module not enabled", withControl("      stages: [{name: hub, modules: [hub]}]\n"),
+			[]string{"control.environments.staging.stages[0].modules[0]: module hub is not enabled (set enabled.hub: true"}},
+		{"control unknown wait", withControl("      stages: [{name: app, ec2: {ids: [i-0123456789abcdef0]}, wait: healthy}]\n"),
+			[]string{`control.environments.staging.stages[0].wait: "healthy" is not allowed (one of: running, status_checks, target_group)`}},
+		{"control target group wait without target groups", withControl("      stages: [{name: app, ec2: {ids: [i-0123456789abcdef0]}, wait: target_group}]\n"),
+			[]string{"stages[0].target_group_arns: is empty but wait is target_group"}},
+		{"control target group in another region", withControl("      stages: [{name: app, ec2: {ids: [i-0123456789abcdef0]}, wait: target_group, target_group_arns: [\"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef\"]}]\n"),
+			[]string{"stages[0].target_group_arns[0]: is in eu-west-1, not in the instance's region us-east-1"}},
+		{"control timeout out of range", withControl("      stages: [{name: app, ec2: {ids: [i-0123456789abcdef0]}, timeout_minutes: 600}]\n"),
+			[]string{"stages[0].timeout_minutes: 600 is out of range (1 to 180 minutes"}},
+		{"control settle out of range", withControl("      stages: [{name: app, ec2: {ids: [i-0123456789abcdef0]}, settle_seconds: -1}]\n"),
+			[]string{"stages[0].settle_seconds: -1 is out of range (0 to 3600 seconds)"}},
+		{"control unknown time zone", withControl(oneStage + "      schedule: {timezone: Europe/Munich, start: \"08:00\"}\n"),
+			[]string{`lab.yaml:14: control.environments.staging.schedule.timezone: "Europe/Munich" is not in the time zone database`}},
+		{"control time zone Local", withControl(oneStage + "      schedule: {timezone: Local, start: \"08:00\"}\n"),
+			[]string{`schedule.timezone: "Local" is not an IANA time zone name`}},
+		{"control schedule without time zone", withControl(oneStage + "      schedule: {start: \"08:00\"}\n"),
+			[]string{"schedule.timezone: is required"}},
+		{"control start not HH:MM", withControl(oneStage + "      schedule: {timezone: UTC, start: \"8am\"}\n"),
+			[]string{`schedule.start: "8am" is not a time HH:MM`}},
+		{"control stop at 24:00", withControl(oneStage + "      schedule: {timezone: UTC, stop: \"24:00\"}\n"),
+			[]string{`schedule.stop: "24:00" is not a time HH:MM`}},
+		{"control stop before start without overnight", withControl(oneStage + "      schedule: {timezone: UTC, start: \"20:00\", stop: \"06:00\"}\n"),
+			[]string{"schedule.stop: 06:00 is before the start 20:00 (set overnight: true"}},
+		{"control overnight with a stop after the start", withControl(oneStage + "      schedule: {timezone: UTC, start: \"08:00\", stop: \"19:00\", overnight: true}\n"),
+			[]string{"schedule.overnight: is set but the stop 19:00 is after the start 08:00"}},
+		{"control schedule with neither start nor stop", withControl(oneStage + "      schedule: {timezone: UTC}\n"),
+			[]string{"control.environments.staging.schedule: has neither start nor stop"}},
+		{"control bad day range", withControl(oneStage + "      schedule: {timezone: UTC, start: \"08:00\", days: [fri-mon]}\n"),
+			[]string{`schedule.days[0]: "fri-mon" is not a day or a range of days`}},
+		{"control bad skip date", withControl(oneStage + "      schedule: {timezone: UTC, start: \"08:00\", skip_dates: [\"2026-02-30\"]}\n"),
+			[]string{`schedule.skip_dates[0]: "2026-02-30" is not a date YYYY-MM-DD`}},
+		{"control KMS alias instead of key ARN", withControl(oneStage + "      kms_key_arns: [\"alias/ebs\"]\n"),
+			[]string{`control.environments.staging.kms_key_arns[0]: "alias/ebs" is not a KMS key ARN`}},
+		{"control bad topic ARN", controlBase + oneStage + "  notification_topic_arn: control\n",
+			[]string{`control.notification_topic_arn: "control" is not an SNS topic ARN`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeInstance(t, "lab", tc.file, nil)
+			_, err := instance.Load(dir, "lab")
+			require.Error(t, err)
+			for _, w := range tc.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			for _, l := range lines(err.Error()) {
+				if strings.Contains(l, "configuration problem") {
+					continue
+				}
+				assert.Regexp(t, problemLine, strings.TrimPrefix(l, dir+"/"))
+			}
+		})
+	}
+}
+
+func TestLoadChecksControlOnlyWhenEnabled(t *testing.T) {
+	dir := writeInstance(t, "lab", goodInstance+"control:\n  environments:\n    staging:\n      stages: [{name: app}]\n", nil)
+	_, err := instance.Load(dir, "lab")
+	require.NoError(t, err)
+	dir = writeInstance(t, "lab", withControl(oneStage+"    prod:\n"+oneStage), nil)
+	cfg, err := instance.Load(dir, "lab")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"staging", "prod"}, cfg.EnvironmentNames(), "in the file's order")
+}
