@@ -60,7 +60,7 @@ var pinnedLogicalIDs = map[string]map[string]map[string][]string{
 		"LookupData": withLogsKey(lookupDataIDs),
 	},
 	"regulated": {
-		"Base": {"AWS::Logs::LogGroup": {"NetworkFlowLogs2BEC3212"}, "AWS::KMS::Key": {"LogsKeyA6AB43B2"}},
+		"Base": {"AWS::Logs::LogGroup": {"CustomVpcRestrictDefaultSGCustomResourceProviderLogGroup873C9E95", "NetworkFlowLogs2BEC3212"}, "AWS::KMS::Key": {"LogsKeyA6AB43B2"}},
 		"Auth": {"AWS::Cognito::UserPool": {"AuthUserPool8115E87F"}},
 	},
 	"archive": {},
