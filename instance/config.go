@@ -503,7 +503,22 @@ type RegistryBucket struct {
 type Control struct {
 	Environments      map[string]ControlEnvironment `yaml:"environments" doc:"Environments by name: stages started top to bottom and stopped bottom to top."`
 	NotificationTopic string                        `yaml:"notification_topic_arn" doc:"An SNS topic ARN that hears of every run's end (the EventBridge events are always put)."`
+	Page              ControlPage                   `yaml:"page" doc:"The control page: testers log in through the instance's Cognito pool, start, stop and watch."`
 	Lifecycle         LifecycleOverride             `yaml:"lifecycle" doc:"Overrides the instance lifecycle for the run table."`
+}
+
+// ControlPage is the control page (API Gateway HTTP API and a Go Lambda, nothing running while idle).
+type ControlPage struct {
+	Enabled  *bool `yaml:"enabled" doc:"Serve the page. Needs enabled.auth (the page's users are the pool's). Default: true with enabled.auth, else false."`
+	WatchAll bool  `yaml:"watch_all" doc:"Every logged-in user of the pool may watch every environment (without buttons). Default: false: only members of control-<env> see <env>."`
+}
+
+// ControlPageEnabled reports whether the Control stack serves the page.
+func (c *Config) ControlPageEnabled() bool {
+	if c.Control.Page.Enabled != nil {
+		return *c.Control.Page.Enabled
+	}
+	return c.Enabled.Auth
 }
 
 // ControlEnvironment is one environment.

@@ -60,6 +60,9 @@ func (v *validator) control() {
 	if c.NotificationTopic != "" && !snsTopicRe.MatchString(c.NotificationTopic) {
 		v.errorf("control.notification_topic_arn", "%q is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)", c.NotificationTopic)
 	}
+	if v.cfg.ControlPageEnabled() && !v.cfg.Enabled.Auth {
+		v.errorf("control.page.enabled", "is true, but the page's users log in through the instance's Cognito pool: set enabled.auth: true, or control.page.enabled: false")
+	}
 	if c.Lifecycle.RemovalPolicy == "snapshot" {
 		v.errorf("control.lifecycle.removal_policy", "snapshot is not something DynamoDB tables support (retain or destroy)")
 	}

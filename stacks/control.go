@@ -5,11 +5,14 @@ import (
 	"sort"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stratolab/stratolab/constructs/control"
+	"github.com/stratolab/stratolab/constructs/controlpage"
 	"github.com/stratolab/stratolab/instance"
+	"github.com/stratolab/stratolab/internal/lambdaasset"
 	"github.com/stratolab/stratolab/internal/published"
 )
 
@@ -153,8 +156,42 @@ func newControl(in *Instance, cfg *instance.Config) *Control {
 			Value: w.StateMachine.StateMachineArn(), Description: jsii.String("The start/stop workflow of environment " + e.Name),
 		})
 	}
+	if cfg.ControlPageEnabled() {
+		newControlPage(s, in, cfg, c)
+	}
 	awscdk.NewCfnOutput(s, jsii.String("RunTableName"), &awscdk.CfnOutputProps{Value: c.RunTable.TableName(), Description: jsii.String("Control runs, locks, holds and saved sizes")})
 	return &Control{Stack: s, Control: c}
+}
+
+// ControlPagePackage is the Go package of the control page's function.
+const ControlPagePackage = "github.com/stratolab/stratolab/functions/controlpage"
+
+// newControlPage serves the control page from the Control stack: testers log in through the instance's
+// pool, and the page's function may do exactly what an operator of each environment may (the
+// environments' operator policies), no more.
+func newControlPage(s awscdk.Stack, in *Instance, cfg *instance.Config, c *control.Control) *controlpage.Page {
+	dir, err := lambdaasset.Build(ControlPagePackage, "arm64")
+	if err != nil {
+		panic(fmt.Sprintf("control: cannot build the page's function: %v", err))
+	}
+	names := cfg.EnvironmentNames()
+	page := controlpage.New(s, "Page", &controlpage.Props{
+		UserPool:     in.Auth.Auth.UserPool,
+		HostedUIURL:  in.Auth.Auth.BaseURL,
+		Environments: names,
+		Code:         awslambda.Code_FromAsset(jsii.String(dir), nil),
+		Environment:  map[string]*string{"CONTROL_INSTANCE": jsii.String(cfg.Name)},
+		WatchAll:     cfg.Control.Page.WatchAll,
+		Lifecycle:    lifecycleFor(cfg, cfg.Control.Lifecycle),
+	})
+	for _, name := range names {
+		page.Role.AddManagedPolicy(c.Workflows[name].OperatorPolicy)
+	}
+	awscdk.NewCfnOutput(s, jsii.String("PageUrl"), &awscdk.CfnOutputProps{
+		Value:       page.URL,
+		Description: jsii.String("The control page; testers in the Cognito group control-<env> may start and stop <env>"),
+	})
+	return page
 }
 
 func splitService(s string) (string, string) {

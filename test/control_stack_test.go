@@ -366,3 +366,36 @@ func Example_controlInAnotherApp() {
 	fmt.Println(len(c.Workflows), c.Name("staging"))
 	// Output: 1 lab-control-staging
 }
+
+// The example serves the control page from its Control stack: the page's function runs
+// internal/control's Service (functions/controlpage), which reads the published definitions and starts
+// and watches runs, so its role must hold each environment's operator policy (what the CLI's user has:
+// StartExecution, DescribeExecution/ListExecutions, the run table's reads, the definitions' path, the
+// targets' Describe calls) and nothing that starts an instance itself.
+func TestControlServesThePageWithTheOperatorsRights(t *testing.T) {
+	tmpl := controlJSON(t)
+	fns := resourcesWhere(tmpl, "AWS::Lambda::Function", "PageFunction")
+	require.Len(t, fns, 1)
+	vars := fns[0]["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
+	assert.Equal(t, "example", vars["CONTROL_INSTANCE"], "functions/controlpage reads /stratolab/<instance>/control/")
+	assert.Contains(t, asJSON(vars["CONTROL_HOSTED_UI_URL"]), ".auth.us-east-1.amazoncognito.com", "the Auth pool's hosted UI")
+	roles := resourcesWhere(tmpl, "AWS::IAM::Role", "PageRole")
+	require.Len(t, roles, 1)
+	arns := asJSON(roles[0]["Properties"].(map[string]any)["ManagedPolicyArns"])
+	for _, env := range []string{"Staging", "Notebooks"} {
+		assert.Contains(t, arns, "Control"+env+"OperatorPolicy", "the page may start and watch %s", env)
+	}
+	for _, p := range resourcesWhere(tmpl, "AWS::IAM::Policy", "PageRole") {
+		doc := asJSON(p["Properties"].(map[string]any)["PolicyDocument"])
+		assert.NotContains(t, doc, "ec2:StartInstances", "the page starts workflows, not instances")
+		assert.NotContains(t, doc, "states:StartExecution", "only through the operator policies, one per environment")
+	}
+	groups := resourcesWhere(tmpl, "AWS::Cognito::UserPoolGroup", "")
+	var names []string
+	for _, g := range groups {
+		names = append(names, g["Properties"].(map[string]any)["GroupName"].(string))
+	}
+	assert.ElementsMatch(t, []string{"control-staging", "control-notebooks"}, names)
+	outputs := tmpl["Outputs"].(map[string]any)
+	assert.Contains(t, outputs, "PageUrl")
+}

@@ -39,6 +39,8 @@ func TestLoadRejectsBadControlConfig(t *testing.T) {
 			[]string{`control.environments.staging.stages[0].ec2.ids[0]: "app01" is not an EC2 instance ID`}},
 		{"control tag key too long", withControl("      stages: [{name: app, ec2: {tags: {" + strings.Repeat("k", 129) + ": [a]}}}]\n"),
 			[]string{"is not a tag key: the key is 129 characters long; AWS allows 128"}},
+		{"control page without the auth module", withControl(oneStage + "  page: {enabled: true}\n"),
+			[]string{"control.page.enabled: is true, but the page's users log in through the instance's Cognito pool: set enabled.auth: true, or control.page.enabled: false"}},
 		{"control tag without values", withControl("      stages: [{name: app, ec2: {tags: {Name: []}}}]\n"),
 			[]string{"control.environments.staging.stages[0].ec2.tags.Name: has no values"}},
 		{"control the same instance in two stages", withControl("      stages:\n        - {name: db, ec2: {ids: [i-0123456789abcdef0]}}\n        - {name: app, ec2: {ids: [i-0123456789abcdef0]}}\n"),

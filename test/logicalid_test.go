@@ -51,7 +51,7 @@ var pinnedLogicalIDs = map[string]map[string]map[string][]string{
 		"Control": {
 			"AWS::DynamoDB::Table": {"ControlRunTable203502E3"},
 			"AWS::Logs::LogGroup": {"ControlNotebooksFunctionLogs036BC0F6", "ControlNotebooksWorkflowLogs3B6C7BC4",
-				"ControlStagingFunctionLogs5A8B6718", "ControlStagingWorkflowLogs729AB3C4"},
+				"ControlStagingFunctionLogs5A8B6718", "ControlStagingWorkflowLogs729AB3C4", "PageAccessLogsB13862CC", "PageFunctionLogs9FDD474E"},
 		},
 	},
 	// Production: each stack with log groups has its logs key (stacks.secureLogGroups).
