@@ -60,6 +60,11 @@ func (v *validator) control() {
 	if c.NotificationTopic != "" && !snsTopicRe.MatchString(c.NotificationTopic) {
 		v.errorf("control.notification_topic_arn", "%q is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)", c.NotificationTopic)
 	}
+	if n := len(c.Environments); v.cfg.ControlPageEnabled() && n > 10 {
+		// The page's role holds each environment's operator policy; IAM attaches at most 10 managed
+		// policies to a role by default (IAM User Guide, "IAM and AWS STS quotas").
+		v.errorf("control.environments", "has %d environments; the control page serves at most 10 (its role holds one operator policy per environment, and IAM allows 10 per role): split them over instances, or set control.page.enabled: false", n)
+	}
 	if v.cfg.ControlPageEnabled() && !v.cfg.Enabled.Auth {
 		v.errorf("control.page.enabled", "is true, but the page's users log in through the instance's Cognito pool: set enabled.auth: true, or control.page.enabled: false")
 	}

@@ -90,6 +90,11 @@ func (v *validator) dns() {
 			// is outside the zone (ExternalDNS docs/registry/txt.md, on apex domains).
 			v.errorf(f.hostPath, "%q is the hosted zone's apex: ExternalDNS, which writes the hub's record, cannot keep its TXT record for the apex in the zone (use a name under it, such as https://hub.%s)", host, d.ZoneName)
 		}
+		if label, _, _ := strings.Cut(host, "."); f.hostPath == "hub.host" && d.Enabled() && len("cname-"+label) > 63 {
+			// The TXT record's first label, cname-<label> (ExternalDNS v0.21.0 registry/txt/registry.go),
+			// must fit DNS's 63-octet label limit (RFC 1035 2.3.4), or Route 53 refuses the change.
+			v.errorf(f.hostPath, "%q: its first label %q is %d characters; ExternalDNS's TXT record cname-%s would exceed DNS's 63 (use a first label of at most 57)", host, label, len(label), label)
+		}
 	}
 	if a := v.cfg.Auth.CustomDomain; a != "" && v.cfg.AuthEnabled() {
 		v.customDomain(a, used)

@@ -41,6 +41,8 @@ func TestLoadRejectsBadControlConfig(t *testing.T) {
 			[]string{"is not a tag key: the key is 129 characters long; AWS allows 128"}},
 		{"control page without the auth module", withControl(oneStage + "  page: {enabled: true}\n"),
 			[]string{"control.page.enabled: is true, but the page's users log in through the instance's Cognito pool: set enabled.auth: true, or control.page.enabled: false"}},
+		{"control page over more environments than a role holds policies", withControl(oneStage + elevenEnvironments() + "  page: {enabled: true}\n"),
+			[]string{"control.environments: has 12 environments; the control page serves at most 10"}},
 		{"control tag without values", withControl("      stages: [{name: app, ec2: {tags: {Name: []}}}]\n"),
 			[]string{"control.environments.staging.stages[0].ec2.tags.Name: has no values"}},
 		{"control the same instance in two stages", withControl("      stages:\n        - {name: db, ec2: {ids: [i-0123456789abcdef0]}}\n        - {name: app, ec2: {ids: [i-0123456789abcdef0]}}\n"),
@@ -120,4 +122,13 @@ func TestLoadChecksControlOnlyWhenEnabled(t *testing.T) {
 	cfg, err := instance.Load(dir, "lab")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"staging", "prod"}, cfg.EnvironmentNames(), "in the file's order")
+}
+
+// elevenEnvironments are eleven more environments (eb to el), each with one stage.
+func elevenEnvironments() string {
+	var b strings.Builder
+	for i := 1; i <= 11; i++ {
+		b.WriteString("    e" + string(rune('a'+i)) + ":\n" + strings.Replace(oneStage, "app01", "app"+string(rune('a'+i)), 1))
+	}
+	return b.String()
 }

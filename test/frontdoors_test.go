@@ -367,3 +367,31 @@ func TestAuthCustomDomainOutsideUSEast1HasItsCertificateStack(t *testing.T) {
 	}
 	assert.Contains(t, deps, "authdomain-AuthCertificate", "deployed before Auth")
 }
+
+// dependsOnPrefixes lists the DependsOn entries of the one resource whose logical ID starts with prefix.
+func dependsOnPrefixes(t *testing.T, tpl map[string]any, prefix string) string {
+	t.Helper()
+	var found []string
+	for id, r := range tpl["Resources"].(map[string]any) {
+		if strings.HasPrefix(id, prefix) {
+			deps, _ := json.Marshal(r.(map[string]any)["DependsOn"])
+			found = append(found, string(deps))
+		}
+	}
+	require.Len(t, found, 1, prefix)
+	return found[0]
+}
+
+// Destroy order of the hub's front door, from the reviews of the template's dependency edges:
+//   - ACM refuses to delete a certificate a listener still uses (ResourceInUseException): the cluster-ops
+//     resource, which waits on delete until the controller has removed the load balancer, depends on it;
+//   - ExternalDNS must keep its role's policy until it has deleted the record (its Pod Identity association
+//     reaches the role only through GetAtt Arn), and its namespaced Role goes into the hub's namespace
+//     (chart 1.21.1 templates/clusterrole.yaml: namespace {{ .Values.sourceNamespace }}), which must exist.
+func TestHubFrontDoorIsDeletedInAnOrderThatWorks(t *testing.T) {
+	tpl := synth(t, "example").templates["Hub"]
+	assert.Contains(t, dependsOnPrefixes(t, tpl, "HubClusterOpsE65954B1"), "HubCertificate")
+	deps := dependsOnPrefixes(t, tpl, "HubClusterchartExternalDns")
+	assert.Contains(t, deps, "HubExternalDnsRoleDefaultPolicy")
+	assert.Contains(t, deps, "HubClustermanifestNamespace")
+}

@@ -100,7 +100,7 @@ func TestJobsWorkerRoleHasOnlyTheAgentsStoreRights(t *testing.T) {
 	jobsData(t).HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
 		"Roles": []any{ref("StoreWorkerRole")},
 		"PolicyDocument": map[string]any{"Statement": []any{
-			map[string]any{"Sid": "ExecuteOutputs", "Effect": "Allow", "Action": "s3:PutObject", "Resource": prefixArn("StoreJobsBucket", "outputs/")},
+			map[string]any{"Sid": "ExecuteOutputs", "Effect": "Allow", "Action": []any{"s3:AbortMultipartUpload", "s3:PutObject"}, "Resource": prefixArn("StoreJobsBucket", "outputs/")},
 			map[string]any{"Sid": "ExecuteReadUploads", "Effect": "Allow", "Action": "s3:GetObject", "Resource": prefixArn("StoreJobsBucket", "uploads/")},
 			map[string]any{"Sid": "ExecuteReadCode", "Effect": "Allow", "Action": "s3:GetObject", "Resource": prefixArn("StoreJobsBucket", "code/")},
 			map[string]any{"Sid": "ExecuteRecordJobs", "Effect": "Allow", "Action": "dynamodb:UpdateItem", "Resource": arnOf("StoreJobsTable")},

@@ -288,6 +288,9 @@ func TestJobsWorkerAgentMatchesGravitonAndGPUImages(t *testing.T) {
 // and cmd/stratolab-worker hand it (IAM action names are the API names), except those its adapters never
 // call: jobs.SQSQueue.Send (SendMessage) is the submitter's, and the agent uses jobs.DynamoTable only
 // through Claim, Heartbeat and Finish (UpdateItem).
+//
+// Not every S3 call is its own IAM action: a multipart upload's calls are authorized by s3:PutObject,
+// except the abort (Amazon S3 User Guide, "Multipart upload API and permissions").
 func agentCalls() []string {
 	var calls []string
 	for prefix, iface := range map[string]reflect.Type{
@@ -298,7 +301,11 @@ func agentCalls() []string {
 		"sqs":         reflect.TypeFor[jobspec.SQSAPI](),
 	} {
 		for i := range iface.NumMethod() {
-			if m := iface.Method(i).Name; m != "SendMessage" {
+			m := iface.Method(i).Name
+			if a, ok := multipartActions[m]; ok && prefix == "s3" {
+				m = a
+			}
+			if m != "SendMessage" && !slices.Contains(calls, prefix+":"+m) {
 				calls = append(calls, prefix+":"+m)
 			}
 		}
@@ -306,6 +313,11 @@ func agentCalls() []string {
 	calls = append(calls, "dynamodb:UpdateItem")
 	sort.Strings(calls)
 	return calls
+}
+
+var multipartActions = map[string]string{
+	"CreateMultipartUpload": "PutObject", "UploadPart": "PutObject", "CompleteMultipartUpload": "PutObject",
+	"AbortMultipartUpload": "AbortMultipartUpload",
 }
 
 // statementsOf returns the statements of every AWS::IAM::Policy attached to a role whose reference matches.
@@ -379,6 +391,7 @@ func TestJobsWorkerRoleCoversExactlyTheAgentsCalls(t *testing.T) {
 	assert.Contains(t, strings.Join(allowed["s3:GetObject"], " "), `cdk-hnb659fds-assets-`)
 	assert.Equal(t, 1, len(allowed["s3:PutObject"]))
 	assert.Contains(t, allowed["s3:PutObject"][0], `/outputs/*`)
+	assert.Equal(t, allowed["s3:PutObject"], allowed["s3:AbortMultipartUpload"], "a large output's multipart upload is aborted where it was made")
 	assert.Regexp(t, `RunnerJobLogs`, strings.Join(allowed["logs:PutLogEvents"], " "))
 	assert.Regexp(t, `autoScalingGroupName/.*RunnerProdWorkersASG.*RunnerTestWorkersASG`, strings.Join(allowed["autoscaling:SetInstanceProtection"], " "))
 	assert.Regexp(t, `RunnerJobEvents`, strings.Join(allowed["sns:Publish"], " "))

@@ -416,6 +416,8 @@ func TestLoadRejects(t *testing.T) {
 			want: []string{`lab.yaml:11: hub.host: "example.edu" is the hosted zone's apex: ExternalDNS`}},
 		{name: "auth custom domain without dns", file: withAuth("  custom_domain: auth.example.edu\n"),
 			want: []string{"lab.yaml:11: auth.custom_domain: needs dns.zone_id and dns.zone_name"}},
+		{name: "hub host whose first label is too long for ExternalDNS's TXT record", file: strings.Replace(withHub(hubNodes, hubProfile), "https://hub.example.edu", "https://"+strings.Repeat("h", 58)+".example.edu", 1) + dnsZone,
+			want: []string{`is 58 characters; ExternalDNS's TXT record cname-`}},
 		{name: "auth custom domain at the zone's apex", file: withAuth("  custom_domain: example.edu\n") + dnsZone,
 			want: []string{`lab.yaml:11: auth.custom_domain: "example.edu" must be a name below the hosted zone's apex example.edu`}},
 		{name: "auth custom domain outside the zone", file: withAuth("  custom_domain: auth.example.org\n") + dnsZone,

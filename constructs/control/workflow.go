@@ -73,6 +73,8 @@ func (c *Control) newStateMachine(scope constructs.Construct, name string, e Env
 		Comment:   jsii.String("Refused (another run of the environment is going) or could not begin; the lock is left alone"),
 		ErrorPath: at("$.failure.Error"), CausePath: at("$.failure.Cause"),
 	})
+	// A throttled invoke is retried (Begin is idempotent for its execution); what else fails is caught.
+	begin.AddRetry(&awsstepfunctions.RetryProps{Errors: jsii.Strings("Lambda.TooManyRequestsException"), Interval: awscdk.Duration_Seconds(jsii.Number(5)), BackoffRate: jsii.Number(2), MaxAttempts: jsii.Number(4)})
 	begin.AddCatch(notStarted, &awsstepfunctions.CatchProps{ResultPath: jsii.String("$.failure")})
 
 	finishFailed := invoke("FinishFailed", "", execution(map[string]any{"op": "finish", "status": "failed", "error": awsstepfunctions.JsonPath_ObjectAt(jsii.String("$.failure"))}))
@@ -110,7 +112,7 @@ func (c *Control) newStateMachine(scope constructs.Construct, name string, e Env
 			act := invoke(label, "$.state", payload("act"))
 			check := invoke(label+": check", "$.state", payload("check"))
 			for _, t := range []awsstepfunctionstasks.LambdaInvoke{act, check} {
-				t.AddRetry(&awsstepfunctions.RetryProps{Errors: jsii.Strings("Lambda.TooManyRequestsException", "ThrottlingException"), Interval: awscdk.Duration_Seconds(jsii.Number(5)), BackoffRate: jsii.Number(2), MaxAttempts: jsii.Number(4)})
+				t.AddRetry(&awsstepfunctions.RetryProps{Errors: jsii.Strings("Lambda.TooManyRequestsException"), Interval: awscdk.Duration_Seconds(jsii.Number(5)), BackoffRate: jsii.Number(2), MaxAttempts: jsii.Number(4)})
 				t.AddCatch(finishFailed, &awsstepfunctions.CatchProps{ResultPath: jsii.String("$.failure")})
 			}
 			poll := awsstepfunctions.NewWait(scope, jsii.String(label+": wait"), &awsstepfunctions.WaitProps{

@@ -107,6 +107,9 @@ func (h *Hub) newExternalDNS() awseksv2.HelmChart {
 		},
 	})
 	// The Pod Identity agent injects credentials only into pods admitted after the association exists.
-	chart.Node().AddDependency(identity, h.podIdentityAgent)
+	// And on destroy it must keep its role's policy until it has deleted the record: the association
+	// reaches the role only through its ARN, so without this edge CloudFormation may delete the policy
+	// first and ExternalDNS's ChangeResourceRecordSets is denied, leaving the record behind.
+	chart.Node().AddDependency(identity, role, h.podIdentityAgent)
 	return chart
 }

@@ -94,6 +94,8 @@ func (h *Hub) newJupyterHub() {
 		// cluster-ops function, which JupyterHub depends on, waits on delete until the load balancer is
 		// gone, so ExternalDNS goes only after it, long after the Ingress.
 		h.ExternalDNS = h.newExternalDNS()
+		// Its Role and RoleBinding are made in the hub's namespace (chart 1.21.1, namespaced: true).
+		h.ExternalDNS.Node().AddDependency(ns)
 		ops.Node().AddDependency(h.ExternalDNS)
 	}
 
@@ -101,6 +103,10 @@ func (h *Hub) newJupyterHub() {
 	if p.CertificateArn == "" {
 		h.Certificate = webfront.NewCertificate(h.Construct, "Certificate", p.Domain)
 		certArn = h.Certificate.CertificateArn()
+		// The load balancer's listener uses the certificate, and ACM refuses to delete a certificate in
+		// use (ResourceInUseException): it must outlive the cluster-ops resource, which waits on delete
+		// until the controller has removed the load balancer.
+		ops.Node().AddDependency(h.Certificate)
 	}
 	h.Values = h.values(*certArn)
 	h.JupyterHub = h.cluster.AddHelmChart(jsii.String("JupyterHub"), &awseksv2.HelmChartOptions{

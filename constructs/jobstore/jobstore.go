@@ -221,8 +221,8 @@ func (s *JobStore) GrantExecute(grantee awsiam.IGrantable) {
 }
 
 // GrantAgent gives grantee what stratolab's worker agent (cmd/stratolab-worker) calls on the store, and
-// nothing else: s3:GetObject under uploads/ (inputs) and code/ (code tarballs), s3:PutObject under
-// outputs/, and dynamodb:UpdateItem on the jobs table (claim, heartbeat and finish are conditional
+// nothing else: s3:GetObject under uploads/ (inputs) and code/ (code tarballs), s3:PutObject and
+// s3:AbortMultipartUpload under outputs/, and dynamodb:UpdateItem on the jobs table (claim, heartbeat and finish are conditional
 // updates). No listing: S3 then answers a missing key with 403, which the agent takes for missing. No
 // users table, no index, no Query or Scan: one job's worker cannot read other jobs or users.
 func (s *JobStore) GrantAgent(grantee awsiam.IGrantable) {
@@ -240,7 +240,10 @@ func (s *JobStore) GrantAgent(grantee awsiam.IGrantable) {
 // The agent's calls on the store (GrantAgent).
 var (
 	AgentObjectRead   = []string{"s3:GetObject"}
-	AgentObjectWrite  = []string{"s3:PutObject"}
+	// A multipart upload's CreateMultipartUpload, UploadPart and CompleteMultipartUpload are authorized
+	// by s3:PutObject; AbortMultipartUpload by s3:AbortMultipartUpload (Amazon S3 User Guide,
+	// "Multipart upload API and permissions").
+	AgentObjectWrite  = []string{"s3:PutObject", "s3:AbortMultipartUpload"}
 	AgentTableActions = []string{"dynamodb:UpdateItem"}
 )
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -619,8 +620,10 @@ func (e *Engine) Finish(ctx context.Context, in FinishInput) (controlapi.Run, er
 		if len(subject) > 100 {
 			subject = subject[:100]
 		}
+		// Best effort, like the events: the run is recorded and its lock released, so a topic that refuses
+		// the message (a KMS key the role may not use, a deleted topic) must not fail the run afterwards.
 		if _, err := e.Clients.SNS.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(e.TopicArn), Subject: aws.String(subject), Message: aws.String(string(msg))}); err != nil {
-			return run, fmt.Errorf("publish the end of run %s: %w", run.ID, err)
+			fmt.Fprintf(os.Stderr, "control: run %s: the notification to %s failed (the run is recorded): %v\n", run.ID, e.TopicArn, err)
 		}
 	}
 	return run, nil

@@ -34,14 +34,17 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stratolab/stratolab/internal/jobs"
 )
 
-// Objects is the part of *s3.Client the agent uses.
+// Objects is the part of *s3.Client the agent uses: GetObject for inputs and code, and the calls of
+// the SDK's upload manager for outputs (PutObject for a small file, a multipart upload in parts for a
+// large one, so that an output may be larger than PutObject's 5 GiB).
 type Objects interface {
 	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
-	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	manager.UploadAPIClient
 }
 
 // Notice kinds.
@@ -118,6 +121,11 @@ type Config struct {
 	// InterruptGrace is how long a running job may go on after a spot interruption notice (which comes two
 	// minutes before the instance goes). Default: - 75 seconds
 	InterruptGrace time.Duration
+	// UploadPartSize is the part size of an output's multipart upload (at least 5 MiB, S3's minimum
+	// part; a file of at most one part goes up in one PutObject). With S3's 10,000 parts, 64 MiB parts
+	// carry a file of up to 625 GiB.
+	// Default: 64 MiB
+	UploadPartSize int64
 	// NoticePoll is how often the agent reads the interruption notices. Default: - 5 seconds
 	NoticePoll time.Duration
 	// Wait is the long poll of each receive. Default: - 20 seconds

@@ -511,3 +511,45 @@ func TestAgentAbandonsAnUploadOnSpotInterruption(t *testing.T) {
 	assert.Equal(t, 1, visible)
 	assert.Equal(t, []string{jobs.StateRunning, jobs.StateInterrupted}, r.pub.states)
 }
+
+// countingUploads records which S3 calls the upload of outputs makes.
+type countingUploads struct {
+	jobagent.Objects
+	mu    sync.Mutex
+	parts int
+	puts  []string
+}
+
+func (c *countingUploads) UploadPart(ctx context.Context, in *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
+	c.mu.Lock()
+	c.parts++
+	c.mu.Unlock()
+	return c.Objects.UploadPart(ctx, in, optFns...)
+}
+
+func (c *countingUploads) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	c.mu.Lock()
+	c.puts = append(c.puts, aws.ToString(in.Key))
+	c.mu.Unlock()
+	return c.Objects.PutObject(ctx, in, optFns...)
+}
+
+// An output larger than one part goes up as a multipart upload (PutObject takes at most 5 GiB: a
+// science job's output often is larger), through the real SDK against the in-process S3 server, and
+// arrives whole; a small one stays a single PutObject.
+func TestAgentUploadsALargeOutputInParts(t *testing.T) {
+	r := newRig(t, nil)
+	r.agent.UploadPartSize = 5 << 20 // S3's minimum part
+	up := &countingUploads{Objects: r.s3}
+	r.agent.S3 = up
+	r.submit(t, jobs.Spec{JobID: "large", Command: sh(`head -c 12582912 /dev/urandom > "$JOB_OUTPUTS/big.bin" && echo small > "$JOB_OUTPUTS/small.txt"`)})
+	out, err := r.agent.Once(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, jobs.StateSucceeded, out.State, out.Reason)
+	got, ok := getObject(t, r.s3, "outputs/large/big.bin")
+	require.True(t, ok)
+	assert.Len(t, got, 12582912, "12 MiB in three parts of at most 5 MiB")
+	assert.Equal(t, 3, up.parts)
+	assert.Contains(t, up.puts, "outputs/large/small.txt")
+	assert.NotContains(t, up.puts, "outputs/large/big.bin")
+}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -100,11 +101,39 @@ func (a *Agent) put(ctx context.Context, key, file string) error {
 	if err != nil {
 		return err
 	}
-	_, err = a.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(a.Bucket), Key: aws.String(key), Body: f, ContentLength: aws.Int64(info.Size())})
+	up := manager.NewUploader(a.S3, func(u *manager.Uploader) {
+		u.PartSize = uploadPartSize(a.UploadPartSize, info.Size())
+		u.Concurrency = 4
+		// An abandoned upload (a cancel, a spot interruption) is aborted, so that no parts are left.
+		u.LeavePartsOnError = false
+	})
+	_, err = up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String(a.Bucket), Key: aws.String(key), Body: f, ContentLength: aws.Int64(info.Size())})
 	if err != nil {
 		return fmt.Errorf("put s3://%s/%s: %w", a.Bucket, key, err)
 	}
 	return nil
+}
+
+// S3's multipart limits (Amazon S3 User Guide, "Amazon S3 multipart upload limits"): parts of 5 MiB to
+// 5 GiB, at most 10,000 parts, objects up to 5 TiB.
+const (
+	minPartSize     = 5 << 20
+	maxParts        = 10000
+	defaultPartSize = 64 << 20
+)
+
+// uploadPartSize is the part size for a file of size bytes: the configured size (64 MiB by default, at
+// least S3's 5 MiB), raised when the file would need more than 10,000 parts.
+func uploadPartSize(configured, size int64) int64 {
+	p := configured
+	if p <= 0 {
+		p = defaultPartSize
+	}
+	p = max(p, minPartSize)
+	if need := (size + maxParts - 1) / maxParts; need > p {
+		p = need
+	}
+	return p
 }
 
 // untar unpacks a .tar.gz into dir: directories and regular files only, none outside dir.
