@@ -239,7 +239,7 @@ func (s *JobStore) GrantAgent(grantee awsiam.IGrantable) {
 
 // The agent's calls on the store (GrantAgent).
 var (
-	AgentObjectRead   = []string{"s3:GetObject"}
+	AgentObjectRead = []string{"s3:GetObject"}
 	// A multipart upload's CreateMultipartUpload, UploadPart and CompleteMultipartUpload are authorized
 	// by s3:PutObject; AbortMultipartUpload by s3:AbortMultipartUpload (Amazon S3 User Guide,
 	// "Multipart upload API and permissions").
