@@ -84,6 +84,7 @@ func (v *validator) controlEnvironment(p string, env ControlEnvironment) {
 	if len(env.Stages) == 0 {
 		v.errorf(p+".stages", "is empty (at least one stage, such as {name: app, ec2: {tags: {Name: [app01]}}})")
 	}
+	v.controlRunLength(p, env)
 	stageOf := map[string]string{} // a target's key -> the stage path that has it
 	claim := func(path, key, what string) {
 		if first, dup := stageOf[key]; dup && first != path[:strings.Index(path, "]")+1] {
@@ -239,5 +240,37 @@ func (v *validator) controlSchedule(p string, s ControlSchedule) {
 		if _, err := time.Parse("2006-01-02", d); err != nil {
 			v.errorf(fmt.Sprintf("%s.skip_dates[%d]", p, k), "%q is not a date YYYY-MM-DD (such as 2026-12-24)", d)
 		}
+	}
+}
+
+// controlMaxRunMinutes bounds an environment's waits. A Standard workflow's execution ends at 25,000
+// history events (Step Functions developer guide, "Step Functions service quotas"), and each 15-second
+// check of a waiting stage writes 9 (a Wait state's entered and exited, the Lambda task's entered,
+// scheduled, started, succeeded and exited, the Choice's entered and exited): about 36 a minute, 694
+// minutes at most. 600 leaves room for the acts and the lock.
+const controlMaxRunMinutes = 600
+
+// modulePieces is how many stages a module adds to a stage, each with the stage's timeout (at most:
+// lookup's hosts exist only on EC2 capacity).
+var modulePieces = map[string]int{"lookup": 3, "jobs": 1, "hub": 2}
+
+func (v *validator) controlRunLength(p string, env ControlEnvironment) {
+	total := 0
+	for _, st := range env.Stages {
+		timeout := st.TimeoutMinutes
+		if timeout <= 0 {
+			timeout = 15
+		}
+		pieces := 0
+		if len(st.EC2.IDs)+len(st.EC2.Tags)+len(st.AutoScalingGroups)+len(st.ECSServices) > 0 {
+			pieces = 1
+		}
+		for _, m := range st.Modules {
+			pieces += modulePieces[m]
+		}
+		total += pieces*timeout + (st.SettleSeconds+59)/60
+	}
+	if total > controlMaxRunMinutes {
+		v.errorf(p+".stages", "may wait %d minutes in all (each stage's timeout_minutes, per module piece, plus settle_seconds); a run's workflow ends at 25,000 history events, about %d minutes of waiting: shorten the timeouts or split the environment", total, controlMaxRunMinutes)
 	}
 }

@@ -1,6 +1,7 @@
 package test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -43,6 +44,8 @@ func TestLoadRejectsBadControlConfig(t *testing.T) {
 			[]string{"control.page.enabled: is true, but the page's users log in through the instance's Cognito pool: set enabled.auth: true, or control.page.enabled: false"}},
 		{"control page over more environments than a role holds policies", withControl(oneStage + elevenEnvironments() + "  page: {enabled: true}\n"),
 			[]string{"control.environments: has 12 environments; the control page serves at most 10"}},
+		{"control environment whose waits outlast a workflow's history", withControl("      stages:\n" + fourLongStages()),
+			[]string{"control.environments.staging.stages: may wait 720 minutes in all", "25,000 history events"}},
 		{"control tag without values", withControl("      stages: [{name: app, ec2: {tags: {Name: []}}}]\n"),
 			[]string{"control.environments.staging.stages[0].ec2.tags.Name: has no values"}},
 		{"control the same instance in two stages", withControl("      stages:\n        - {name: db, ec2: {ids: [i-0123456789abcdef0]}}\n        - {name: app, ec2: {ids: [i-0123456789abcdef0]}}\n"),
@@ -129,6 +132,15 @@ func elevenEnvironments() string {
 	var b strings.Builder
 	for i := 1; i <= 11; i++ {
 		b.WriteString("    e" + string(rune('a'+i)) + ":\n" + strings.Replace(oneStage, "app01", "app"+string(rune('a'+i)), 1))
+	}
+	return b.String()
+}
+
+// fourLongStages are four stages of 180 minutes each: 720 minutes of waiting.
+func fourLongStages() string {
+	var b strings.Builder
+	for i := range 4 {
+		b.WriteString(fmt.Sprintf("        - {name: s%d, ec2: {ids: [i-0123456789abcdef%d]}, timeout_minutes: 180}\n", i, i))
 	}
 	return b.String()
 }

@@ -106,6 +106,13 @@ func runUpload(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
+	if probs := ingest.UploadKeyProblems(registryFlags.job, job); len(probs) > 0 {
+		for _, p := range probs {
+			p.File = strings.TrimSuffix(args[0], "/") + "/" + p.File
+			fmt.Fprintln(cmd.OutOrStdout(), p.String())
+		}
+		return fmt.Errorf("%s has %d key(s) too long for job %s; nothing was uploaded", args[0], len(probs), registryFlags.job)
+	}
 	cfg, err := awsConfig(ctx)
 	if err != nil {
 		return err

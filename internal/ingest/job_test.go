@@ -105,3 +105,18 @@ func TestManifestFastPathReadsWhatEncodingCSVReads(t *testing.T) {
 		t.Fatalf("files %+v, problems %v", f1, p1)
 	}
 }
+
+// S3 keys are at most 1,024 bytes (Amazon S3 User Guide, "Naming Amazon S3 objects"): a manifest key
+// may be 900, but in the upload bucket the job's and the dataset's names come before it.
+func TestUploadKeyProblemsNamesKeysTooLongForTheJob(t *testing.T) {
+	long := "MMS/" + strings.Repeat("k", 900)
+	lj := &LocalJob{Files: []LocalFile{{Key: "MMS/ok.cdf"}, {Key: long}}}
+	if p := UploadKeyProblems("job1", lj); len(p) != 0 {
+		t.Fatalf("905+5 bytes fit: %v", p)
+	}
+	job := strings.Repeat("j", 120)
+	p := UploadKeyProblems(job, lj)
+	if len(p) != 1 || p[0].File != long || !strings.Contains(p[0].Message, "is 1025 bytes; S3 keys are at most 1024") {
+		t.Fatalf("got %v", p)
+	}
+}

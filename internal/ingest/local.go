@@ -133,3 +133,19 @@ func checksumFile(path, algo string) (string, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// MaxKeyBytes is S3's limit on an object key: 1,024 bytes of UTF-8 (Amazon S3 User Guide, "Naming
+// Amazon S3 objects").
+const MaxKeyBytes = 1024
+
+// UploadKeyProblems reports the files whose upload key, <job>/<dataset>/<key>, S3 would refuse as too
+// long: a manifest key may be 900 bytes, but the job's and the dataset's names come before it.
+func UploadKeyProblems(job string, lj *LocalJob) []Problem {
+	var probs []Problem
+	for _, f := range lj.Files {
+		if k := job + "/" + f.Key; len(k) > MaxKeyBytes {
+			probs = append(probs, Problem{File: f.Key, Message: fmt.Sprintf("its upload key %s/... is %d bytes; S3 keys are at most %d (shorten the key, the dataset id or the job name)", job, len(k), MaxKeyBytes)})
+		}
+	}
+	return probs
+}

@@ -191,6 +191,10 @@ func (r *Runner) Validate(ctx context.Context, in JobInput) (*ValidateOutput, er
 		}
 		name := e.ID + "/" + ManifestFile
 		for _, f := range d.files[e.ID] {
+			if len(prefix+f.Key) > MaxKeyBytes {
+				probs = append(probs, Problem{File: name, Line: f.Line, Message: fmt.Sprintf("the dataset key s3://%s/%s%s is %d bytes; S3 keys are at most %d (shorten the key or the index prefix)", bucket, prefix, f.Key, len(prefix+f.Key), MaxKeyBytes)})
+				continue
+			}
 			items = append(items, CopyItem{Src: job + "/" + e.ID + "/" + f.Key, Bucket: bucket, Key: prefix + f.Key, Size: f.Size})
 			st.Bytes += f.Size
 			key := job + "/" + e.ID + "/" + f.Key
