@@ -35,6 +35,10 @@ func (v *validator) frontDoors() []frontDoor {
 	if c.Enabled.Hub {
 		out = append(out, frontDoor{"the hub", "hub.host", c.Hub.Host, "hub.certificate_arn", c.Hub.CertificateArn})
 	}
+	if p := c.Control.Page; c.Enabled.Control && c.ControlPageEnabled() && p.Host != "" {
+		// Optional: without a host the page keeps its execute-api address and needs no certificate.
+		out = append(out, frontDoor{"the control page", "control.page.host", p.Host, "control.page.certificate_arn", p.CertificateArn})
+	}
 	return out
 }
 
