@@ -244,14 +244,17 @@ func New(scope constructs.Construct, id string, p *Props) *Page {
 	self := c.Construct
 	stack := awscdk.Stack_Of(self)
 
-	c.Api = awsapigatewayv2.NewHttpApi(self, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
+	apiProps := &awsapigatewayv2.HttpApiProps{
 		Description:        jsii.String("stratolab control page"),
 		CreateDefaultStage: jsii.Bool(false),
+	}
+	if p.Domain != nil {
 		// With a custom domain the page has one address: the client's callback and sign-out URL is
 		// https://<Domain.Name>/ only, so a login started on the execute-api address could not come
 		// back to it, and a second address would only be a second way in around the name's DNS.
-		DisableExecuteApiEndpoint: jsii.Bool(p.Domain != nil),
-	})
+		apiProps.DisableExecuteApiEndpoint = jsii.Bool(true)
+	}
+	c.Api = awsapigatewayv2.NewHttpApi(self, jsii.String("Api"), apiProps)
 	c.URL = jsii.String(p.PageURL)
 	switch {
 	case p.Domain != nil:
