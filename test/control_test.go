@@ -64,6 +64,8 @@ func TestLoadRejectsBadControlConfig(t *testing.T) {
 			[]string{"lab.yaml:17: control.page.certificate_arn:", "is in us-west-2, but a load balancer or regional API Gateway domain in us-east-1 needs a certificate of its own region"}},
 		{"control page certificate of another account", withPage("    host: https://control.example.edu\n    certificate_arn: " + strings.Replace(pageCertArn, "123456789012", "210987654321", 1) + "\n"),
 			[]string{"control.page.certificate_arn:", "is in account 210987654321, but the instance deploys to 123456789012"}},
+		{"control page host too long for an ACM certificate", withPage("    host: https://" + strings.Repeat("c", 53) + ".example.edu\n" + dnsZone),
+			[]string{"lab.yaml:16: control.page.host:", "is 65 characters; ACM cannot make a certificate whose name is longer than 64"}},
 		{"control page host that is the hosted UI's", strings.Replace(withPage("    host: https://auth.example.edu\n"+dnsZone), "auth: true\n", "auth: true\nauth: {custom_domain: auth.example.edu}\n", 1),
 			[]string{`auth.custom_domain: "auth.example.edu" is already the host of control.page.host`}},
 		{"control page over more environments than a role holds policies", withControl(oneStage + elevenEnvironments() + "  page: {enabled: true}\n"),
