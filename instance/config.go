@@ -509,8 +509,10 @@ type Control struct {
 
 // ControlPage is the control page (API Gateway HTTP API and a Go Lambda, nothing running while idle).
 type ControlPage struct {
-	Enabled  *bool `yaml:"enabled" doc:"Serve the page. Needs enabled.auth (the page's users are the pool's). Default: true with enabled.auth, else false."`
-	WatchAll bool  `yaml:"watch_all" doc:"Every logged-in user of the pool may watch every environment (without buttons). Default: false: only members of control-<env> see <env>."`
+	Enabled        *bool  `yaml:"enabled" doc:"Serve the page. Needs enabled.auth (the page's users are the pool's). Default: true with enabled.auth, else false."`
+	WatchAll       bool   `yaml:"watch_all" doc:"Every logged-in user of the pool may watch every environment (without buttons). Default: false: only members of control-<env> see <env>."`
+	Host           string `yaml:"host" doc:"The page's URL, https://control.example.edu: an API Gateway custom domain (regional, TLS 1.2) in front of the page. A name in dns.zone_name gets a certificate and an alias record. Default: the API's execute-api address."`
+	CertificateArn string `yaml:"certificate_arn" doc:"The ACM certificate of control.page.host, in the instance's account and region (optional with dns). Without dns, point a CNAME of the host at the Control stack's output PageDomainTarget."`
 }
 
 // ControlPageEnabled reports whether the Control stack serves the page.

@@ -68,6 +68,14 @@ func (v *validator) control() {
 	if v.cfg.ControlPageEnabled() && !v.cfg.Enabled.Auth {
 		v.errorf("control.page.enabled", "is true, but the page's users log in through the instance's Cognito pool: set enabled.auth: true, or control.page.enabled: false")
 	}
+	if p := c.Page; v.cfg.ControlPageEnabled() {
+		switch {
+		case p.Host != "" && !hostRe.MatchString(p.Host):
+			v.errorf("control.page.host", "%q is not an https:// host URL (such as https://control.example.edu, no path: the page is served at the root)", p.Host)
+		case p.Host == "" && p.CertificateArn != "":
+			v.errorf("control.page.certificate_arn", "is set, but control.page.host is not: the certificate is for the page's own host name (set control.page.host, such as https://control.example.edu)")
+		}
+	}
 	if c.Lifecycle.RemovalPolicy == "snapshot" {
 		v.errorf("control.lifecycle.removal_policy", "snapshot is not something DynamoDB tables support (retain or destroy)")
 	}

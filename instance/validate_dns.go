@@ -35,6 +35,10 @@ func (v *validator) frontDoors() []frontDoor {
 	if c.Enabled.Hub {
 		out = append(out, frontDoor{"the hub", "hub.host", c.Hub.Host, "hub.certificate_arn", c.Hub.CertificateArn})
 	}
+	if p := c.Control.Page; c.Enabled.Control && c.ControlPageEnabled() && p.Host != "" {
+		// Optional: without a host the page keeps its execute-api address and needs no certificate.
+		out = append(out, frontDoor{"the control page", "control.page.host", p.Host, "control.page.certificate_arn", p.CertificateArn})
+	}
 	return out
 }
 
@@ -84,6 +88,11 @@ func (v *validator) dns() {
 			v.errorf(f.hostPath, "is required without %s (a name in dns.zone_name %s, such as https://%s.%s, for which the stack creates the certificate)", f.certPath, d.ZoneName, strings.Split(f.hostPath, ".")[0], d.ZoneName)
 		case hostRe.MatchString(f.host) && !d.InZone(host):
 			v.errorf(f.hostPath, "%q is not a name in the hosted zone %s, so the stack cannot validate a certificate for it (use a name ending in .%s, or give %s)", host, d.ZoneName, d.ZoneName, f.certPath)
+		case hostRe.MatchString(f.host) && len(host) > 64:
+			// The certificate the stack requests has the host as its DomainName, ACM's common name, which
+			// "cannot exceed 64 octets (characters), including periods" (ACM API reference,
+			// RequestCertificate DomainName, after RFC 5280).
+			v.errorf(f.hostPath, "%q is %d characters; ACM cannot make a certificate whose name is longer than 64 (use a shorter name, or give %s)", host, len(host), f.certPath)
 		}
 		if f.hostPath == "hub.host" && d.Enabled() && host == d.ZoneName {
 			// ExternalDNS's TXT registry names its record cname-<first label>.<rest>: for the apex that

@@ -175,7 +175,17 @@ func newControlPage(s awscdk.Stack, in *Instance, cfg *instance.Config, c *contr
 		panic(fmt.Sprintf("control: cannot build the page's function: %v", err))
 	}
 	names := cfg.EnvironmentNames()
+	var domain *controlpage.Domain
+	if pc := cfg.Control.Page; pc.Host != "" {
+		// The page's own name, one of the instance's front doors: with dns and the host in the zone the
+		// certificate (unless certificate_arn is given) and the alias record are made here.
+		domain = &controlpage.Domain{Name: instance.HostName(pc.Host), CertificateArn: pc.CertificateArn}
+		if d := frontDoorDomain(s, cfg, pc.Host); d != nil {
+			domain.Zone = d.Zone
+		}
+	}
 	page := controlpage.New(s, "Page", &controlpage.Props{
+		Domain:       domain,
 		UserPool:     in.Auth.Auth.UserPool,
 		HostedUIURL:  in.Auth.Auth.BaseURL,
 		Environments: names,
@@ -191,6 +201,12 @@ func newControlPage(s awscdk.Stack, in *Instance, cfg *instance.Config, c *contr
 		Value:       page.URL,
 		Description: jsii.String("The control page; testers in the Cognito group control-<env> may start and stop <env>"),
 	})
+	if page.DomainName != nil && page.Record == nil {
+		awscdk.NewCfnOutput(s, jsii.String("PageDomainTarget"), &awscdk.CfnOutputProps{
+			Value:       page.DomainName.RegionalDomainName(),
+			Description: jsii.String("Point a CNAME of " + domain.Name + " at this name (the page's API Gateway custom domain)"),
+		})
+	}
 	return page
 }
 

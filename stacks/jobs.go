@@ -64,7 +64,7 @@ func newJobs(in *Instance, cfg *instance.Config) *Jobs {
 			Name: cfg.Name + "-jobs-web", CallbackURLs: []string{host + "/oauth2/idpresponse"}, LogoutURLs: []string{host + "/"},
 			GenerateSecret: true, Scope: s,
 		})
-		web.Login = &jobrunner.Login{UserPool: in.Auth.Auth.UserPool, Client: client.Client, Domain: in.Auth.Auth.Domain}
+		web.Login = &jobrunner.Login{UserPool: in.Auth.Auth.UserPool, Client: client.Client, Domain: in.Auth.Auth.HostedUIDomain, Host: in.Auth.Auth.HostedUIHost}
 	}
 	sqsEndpoint := j.SqsEndpoint == "create" || (j.SqsEndpoint == "auto" && cfg.Vpc.Type == "new" && cfg.Vpc.NatGateways == 0)
 	policy := lifecycleFor(cfg, j.Lifecycle)

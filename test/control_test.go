@@ -17,6 +17,14 @@ func withControl(keys string) string { return controlBase + keys }
 
 const oneStage = "      stages: [{name: app, ec2: {tags: {Name: [app01]}}}]\n"
 
+// withPage enables auth and control with one environment; the page's keys start at line 16.
+func withPage(keys string) string {
+	return goodInstance + "enabled:\n  control: true\n  auth: true\ncontrol:\n  environments:\n    staging:\n" + oneStage + "  page:\n" + keys
+}
+
+// pageCertArn is a certificate in goodInstance's account and region.
+const pageCertArn = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab"
+
 func TestLoadRejectsBadControlConfig(t *testing.T) {
 	cases := []struct {
 		name, file string
@@ -42,6 +50,25 @@ func TestLoadRejectsBadControlConfig(t *testing.T) {
 			[]string{"is not a tag key: the key is 129 characters long; AWS allows 128"}},
 		{"control page without the auth module", withControl(oneStage + "  page: {enabled: true}\n"),
 			[]string{"control.page.enabled: is true, but the page's users log in through the instance's Cognito pool: set enabled.auth: true, or control.page.enabled: false"}},
+		// control.page.host: the page's own name, one of the front doors (validate_dns.go's shared rules).
+		{"control page host that is not an https URL", withPage("    host: control.example.edu\n" + dnsZone),
+			[]string{`lab.yaml:16: control.page.host: "control.example.edu" is not an https:// host URL`}},
+		{"control page host with a path", withPage("    host: https://example.edu/control\n" + dnsZone),
+			[]string{`control.page.host: "https://example.edu/control" is not an https:// host URL`}},
+		{"control page certificate without a host", withPage("    certificate_arn: " + pageCertArn + "\n"),
+			[]string{"lab.yaml:16: control.page.certificate_arn: is set, but control.page.host is not"}},
+		{"control page host with neither a certificate nor dns", withPage("    host: https://control.example.edu\n"),
+			[]string{"control.page.certificate_arn: is required without dns (the ACM certificate of the control page's host name"}},
+		{"control page host outside the zone", withPage("    host: https://control.example.org\n" + dnsZone),
+			[]string{`lab.yaml:16: control.page.host: "control.example.org" is not a name in the hosted zone example.edu`}},
+		{"control page certificate in another region", withPage("    host: https://control.example.edu\n    certificate_arn: " + strings.Replace(pageCertArn, "us-east-1", "us-west-2", 1) + "\n"),
+			[]string{"lab.yaml:17: control.page.certificate_arn:", "is in us-west-2, but a load balancer or regional API Gateway domain in us-east-1 needs a certificate of its own region"}},
+		{"control page certificate of another account", withPage("    host: https://control.example.edu\n    certificate_arn: " + strings.Replace(pageCertArn, "123456789012", "210987654321", 1) + "\n"),
+			[]string{"control.page.certificate_arn:", "is in account 210987654321, but the instance deploys to 123456789012"}},
+		{"control page host too long for an ACM certificate", withPage("    host: https://" + strings.Repeat("c", 53) + ".example.edu\n" + dnsZone),
+			[]string{"lab.yaml:16: control.page.host:", "is 65 characters; ACM cannot make a certificate whose name is longer than 64"}},
+		{"control page host that is the hosted UI's", strings.Replace(withPage("    host: https://auth.example.edu\n"+dnsZone), "auth: true\n", "auth: true\nauth: {custom_domain: auth.example.edu}\n", 1),
+			[]string{`auth.custom_domain: "auth.example.edu" is already the host of control.page.host`}},
 		{"control page over more environments than a role holds policies", withControl(oneStage + elevenEnvironments() + "  page: {enabled: true}\n"),
 			[]string{"control.environments: has 12 environments; the control page serves at most 10"}},
 		{"control environment whose waits outlast a workflow's history", withControl("      stages:\n" + fourLongStages()),
@@ -143,4 +170,19 @@ func fourLongStages() string {
 		b.WriteString(fmt.Sprintf("        - {name: s%d, ec2: {ids: [i-0123456789abcdef%d]}, timeout_minutes: 180}\n", i, i))
 	}
 	return b.String()
+}
+
+// TestLoadAcceptsAControlPageHost: a host in the zone needs no certificate; without dns, a host with a
+// certificate of the instance's account and region is enough; no host, no front door.
+func TestLoadAcceptsAControlPageHost(t *testing.T) {
+	for name, file := range map[string]string{
+		"in the zone":              withPage("    host: https://control.example.edu\n" + dnsZone),
+		"with its own certificate": withPage("    host: https://control.example.edu/\n    certificate_arn: " + pageCertArn + "\n"),
+		"without a host":           withPage("    watch_all: true\n"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := instance.Load(writeInstance(t, "lab", file, nil), "lab")
+			require.NoError(t, err)
+		})
+	}
 }

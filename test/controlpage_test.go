@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stratolab/stratolab/constructs/auth"
@@ -34,7 +35,7 @@ func fakeBootstrap(t *testing.T) awslambda.Code {
 
 // controlPageAlone builds the construct on an auth pool in an app of its own, with cdk-nag, as another
 // app would use it.
-func controlPageAlone(t *testing.T, mutate func(*controlpage.Props)) (awscdk.Stack, *controlpage.Page, []string) {
+func controlPageAlone(t *testing.T, mutate func(awscdk.Stack, *controlpage.Props)) (awscdk.Stack, *controlpage.Page, []string) {
 	t.Helper()
 	app := newApp(nil)
 	stack := awscdk.NewStack(app, jsii.String("Control"), &awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String("123456789012"), Region: jsii.String("eu-west-1")}})
@@ -48,7 +49,7 @@ func controlPageAlone(t *testing.T, mutate func(*controlpage.Props)) (awscdk.Sta
 		})},
 	}
 	if mutate != nil {
-		mutate(props)
+		mutate(stack, props)
 	}
 	p := controlpage.New(stack, "Page", props)
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
@@ -238,7 +239,7 @@ func TestControlPageEnvVarsMatchTheHandler(t *testing.T) {
 // TestControlPageCustomDomainAndWatchers: PageURL replaces the API's address in the client and the
 // function; WatchAll reaches the function.
 func TestControlPageCustomDomainAndWatchers(t *testing.T) {
-	stack, _, violations := controlPageAlone(t, func(p *controlpage.Props) {
+	stack, _, violations := controlPageAlone(t, func(_ awscdk.Stack, p *controlpage.Props) {
 		p.PageURL = "https://control.example.edu/"
 		p.ExtraCallbackURLs = []string{"http://localhost:8080/"}
 		p.WatchAll = true
@@ -267,6 +268,14 @@ func TestControlPageRejectsBadProps(t *testing.T) {
 		"page URL without slash":   {controlpage.Props{Environments: []string{"a"}, PageURL: "https://control.example.edu"}, []string{"must end with /"}},
 		"relative extra callback":  {controlpage.Props{Environments: []string{"a"}, ExtraCallbackURLs: []string{"/cb"}}, []string{"is not an absolute URL"}},
 		"burst over account limit": {controlpage.Props{Environments: []string{"a"}, ThrottleBurst: 6000}, []string{"ThrottleBurst 6000"}},
+		"domain without certificate or zone": {controlpage.Props{Environments: []string{"a"}, Domain: &controlpage.Domain{Name: "control.example.edu"}},
+			[]string{"Domain needs a CertificateArn or a Zone"}},
+		"domain name as a URL": {controlpage.Props{Environments: []string{"a"}, Domain: &controlpage.Domain{Name: "https://control.example.edu", CertificateArn: pageCert}},
+			[]string{`Domain.Name "https://control.example.edu" is not a host name`}},
+		"domain and another page URL": {controlpage.Props{Environments: []string{"a"}, PageURL: "https://other.example.edu/", Domain: &controlpage.Domain{Name: "control.example.edu", CertificateArn: pageCert}},
+			[]string{`PageURL "https://other.example.edu/" is not https://control.example.edu/`}},
+		"domain certificate not an ACM ARN": {controlpage.Props{Environments: []string{"a"}, Domain: &controlpage.Domain{Name: "control.example.edu", CertificateArn: "arn:aws:iam::123456789012:server-certificate/x"}},
+			[]string{"Domain.CertificateArn"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			app := newApp(nil)
@@ -314,4 +323,90 @@ func Example_controlPageInAnotherApp() {
 	app.Synth(nil)
 	fmt.Println(len(p.Groups), *p.Groups["staging"].GroupName())
 	// Output: 1 control-staging
+}
+
+// pageCert is a certificate of control.example.edu in controlPageAlone's account and region.
+const pageCert = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab"
+
+// TestControlPageDomainIsARegionalTLS12NameMappedToTheStage: an HTTP API's custom domain is regional,
+// takes its ACM certificate from the API's region, and supports TLS 1.2 only (API Gateway developer
+// guide, "Setting up custom domain names for HTTP APIs": "For HTTP APIs, TLS 1.2 is the only supported
+// TLS version"; "Choose a security policy": an HTTP API cannot be mapped to a domain with an enhanced
+// SecurityPolicy_* policy; knowledge center "custom domain name": "Regional custom domain names must use
+// an SSL/TLS certificate that's in the same AWS Region as your API"). With a zone, the construct makes
+// the certificate in its own stack (the API's region), validated by DNS in the zone, maps the domain to
+// the $default stage, and points an alias A record at the domain's regional name (Route 53 alias to an
+// API Gateway domain: its RegionalDomainName and RegionalHostedZoneId). The login comes back to the
+// custom URL only, and the execute-api endpoint is off.
+func TestControlPageDomainIsARegionalTLS12NameMappedToTheStage(t *testing.T) {
+	stack, pg, violations := controlPageAlone(t, func(s awscdk.Stack, p *controlpage.Props) {
+		p.Domain = &controlpage.Domain{Name: "control.example.edu", Zone: awsroute53.HostedZone_FromHostedZoneAttributes(s, jsii.String("Zone"),
+			&awsroute53.HostedZoneAttributes{HostedZoneId: jsii.String("Z0123456789ABCDEFGHIJ"), ZoneName: jsii.String("example.edu")})}
+	})
+	require.Empty(t, violations, "cdk-nag AwsSolutions errors")
+	assert.Equal(t, "https://control.example.edu/", *pg.URL)
+	tpl := template(stack)
+	assert.Equal(t, "eu-west-1", *stack.Region(), "the certificate is made in the API's own stack, so in its region")
+	tpl.ResourceCountIs(jsii.String("AWS::CertificateManager::Certificate"), jsii.Number(1))
+	tpl.HasResource(jsii.String("AWS::CertificateManager::Certificate"), map[string]any{
+		"Properties": map[string]any{
+			"DomainName": "control.example.edu", "ValidationMethod": "DNS",
+			"DomainValidationOptions": []any{map[string]any{"DomainName": "control.example.edu", "HostedZoneId": "Z0123456789ABCDEFGHIJ"}},
+		},
+		"DeletionPolicy": "Delete",
+	})
+	tpl.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::DomainName"), jsii.Number(1))
+	tpl.HasResource(jsii.String("AWS::ApiGatewayV2::DomainName"), map[string]any{
+		"Properties": map[string]any{
+			"DomainName": "control.example.edu",
+			"DomainNameConfigurations": []any{map[string]any{
+				"CertificateArn": ref("PageDomainCertificate"), "EndpointType": "REGIONAL", "SecurityPolicy": "TLS_1_2",
+			}},
+		},
+		"DeletionPolicy": "Delete",
+	})
+	// The mapping names the stage, and waits for it: a mapping to a stage not yet made fails.
+	tpl.HasResource(jsii.String("AWS::ApiGatewayV2::ApiMapping"), map[string]any{
+		"Properties": map[string]any{"ApiId": ref("PageApi"), "DomainName": ref("PageDomainName"), "Stage": "$default"},
+		"DependsOn":  []any{assertions.Match_StringLikeRegexp(jsii.String("^PageApiDefaultStage"))},
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::Route53::RecordSet"), map[string]any{
+		"Name": "control.example.edu.", "Type": "A", "HostedZoneId": "Z0123456789ABCDEFGHIJ",
+		"AliasTarget": map[string]any{
+			"DNSName":      map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^PageDomainName")), "RegionalDomainName"}},
+			"HostedZoneId": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^PageDomainName")), "RegionalHostedZoneId"}},
+		},
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Api"), map[string]any{"DisableExecuteApiEndpoint": true})
+	tpl.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolClient"), map[string]any{
+		"CallbackURLs": []any{"https://control.example.edu/"}, "LogoutURLs": []any{"https://control.example.edu/"},
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+		"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{page.EnvPageURL: "https://control.example.edu/"})},
+	})
+}
+
+// TestControlPageDomainWithACertificateOfYourOwn: a given certificate ARN is used as it is, and without
+// a zone there is no record (the caller points a CNAME at the domain's regional name).
+func TestControlPageDomainWithACertificateOfYourOwn(t *testing.T) {
+	stack, pg, violations := controlPageAlone(t, func(_ awscdk.Stack, p *controlpage.Props) {
+		p.Domain = &controlpage.Domain{Name: "control.example.edu", CertificateArn: pageCert}
+	})
+	require.Empty(t, violations)
+	tpl := template(stack)
+	tpl.ResourceCountIs(jsii.String("AWS::CertificateManager::Certificate"), jsii.Number(0))
+	tpl.ResourceCountIs(jsii.String("AWS::Route53::RecordSet"), jsii.Number(0))
+	assert.Nil(t, pg.Record)
+	assert.Nil(t, pg.Certificate)
+	tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::DomainName"), map[string]any{
+		"DomainNameConfigurations": []any{map[string]any{"CertificateArn": pageCert, "EndpointType": "REGIONAL", "SecurityPolicy": "TLS_1_2"}},
+	})
+}
+
+// TestControlPageWithoutDomainKeepsItsExecuteAPIAddress: no domain, no certificate, and the
+// execute-api endpoint is the page's address.
+func TestControlPageWithoutDomainKeepsItsExecuteAPIAddress(t *testing.T) {
+	tpl, _ := controlPageTemplate(t)
+	tpl.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::DomainName"), jsii.Number(0))
+	tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Api"), map[string]any{"DisableExecuteApiEndpoint": assertions.Match_Absent()})
 }

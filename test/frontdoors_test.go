@@ -2,6 +2,9 @@ package test
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -394,4 +397,130 @@ func TestHubFrontDoorIsDeletedInAnOrderThatWorks(t *testing.T) {
 	deps := dependsOnPrefixes(t, tpl, "HubClusterchartExternalDns")
 	assert.Contains(t, deps, "HubExternalDnsRoleDefaultPolicy")
 	assert.Contains(t, deps, "HubClustermanifestNamespace")
+}
+
+// TestControlPageFrontDoorInTheExample: the example's control.page.host is a name in its zone, so the
+// Control stack (in the instance's region, where the HTTP API is: a regional custom domain takes its
+// certificate from the API's region) makes the page's certificate, validated by DNS in the zone, an
+// API Gateway domain name (regional, TLS_1_2, HTTP APIs' only TLS version) mapped to the page's API, and
+// an alias A record to the domain's regional name. The page's client returns logins to the custom URL,
+// which is also the PageUrl output.
+func TestControlPageFrontDoorInTheExample(t *testing.T) {
+	s := synth(t, "example")
+	stack := s.stack(t, "Control")
+	assert.Equal(t, "us-east-1", *stack.Region(), "the instance's region, the API's")
+	tpl := template(stack)
+	tpl.ResourceCountIs(jsii.String("AWS::CertificateManager::Certificate"), jsii.Number(1))
+	tpl.HasResource(jsii.String("AWS::CertificateManager::Certificate"), map[string]any{
+		"Properties": map[string]any{
+			"DomainName": "control.example.org", "ValidationMethod": "DNS",
+			"DomainValidationOptions": []any{map[string]any{"DomainName": "control.example.org", "HostedZoneId": exampleZoneID}},
+			"Tags":                    assertions.Match_AnyValue(),
+		},
+		"DeletionPolicy": "Delete",
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::DomainName"), map[string]any{
+		"DomainName": "control.example.org",
+		"DomainNameConfigurations": []any{map[string]any{
+			"CertificateArn": ref("PageDomainCertificate"), "EndpointType": "REGIONAL", "SecurityPolicy": "TLS_1_2"}},
+		"Tags": assertions.Match_AnyValue(),
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::ApiMapping"), map[string]any{
+		"ApiId": ref("PageApi"), "DomainName": ref("PageDomainName"), "Stage": "$default",
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::Route53::RecordSet"), map[string]any{
+		"Name": "control.example.org.", "Type": "A", "HostedZoneId": exampleZoneID,
+		"AliasTarget": map[string]any{
+			"DNSName":      map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^PageDomainName")), "RegionalDomainName"}},
+			"HostedZoneId": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^PageDomainName")), "RegionalHostedZoneId"}},
+		},
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Api"), map[string]any{"DisableExecuteApiEndpoint": true})
+	tpl.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolClient"), map[string]any{
+		"CallbackURLs": []any{"https://control.example.org/"}, "LogoutURLs": []any{"https://control.example.org/"},
+	})
+	outputs := s.templates["Control"]["Outputs"].(map[string]any)
+	assert.Equal(t, "https://control.example.org/", outputs["PageUrl"].(map[string]any)["Value"])
+	assert.NotContains(t, outputs, "PageDomainTarget", "the record is made: nothing to point by hand")
+}
+
+// pageWithCertificate is an instance with Auth and Control, the page on a host of the user's own with
+// the user's certificate and no dns.
+const pageWithCertificate = `env: {account: "123456789012", region: eu-west-1}
+lifecycle: development
+vpc: {type: new, availability_zones: [eu-west-1a, eu-west-1b]}
+enabled: {auth: true, control: true}
+control:
+  environments:
+    staging:
+      stages: [{name: app, ec2: {tags: {Name: [app01]}}}]
+  page:
+    host: https://control.physics.example.edu
+    certificate_arn: arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab
+`
+
+// TestControlPageFrontDoorWithoutDNS: without dns the user's certificate is used, no record is made,
+// and the stack says where to point a CNAME (the domain name's regional name).
+func TestControlPageFrontDoorWithoutDNS(t *testing.T) {
+	built, _ := buildInstance(t, "pagecert", pageWithCertificate)
+	var control awscdk.Stack
+	for _, s := range built.Stacks {
+		if *s.Node().Id() == "Control" {
+			control = s
+		}
+	}
+	require.NotNil(t, control)
+	tpl := template(control)
+	tpl.ResourceCountIs(jsii.String("AWS::CertificateManager::Certificate"), jsii.Number(0))
+	tpl.ResourceCountIs(jsii.String("AWS::Route53::RecordSet"), jsii.Number(0))
+	tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::DomainName"), map[string]any{
+		"DomainName": "control.physics.example.edu",
+		"DomainNameConfigurations": []any{map[string]any{
+			"CertificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1234-5678-9abc-0123456789ab", "EndpointType": "REGIONAL", "SecurityPolicy": "TLS_1_2"}},
+	})
+	tpl.HasOutput(jsii.String("PageUrl"), map[string]any{"Value": "https://control.physics.example.edu/"})
+	tpl.HasOutput(jsii.String("PageDomainTarget"), map[string]any{
+		"Value": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^PageDomainName")), "RegionalDomainName"}},
+	})
+}
+
+// TestHostedUIConsumersUseTheCustomDomain: with auth.custom_domain every consumer of the hosted UI uses
+// it, so users log in on one name (one Cognito session cookie) for every front door:
+//   - the jobs load balancer's authenticate-cognito action: its UserPoolDomain takes "the domain prefix
+//     or fully-qualified domain name of the Amazon Cognito user pool" (ELBv2 API reference,
+//     AuthenticateCognitoActionConfig), and CDK passes the domain's Ref, which is the custom name;
+//   - the jobs web servers' COGNITO_DOMAIN: the hosted UI's host name, fully qualified;
+//   - the hub's OAuth endpoints and the control page's hosted UI URL: https://<custom domain>.
+func TestHostedUIConsumersUseTheCustomDomain(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "instance", "example.yaml"))
+	require.NoError(t, err)
+	file := strings.Replace(string(raw), "\nauth:\n", "\nauth:\n  custom_domain: auth.example.org\n", 1)
+	require.Contains(t, file, "custom_domain: auth.example.org")
+	built, _ := buildInstance(t, "cdomain", file)
+
+	jobs := template(built.Jobs.Stack)
+	jobs.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::Listener"), map[string]any{
+		"Port": 443,
+		"DefaultActions": assertions.Match_ArrayWith(&[]any{map[string]any{"Type": "authenticate-cognito", "Order": 1,
+			"AuthenticateCognitoConfig": assertions.Match_ObjectLike(&map[string]any{
+				"UserPoolDomain": fromStack("cdomain-Auth", "AuthUserPoolCustomDomain"),
+			})}}),
+	})
+	userData := asJSON(jobs.ToJSON())
+	assert.Contains(t, userData, `COGNITO_DOMAIN=auth.example.org\n`, "the web servers get the custom host name")
+
+	// The URL is https:// and the custom domain's Ref (its name), read from the Auth stack.
+	for stack, tpl := range map[string]map[string]any{"Control": *template(built.Control.Stack).ToJSON(), "Hub": *template(built.Hub.Stack).ToJSON()} {
+		all := asJSON(tpl)
+		assert.Contains(t, all, "PublishOutputRefAuthUserPoolCustomDomain", "%s uses the custom domain", stack)
+		assert.NotContains(t, all, "amazoncognito.com", "%s: no consumer left on the prefix domain", stack)
+	}
+}
+
+// TestHostedUIHostWithoutCustomDomainIsThePrefixDomainsFullName: COGNITO_DOMAIN is the prefix domain's
+// host name, <prefix>.auth.<region>.amazoncognito.com, so that https://$COGNITO_DOMAIN/logout works.
+func TestHostedUIHostWithoutCustomDomainIsThePrefixDomainsFullName(t *testing.T) {
+	userData := asJSON(synth(t, "example").templates["Jobs"])
+	assert.True(t, regexp.MustCompile(`COGNITO_DOMAIN=",\{"Fn::GetStackOutput":\{"OutputName":"PublishOutputRefAuthUserPoolDomain[^}]*\}\},"\.auth\.us-east-1\.amazoncognito\.com\\n`).MatchString(userData),
+		"COGNITO_DOMAIN is <prefix>.auth.us-east-1.amazoncognito.com")
 }

@@ -238,7 +238,7 @@ func TestLoadRejects(t *testing.T) {
 		{name: "jobs malformed certificate ARN", file: withJobs(strings.Replace(jobsKeys, "certificate/0a1b2c3d-1234-5678-9abc-0123456789ab", "cert/abc", 1)),
 			want: []string{`lab.yaml:14: jobs.web.certificate_arn: "arn:aws:acm:us-east-1:123456789012:cert/abc" is not an ACM certificate ARN`}},
 		{name: "jobs certificate from another region", file: withJobs(strings.Replace(jobsKeys, "acm:us-east-1", "acm:eu-west-1", 1)),
-			want: []string{"lab.yaml:14: jobs.web.certificate_arn:", "is in eu-west-1, but a load balancer in us-east-1 needs a certificate of its own region"}},
+			want: []string{"lab.yaml:14: jobs.web.certificate_arn:", "is in eu-west-1, but a load balancer or regional API Gateway domain in us-east-1 needs a certificate of its own region"}},
 		{name: "jobs class min greater than max", file: withJobs(jobsKeys + "  classes: [{name: prod, instance_types: [m5.large], min: 5, max: 2, root_volume_gib: 30}]\n"),
 			want: []string{"lab.yaml:17: jobs.classes[0].min: 5 is more than max 2"}},
 		{name: "jobs web min greater than max", file: withJobs(strings.Replace(jobsKeys, "command: run-web", "command: run-web\n    min: 3\n    max: 1", 1)),

@@ -155,6 +155,13 @@ type Auth struct {
 	CustomDomain awscognito.UserPoolDomain
 	// BaseURL is the hosted UI: https://<prefix>.auth.<region>.amazoncognito.com, or https://<custom domain>
 	BaseURL *string
+	// HostedUIDomain is the domain the hosted UI is used through: CustomDomain when there is one, else
+	// Domain. Give it to every consumer (a load balancer's authenticate-cognito action, a web app), so
+	// that users log in on one name and its session cookie serves all the instance's front doors.
+	HostedUIDomain awscognito.UserPoolDomain
+	// HostedUIHost is HostedUIDomain's host name, fully qualified: <prefix>.auth.<region>.amazoncognito.com
+	// or the custom domain (BaseURL without https://).
+	HostedUIHost *string
 	// IssuerURL is the OpenID Connect issuer: https://cognito-idp.<region>.amazonaws.com/<pool id>
 	IssuerURL *string
 
@@ -299,6 +306,8 @@ func New(scope constructs.Construct, id string, props *Props) *Auth {
 	// memberships are users' access) and its prefix, which another account could otherwise take.
 	a.Domain.ApplyRemovalPolicy(policy.RemovalPolicy)
 	a.BaseURL = a.Domain.BaseUrl(nil)
+	a.HostedUIDomain = a.Domain
+	a.HostedUIHost = awscdk.Fn_Join(jsii.String(""), &[]*string{a.Domain.DomainName(), jsii.String(".auth."), awscdk.Stack_Of(a.Construct).Region(), jsii.String(".amazoncognito.com")})
 	if cd := props.CustomDomain; cd != nil {
 		// Beside the prefix domain, not instead of it: a user pool has at most one domain of each kind,
 		// so the prefix domain (and every client that uses it) keeps working while the custom one is
@@ -311,6 +320,8 @@ func New(scope constructs.Construct, id string, props *Props) *Auth {
 		// to delete a certificate in use): all three follow the pool's policy.
 		a.CustomDomain.ApplyRemovalPolicy(policy.RemovalPolicy)
 		a.BaseURL = a.CustomDomain.BaseUrl(nil)
+		a.HostedUIDomain = a.CustomDomain
+		a.HostedUIHost = jsii.String(cd.Name)
 		if cd.Zone != nil {
 			// Cognito serves a custom domain from a CloudFront distribution: the alias record points at it
 			// (Cognito developer guide, "Using your own domain for managed login": "add an alias record").

@@ -13,7 +13,10 @@
 //   - the $default stage with throttling and JSON access logs into a log group of its own (no query
 //     string, no header, so no token or authorization code is ever logged);
 //   - the function (provided.al2023), from the Code the caller builds, with a role that may write its
-//     own log group plus the Statements the caller adds (what the control module's Service calls).
+//     own log group plus the Statements the caller adds (what the control module's Service calls);
+//   - with Domain, an API Gateway regional custom domain (TLS 1.2) mapped to the $default stage, its
+//     certificate (DNS-validated in Domain.Zone unless Domain.CertificateArn is given) and an alias A
+//     record in the zone; the execute-api endpoint is then turned off, so the page has one address.
 //
 // Nothing runs while nobody looks: no load balancer, no instance, no provisioned concurrency.
 package controlpage
@@ -28,14 +31,18 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53targets"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stratolab/stratolab/constructs/lifecycle"
+	"github.com/stratolab/stratolab/constructs/webfront"
 	"github.com/stratolab/stratolab/internal/awsrules"
 )
 
@@ -78,10 +85,15 @@ type Props struct {
 	// WatchAll lets every logged-in user of the pool watch every environment (without buttons).
 	// Default: - false: only members of control-<env> see <env>
 	WatchAll bool
-	// PageURL is the page's address when a custom domain fronts the API, such as
+	// PageURL is the page's address when something else fronts the API (a proxy of your own), such as
 	// https://control.example.edu/. It must be https (http only for localhost) and end with /.
-	// Default: - the API's own endpoint, https://<api id>.execute-api.<region>.amazonaws.com/
+	// Default: - https://<Domain.Name>/ with Domain, else the API's own endpoint,
+	// https://<api id>.execute-api.<region>.amazonaws.com/
 	PageURL string
+	// Domain serves the page on a host name of its own: an API Gateway regional custom domain name
+	// mapped to the API's $default stage, and the page's address becomes https://<Domain.Name>/.
+	// Default: - the execute-api endpoint
+	Domain *Domain
 	// ExtraCallbackURLs are further callback and sign-out URLs of the client, such as
 	// http://localhost:8080/ for a developer.
 	// Default: - none
@@ -95,6 +107,19 @@ type Props struct {
 	// Lifecycle decides whether the log groups outlive the stack.
 	// Default: - lifecycle.Production(): retained
 	Lifecycle lifecycle.Policy
+}
+
+// Domain is the page's own host name.
+type Domain struct {
+	// Name is the host name, such as control.example.edu. Required.
+	Name string
+	// CertificateArn is an ACM certificate of Name in the stack's account and region (a regional custom
+	// domain takes its certificate from the API's own region).
+	// Default: - a DNS-validated certificate of Name in Zone (Zone is then required)
+	CertificateArn string
+	// Zone is the public hosted zone Name is in: the alias A record to the domain name goes there.
+	// Default: - no record: point a CNAME of Name at Page.DomainName's RegionalDomainName yourself
+	Zone awsroute53.IHostedZone
 }
 
 // Page is the control page's API, function, client and groups.
@@ -114,9 +139,18 @@ type Page struct {
 	URL *string
 	// AccessLogs is the API stage's access log group.
 	AccessLogs awslogs.LogGroup
+	// DomainName is the API's custom domain name; nil without Props.Domain.
+	DomainName awsapigatewayv2.DomainName
+	// Certificate is the certificate the construct made for Domain; nil otherwise.
+	Certificate awscertificatemanager.ICertificate
+	// Record is the alias A record of Domain.Name; nil without Domain.Zone.
+	Record awsroute53.ARecord
 }
 
-var envNameRe = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
+var (
+	envNameRe  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
+	hostNameRe = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$`)
+)
 
 func (p *Props) check() error {
 	var errs []string
@@ -141,6 +175,22 @@ func (p *Props) check() error {
 			errs = append(errs, fmt.Sprintf("environment %q is listed twice", e))
 		}
 		seen[e] = true
+	}
+	if d := p.Domain; d != nil {
+		switch {
+		case !hostNameRe.MatchString(d.Name):
+			errs = append(errs, fmt.Sprintf("Domain.Name %q is not a host name (lowercase, such as control.example.edu, no scheme)", d.Name))
+		case p.PageURL != "" && p.PageURL != "https://"+d.Name+"/":
+			errs = append(errs, fmt.Sprintf("PageURL %q is not https://%s/, the address Domain gives the page (leave PageURL out)", p.PageURL, d.Name))
+		}
+		if d.CertificateArn == "" && d.Zone == nil {
+			errs = append(errs, "Domain needs a CertificateArn or a Zone (to validate the certificate the construct makes)")
+		}
+		if d.CertificateArn != "" {
+			if why := awsrules.ACMCertificateARN(d.CertificateArn, "", ""); why != "" {
+				errs = append(errs, fmt.Sprintf("Domain.CertificateArn %q %s", d.CertificateArn, why))
+			}
+		}
 	}
 	urls := append([]string(nil), p.ExtraCallbackURLs...)
 	if p.PageURL != "" {
@@ -194,12 +244,22 @@ func New(scope constructs.Construct, id string, p *Props) *Page {
 	self := c.Construct
 	stack := awscdk.Stack_Of(self)
 
-	c.Api = awsapigatewayv2.NewHttpApi(self, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
+	apiProps := &awsapigatewayv2.HttpApiProps{
 		Description:        jsii.String("stratolab control page"),
 		CreateDefaultStage: jsii.Bool(false),
-	})
+	}
+	if p.Domain != nil {
+		// With a custom domain the page has one address: the client's callback and sign-out URL is
+		// https://<Domain.Name>/ only, so a login started on the execute-api address could not come
+		// back to it, and a second address would only be a second way in around the name's DNS.
+		apiProps.DisableExecuteApiEndpoint = jsii.Bool(true)
+	}
+	c.Api = awsapigatewayv2.NewHttpApi(self, jsii.String("Api"), apiProps)
 	c.URL = jsii.String(p.PageURL)
-	if p.PageURL == "" {
+	switch {
+	case p.Domain != nil:
+		c.URL = jsii.String("https://" + p.Domain.Name + "/")
+	case p.PageURL == "":
 		c.URL = awscdk.Fn_Join(jsii.String(""), &[]*string{c.Api.ApiEndpoint(), jsii.String("/")})
 	}
 
@@ -323,7 +383,48 @@ func New(scope constructs.Construct, id string, p *Props) *Page {
 		DestinationArn: c.AccessLogs.LogGroupArn(),
 		Format:         jsii.String(AccessLogFormat),
 	})
+	if p.Domain != nil {
+		c.addDomain(p.Domain, stage)
+	}
 	return c
+}
+
+// addDomain puts the API on d.Name. API Gateway's rules (developer guide, "Setting up custom domain
+// names for HTTP APIs" and "Choose a security policy"): an HTTP API's custom domain is regional, and a
+// regional custom domain name takes its ACM certificate from the API's own region; HTTP APIs support
+// TLS 1.2 only, so the domain's security policy is TLS_1_2 (the enhanced SecurityPolicy_* ones cannot
+// have an HTTP API mapped). The certificate, domain name, mapping and record hold no data: they are
+// deleted with the stack and replaced on a change of name, in every lifecycle, like the load
+// balancers' front doors (webfront).
+func (c *Page) addDomain(d *Domain, stage awsapigatewayv2.HttpStage) {
+	self := c.Construct
+	var cert awscertificatemanager.ICertificate
+	if d.CertificateArn != "" {
+		cert = awscertificatemanager.Certificate_FromCertificateArn(self, jsii.String("DomainCertificate"), jsii.String(d.CertificateArn))
+	} else {
+		cert = webfront.NewCertificate(self, "DomainCertificate", &webfront.Domain{Zone: d.Zone, Name: d.Name})
+		c.Certificate = cert
+	}
+	c.DomainName = awsapigatewayv2.NewDomainName(self, jsii.String("DomainName"), &awsapigatewayv2.DomainNameProps{
+		DomainName:     jsii.String(d.Name),
+		Certificate:    cert,
+		EndpointType:   awsapigatewayv2.EndpointType_REGIONAL,
+		SecurityPolicy: awsapigatewayv2.SecurityPolicy_TLS_1_2,
+	})
+	c.DomainName.ApplyRemovalPolicy(awscdk.RemovalPolicy_DESTROY)
+	mapping := awsapigatewayv2.NewApiMapping(self, jsii.String("DomainMapping"), &awsapigatewayv2.ApiMappingProps{
+		Api: c.Api, DomainName: c.DomainName, Stage: stage,
+	})
+	mapping.ApplyRemovalPolicy(awscdk.RemovalPolicy_DESTROY)
+	if d.Zone != nil {
+		c.Record = awsroute53.NewARecord(self, jsii.String("DomainRecord"), &awsroute53.ARecordProps{
+			Zone: d.Zone, RecordName: jsii.String(d.Name + "."),
+			Target: awsroute53.RecordTarget_FromAlias(awsroute53targets.NewApiGatewayv2DomainProperties(
+				c.DomainName.RegionalDomainName(), c.DomainName.RegionalHostedZoneId())),
+			Comment: jsii.String("stratolab: the control page's API custom domain"),
+		})
+		c.Record.ApplyRemovalPolicy(awscdk.RemovalPolicy_DESTROY)
+	}
 }
 
 // AccessLogFormat is the stage's access log line: the route (not the path with its query, which

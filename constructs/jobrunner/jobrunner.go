@@ -108,7 +108,14 @@ type WebProps struct {
 type Login struct {
 	UserPool awscognito.IUserPool
 	Client   awscognito.IUserPoolClient
-	Domain   awscognito.IUserPoolDomain
+	// Domain is the hosted UI's domain, a prefix or a custom domain: the authenticate-cognito action's
+	// UserPoolDomain takes "the domain prefix or fully-qualified domain name" (ELBv2 API reference,
+	// AuthenticateCognitoActionConfig), and CDK passes Domain.DomainName(), which is either.
+	Domain awscognito.IUserPoolDomain
+	// Host is the hosted UI's fully qualified host name, the web servers' COGNITO_DOMAIN (for a logout
+	// URL, https://$COGNITO_DOMAIN/logout).
+	// Default: - <Domain.DomainName()>.auth.<region>.amazoncognito.com, right for a prefix domain only
+	Host *string
 }
 
 // Props configure a JobRunner.
@@ -586,7 +593,11 @@ func (r *JobRunner) newWeb(webSG awsec2.ISecurityGroup) {
 	env["ALB_ARN"] = r.LoadBalancer.LoadBalancerArn()
 	if l := w.Login; l != nil {
 		env["COGNITO_CLIENT_ID"] = l.Client.UserPoolClientId()
-		env["COGNITO_DOMAIN"] = l.Domain.DomainName()
+		host := l.Host
+		if host == nil {
+			host = awscdk.Fn_Join(jsii.String(""), &[]*string{l.Domain.DomainName(), jsii.String(".auth."), awscdk.Stack_Of(r.Construct).Region(), jsii.String(".amazoncognito.com")})
+		}
+		env["COGNITO_DOMAIN"] = host
 	}
 	lt := r.launchTemplate("Web", w.InstanceType, 30, p.Store.WebRole, webSG, serviceUserData("kotta-web", w.Command, p.Store.Bucket, p.CodeKey, env))
 	asg := awsautoscaling.NewAutoScalingGroup(r.Construct, jsii.String("WebServers"), &awsautoscaling.AutoScalingGroupProps{

@@ -134,7 +134,7 @@ func ACMCertificateARN(arn, region, account string) string {
 	case m == nil:
 		return "is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<uuid>)"
 	case region != "" && m[1] != region:
-		return "is in " + m[1] + ", but a load balancer in " + region + " needs a certificate of its own region"
+		return "is in " + m[1] + ", but a load balancer or regional API Gateway domain in " + region + " needs a certificate of its own region"
 	case account != "" && m[2] != account:
 		return "is in account " + m[2] + ", but the instance deploys to " + account + " (a certificate of another account cannot be used)"
 	}
