@@ -10,13 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/eks"
-	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/spf13/cobra"
 	"github.com/stratolab/stratolab/internal/control"
@@ -51,10 +44,7 @@ var newControlService = func(ctx context.Context) (controlBackend, error) {
 	if err != nil {
 		return nil, err
 	}
-	return control.NewService(&control.Clients{
-		EC2: ec2.NewFromConfig(cfg), AutoScaling: autoscaling.NewFromConfig(cfg), ECS: ecs.NewFromConfig(cfg), EKS: eks.NewFromConfig(cfg),
-		ELB: elasticloadbalancingv2.NewFromConfig(cfg), SFN: sfn.NewFromConfig(cfg), Dynamo: dynamodb.NewFromConfig(cfg),
-	}, defs)
+	return control.NewService(control.NewClients(cfg), defs)
 }
 
 // whoAmI names the person in runs and holds.

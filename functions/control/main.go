@@ -14,16 +14,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/eks"
-	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/stratolab/stratolab/internal/control"
 )
 
@@ -33,11 +23,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	c := &control.Clients{
-		EC2: ec2.NewFromConfig(cfg), AutoScaling: autoscaling.NewFromConfig(cfg), ECS: ecs.NewFromConfig(cfg), EKS: eks.NewFromConfig(cfg),
-		AppScaling: applicationautoscaling.NewFromConfig(cfg), ELB: elasticloadbalancingv2.NewFromConfig(cfg), SFN: sfn.NewFromConfig(cfg), Dynamo: dynamodb.NewFromConfig(cfg),
-		Events: eventbridge.NewFromConfig(cfg), SNS: sns.NewFromConfig(cfg),
-	}
+	c := control.NewClients(cfg)
 	e, err := engine(c, os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

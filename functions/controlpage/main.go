@@ -16,13 +16,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/eks"
-	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/stratolab/stratolab/internal/control"
 	"github.com/stratolab/stratolab/internal/controlpage"
@@ -38,7 +31,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	h, err := handler(ctx, ssm.NewFromConfig(cfg), clients(cfg), os.Getenv)
+	h, err := handler(ctx, ssm.NewFromConfig(cfg), control.NewClients(cfg), os.Getenv)
 	if err != nil {
 		fail(err)
 	}
@@ -74,12 +67,4 @@ func handler(ctx context.Context, params published.SSM, c *control.Clients, gete
 	}
 	opts.Service = svc
 	return controlpage.New(opts)
-}
-
-// clients are the calls the service makes (the same as the CLI's).
-func clients(cfg aws.Config) *control.Clients {
-	return &control.Clients{
-		EC2: ec2.NewFromConfig(cfg), AutoScaling: autoscaling.NewFromConfig(cfg), ECS: ecs.NewFromConfig(cfg), EKS: eks.NewFromConfig(cfg),
-		ELB: elasticloadbalancingv2.NewFromConfig(cfg), SFN: sfn.NewFromConfig(cfg), Dynamo: dynamodb.NewFromConfig(cfg),
-	}
 }

@@ -57,8 +57,7 @@ func staging(t *testing.T) string {
 }
 
 func clientsForTest() *control.Clients {
-	c := clients(aws.Config{Region: "us-east-1"})
-	return c
+	return control.NewClients(aws.Config{Region: "us-east-1"})
 }
 
 // The function reads the environments its instance publishes, and serves the page with the login

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -97,6 +98,17 @@ type Clients struct {
 	Events      Events
 	SNS         SNS
 	Clock       func() time.Time
+}
+
+// NewClients makes the clients from an SDK configuration. The workflow's function uses them all; the CLI
+// and the page use the Service's (watching and starting runs), which never calls AppScaling, Events or
+// SNS, so their roles need not allow those.
+func NewClients(cfg aws.Config) *Clients {
+	return &Clients{
+		EC2: ec2.NewFromConfig(cfg), AutoScaling: autoscaling.NewFromConfig(cfg), ECS: ecs.NewFromConfig(cfg), EKS: eks.NewFromConfig(cfg),
+		AppScaling: applicationautoscaling.NewFromConfig(cfg), ELB: elasticloadbalancingv2.NewFromConfig(cfg), SFN: sfn.NewFromConfig(cfg),
+		Dynamo: dynamodb.NewFromConfig(cfg), Events: eventbridge.NewFromConfig(cfg), SNS: sns.NewFromConfig(cfg),
+	}
 }
 
 func (c *Clients) now() time.Time {
