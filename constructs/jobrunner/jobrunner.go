@@ -934,7 +934,7 @@ func (r *JobRunner) newWebACL() {
 		EncryptionKey: r.props.LogsKey,
 	})
 	awswafv2.NewCfnLoggingConfiguration(r.Construct, jsii.String("WebAclLogging"), &awswafv2.CfnLoggingConfigurationProps{
-		ResourceArn:           acl.AttrArn(),
+		ResourceArn: acl.AttrArn(),
 		// The log group's ARN without the :* that its Arn attribute ends with (the WAF guide's form).
 		LogDestinationConfigs: &[]any{awscdk.Stack_Of(r.Construct).FormatArn(&awscdk.ArnComponents{
 			Service: jsii.String("logs"), Resource: jsii.String("log-group"), ResourceName: logs.LogGroupName(), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,

@@ -204,8 +204,8 @@ func (s *JobStore) newBackup(p *Props, policy lifecycle.Policy) {
 	}))
 	sel := plan.AddSelection(jsii.String("Tables"), &awsbackup.BackupSelectionOptions{Resources: &tables})
 	cdknag.NagSuppressions_AddResourceSuppressions(sel, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-IAM4"),
-		Reason: jsii.String("AWSBackupServiceRolePolicyForBackup is the policy AWS Backup documents for its backup role; this role is assumed only by backup.amazonaws.com for this plan."),
+		Id:        jsii.String("AwsSolutions-IAM4"),
+		Reason:    jsii.String("AWSBackupServiceRolePolicyForBackup is the policy AWS Backup documents for its backup role; this role is assumed only by backup.amazonaws.com for this plan."),
 		AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String("/^Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup$/g")}},
 	}}, jsii.Bool(true))
 }
