@@ -278,6 +278,7 @@ func (s *JobStore) GrantSubmit(grantee awsiam.IGrantable) {
 func (s *JobStore) GrantReadCode(grantee awsiam.IGrantable) {
 	s.grantObjects(grantee, "ReadCode", PrefixCode, objectRead)
 	s.grantList(grantee, "ListCode", PrefixCode)
+	s.grantKey(grantee)
 }
 
 // GrantExecute gives grantee the worker's rights: read and write outputs/, read uploads/ (a job's
