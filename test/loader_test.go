@@ -737,3 +737,12 @@ func TestLoadLetsADevelopmentInstanceFollowTheLatestImage(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, cfg.Jobs.Images.Image("arm64"), "unset: the construct follows the SSM parameter")
 }
+
+// TestLoadAcceptsThePacksWithJobsAndHub: jobs and hub meet NIST 800-53 R5 and HIPAA
+// (TestPackModulesTableIsTrue), so the loader lets an instance name both packs with them enabled.
+func TestLoadAcceptsThePacksWithJobsAndHub(t *testing.T) {
+	for name, file := range map[string]string{"jobs": withJobs(jobsKeys), "hub": withHub(hubNodes, hubProfile)} {
+		_, err := instance.Load(writeInstance(t, "lab", file+"compliance:\n  packs: [AwsSolutions, NIST80053R5, HIPAA]\n", nil), "lab")
+		assert.NoError(t, err, name)
+	}
+}
