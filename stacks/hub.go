@@ -91,6 +91,7 @@ func newHub(in *Instance, cfg *instance.Config) *Hub {
 		DevicePluginChart:      c.Charts.DevicePlugin,
 		Dask:                   c.Dask,
 		Lifecycle:              lifecycleFor(cfg, c.Lifecycle),
+		Regulated:              needsCustomerManagedKeys(cfg),
 	})
 	hubURL := "The hub: point this host name's DNS record at the load balancer its Ingress creates (kubectl -n " + hub.Namespace + " get ingress)"
 	if h.ExternalDNS != nil {

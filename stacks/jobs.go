@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stratolab/stratolab/constructs/auth"
 	"github.com/stratolab/stratolab/constructs/jobrunner"
 	"github.com/stratolab/stratolab/constructs/jobstore"
@@ -34,7 +35,19 @@ type Jobs struct {
 func newJobs(in *Instance, cfg *instance.Config) *Jobs {
 	j := cfg.Jobs
 	data := in.newStack(cfg, "JobsData", "jobs bucket, tables and roles")
-	store := jobstore.New(data, "Store", &jobstore.Props{Lifecycle: lifecycleFor(cfg, j.Lifecycle), OwnWorkers: j.Worker.Command != ""})
+	storeProps := &jobstore.Props{Lifecycle: lifecycleFor(cfg, j.Lifecycle), OwnWorkers: j.Worker.Command != ""}
+	if needsCustomerManagedKeys(cfg) {
+		// NIST SC-28 / HIPAA 164.312(a)(2)(iv): the bucket, the tables and their backups under a key of
+		// the instance's own; the store grants it with every right it grants (jobstore.grantKey).
+		storeProps.EncryptionKey = awskms.NewKey(data, jsii.String("DataKey"), &awskms.KeyProps{
+			Description:       jsii.String("Encrypts the jobs bucket, tables and their backups"),
+			EnableKeyRotation: jsii.Bool(true),
+			PendingWindow:     awscdk.Duration_Days(jsii.Number(7)),
+			RemovalPolicy:     storeProps.Lifecycle.RemovalPolicy,
+		})
+		storeProps.Backup = true
+	}
+	store := jobstore.New(data, "Store", storeProps)
 	for id, o := range map[string]struct {
 		value *string
 		desc  string
@@ -89,6 +102,7 @@ func newJobs(in *Instance, cfg *instance.Config) *Jobs {
 		// Job logs are data: kept in production, removed with a development instance.
 		JobLogRemovalPolicy: policy.RemovalPolicy,
 		LogsKey:             logsKeyFor,
+		Regulated:           needsCustomerManagedKeys(cfg),
 	})
 	// With Cognito login only the configured host works (it is the client's callback, and the certificate's name).
 	url, desc := jsii.String("https://"+*runner.LoadBalancer.LoadBalancerDnsName()), "The web server, by its load balancer's name (the certificate's name may differ: set jobs.web.host)"
@@ -104,6 +118,13 @@ func newJobs(in *Instance, cfg *instance.Config) *Jobs {
 		Description: jsii.String("The web server's load balancer: point your host name's DNS record (CNAME or alias) here"),
 	})
 	protectLoadBalancers(s, policy)
+	if !policy.DeletionProtection {
+		reason := jsii.String("Deletion protection follows the jobs lifecycle, off here so that a destroy of this development instance leaves nothing behind; production turns it on.")
+		cdknag.NagSuppressions_AddResourceSuppressions(runner.LoadBalancer, &[]*cdknag.NagPackSuppression{
+			{Id: jsii.String("NIST.800.53.R5-ELBDeletionProtectionEnabled"), Reason: reason},
+			{Id: jsii.String("HIPAA.Security-ELBDeletionProtectionEnabled"), Reason: reason},
+		}, jsii.Bool(true))
+	}
 	publishJobs(s, cfg.Name, store, runner)
 	awscdk.NewCfnOutput(s, jsii.String("FleetNotificationsTopic"), &awscdk.CfnOutputProps{
 		Value: runner.Notifications.TopicArn(), Description: jsii.String("Subscribe to the fleets' launch, termination and error events"),

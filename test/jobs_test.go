@@ -293,13 +293,17 @@ func TestJobsWorkerFleetsRunInPrivateSubnetsFromSecureLaunchTemplates(t *testing
 		"MinSize": "0", "MaxSize": "10", "LaunchTemplate": assertions.Match_AnyValue(), "MixedInstancesPolicy": assertions.Match_Absent(),
 	})
 	// EC26 cannot read a mixed-instances fleet's launch template; only that fleet excuses the rule's
-	// failure, and only for EC26. The other fleet is checked by EC26 as usual.
+	// failure, and only for EC26. The other fleet is checked by EC26 as usual. cdk-nag's
+	// EC2IMDSv2Enabled (NIST, HIPAA) does not follow a MixedInstancesPolicy either (rules/ec2/
+	// EC2IMDSv2Enabled.js reads the group's LaunchTemplate only), so that fleet alone answers it too.
+	imdsReason := assertions.Match_StringLikeRegexp(jsii.String("The prod fleet boots from its mixed-instances launch template, which requires IMDSv2"))
 	tpl.HasResource(jsii.String("AWS::AutoScaling::AutoScalingGroup"), map[string]any{
 		"Properties": map[string]any{"MixedInstancesPolicy": assertions.Match_AnyValue()},
-		"Metadata": map[string]any{"cdk_nag": map[string]any{"rules_to_suppress": []any{map[string]any{
+		"Metadata": map[string]any{"cdk_nag": map[string]any{"rules_to_suppress": assertions.Match_ArrayEquals(&[]any{map[string]any{
 			"id": "CdkNagValidationFailure", "applies_to": []any{"AwsSolutions-EC26"},
 			"reason": assertions.Match_StringLikeRegexp(jsii.String("prod fleet's mixed-instances launch template")),
-		}}}},
+		}, map[string]any{"id": "NIST.800.53.R5-EC2IMDSv2Enabled", "reason": imdsReason},
+			map[string]any{"id": "HIPAA.Security-EC2IMDSv2Enabled", "reason": imdsReason}})}},
 	})
 	tpl.HasResource(jsii.String("AWS::AutoScaling::AutoScalingGroup"), map[string]any{
 		"Properties": map[string]any{"LaunchTemplate": assertions.Match_AnyValue()},

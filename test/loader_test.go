@@ -136,10 +136,10 @@ func TestLoadRejects(t *testing.T) {
 			want: []string{`lab.yaml:2: compliance.packs[1]: "PCI" is not allowed (one of: AwsSolutions, NIST80053R5, HIPAA)`}},
 		{name: "compliance pack listed twice", file: "compliance:\n  packs: [HIPAA, HIPAA]\n",
 			want: []string{`lab.yaml:2: compliance.packs[1]: "HIPAA" is listed twice`}},
-		{name: "NIST pack with a module that cannot meet it yet", file: withHub(hubNodes, hubProfile) + "compliance:\n  packs: [NIST80053R5]\n",
-			want: []string{"compliance.packs[0]: NIST80053R5 cannot pass yet with hub enabled: cdk-nag would report errors and fail the synth (modules that meet NIST80053R5: base, auth"}},
-		{name: "HIPAA pack with modules that cannot meet it yet, reported with the other problems", file: strings.Replace(withHub(hubNodes, hubProfile), "https://hub.example.edu", "http://hub.example.edu", 1) + "compliance:\n  packs: [AwsSolutions, HIPAA]\n",
-			want: []string{"compliance.packs[1]: HIPAA cannot pass yet with hub enabled", "hub.host: "}},
+		{name: "NIST pack with a module that cannot meet it yet", file: withLookup(lookupCert) + "compliance:\n  packs: [NIST80053R5]\n",
+			want: []string{"compliance.packs[0]: NIST80053R5 cannot pass yet with lookup enabled: cdk-nag would report errors and fail the synth (modules that meet NIST80053R5: base, auth"}},
+		{name: "HIPAA pack with modules that cannot meet it yet, reported with the other problems", file: withLookup(lookupCert+"  app: {cpu: 64}\n") + "compliance:\n  packs: [AwsSolutions, HIPAA]\n",
+			want: []string{"compliance.packs[1]: HIPAA cannot pass yet with lookup enabled", "lookup.app.cpu: "}},
 		{name: "production flow log retention shorter than a year", file: strings.Replace(goodInstance, "lifecycle: development", "lifecycle: production", 1) + "  flow_log_retention_days: 90\n",
 			want: []string{"lab.yaml:8: vpc.flow_log_retention_days: 90 days is less than a production instance keeps its logs (365 or more"}},
 		{name: "production jobs in a VPC of one availability zone", file: strings.Replace(strings.Replace(withJobs(jobsKeys), "lifecycle: development", "lifecycle: production", 1), "[us-east-1a, us-east-1b]", "[us-east-1a]", 1),
@@ -736,4 +736,13 @@ func TestLoadLetsADevelopmentInstanceFollowTheLatestImage(t *testing.T) {
 	cfg, err := instance.Load(writeInstance(t, "lab", withJobImages(jobsKeys+"  classes: [{name: arm, instance_types: [m7g.large], max: 2}]\n", ""), nil), "lab")
 	require.NoError(t, err)
 	assert.Empty(t, cfg.Jobs.Images.Image("arm64"), "unset: the construct follows the SSM parameter")
+}
+
+// TestLoadAcceptsThePacksWithJobsAndHub: jobs and hub meet NIST 800-53 R5 and HIPAA
+// (TestPackModulesTableIsTrue), so the loader lets an instance name both packs with them enabled.
+func TestLoadAcceptsThePacksWithJobsAndHub(t *testing.T) {
+	for name, file := range map[string]string{"jobs": withJobs(jobsKeys), "hub": withHub(hubNodes, hubProfile)} {
+		_, err := instance.Load(writeInstance(t, "lab", file+"compliance:\n  packs: [AwsSolutions, NIST80053R5, HIPAA]\n", nil), "lab")
+		assert.NoError(t, err, name)
+	}
 }

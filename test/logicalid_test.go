@@ -11,6 +11,8 @@ import (
 var statefulTypes = []string{
 	"AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable", "AWS::EFS::FileSystem",
 	"AWS::Cognito::UserPool", "AWS::Logs::LogGroup", "AWS::ECR::Repository", "AWS::KMS::Key",
+	// A backup vault holds the recovery points; a replaced one starts empty.
+	"AWS::Backup::BackupVault",
 	// A replaced database password secret would no longer match the password MariaDB keeps on EFS.
 	"AWS::SecretsManager::Secret",
 }
@@ -62,6 +64,23 @@ var pinnedLogicalIDs = map[string]map[string]map[string][]string{
 	"regulated": {
 		"Base": {"AWS::Logs::LogGroup": {"CustomVpcRestrictDefaultSGCustomResourceProviderLogGroup873C9E95", "NetworkFlowLogs2BEC3212"}, "AWS::KMS::Key": {"LogsKeyA6AB43B2"}},
 		"Auth": {"AWS::Cognito::UserPool": {"AuthUserPool8115E87F"}},
+		// With a pack: the store's own key and its backup vault, the WAF's log group.
+		"JobsData": {
+			"AWS::Backup::BackupVault": {"StoreBackupVault16295E0A"},
+			"AWS::DynamoDB::Table":     {"StoreJobsTableAB5AB593", "StoreUsersTable6FD0F967"},
+			"AWS::KMS::Key":            {"DataKey17AFBB84"},
+			"AWS::S3::Bucket":          {"StoreJobsBucket39AB0646", "StoreLogsBucket28104788"},
+		},
+		"Jobs": {"AWS::KMS::Key": {"LogsKeyA6AB43B2"}, "AWS::Logs::LogGroup": {"RunnerFleetDrainLogsBD0AA0B5", "RunnerJobLogs5206E837", "RunnerWebAclLogs27D533AC"}},
+		"Hub": {
+			"AWS::Backup::BackupVault": {"HubHomeBackupVault4BBBB407"},
+			"AWS::ECR::Repository":     {"HubRepositorynotebook02148FD0"},
+			"AWS::EFS::FileSystem":     {"HubHomeFileSystem415A4BDF"},
+			"AWS::KMS::Key":            {"HubSecretsKey9B4FA79E", "LogsKeyA6AB43B2"},
+			"AWS::Logs::LogGroup": {"AWSCDKCfnUtilsProviderCustomResourceProviderLogGroupEB632C0D", "HubClusterKubectlProviderHandlerLogGroupA782E9DD",
+				"HubClusterKubectlProviderframeworkonEventLogGroup259EB5B7", "HubClusterOpsLogs4DC21532"},
+			"AWS::S3::Bucket": {"HubLogsBucketCA0713A8"},
+		},
 	},
 	"archive": {},
 }

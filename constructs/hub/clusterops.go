@@ -11,12 +11,16 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stratolab/stratolab/internal/lambdaasset"
 	"github.com/stratolab/stratolab/internal/names"
 )
+
+// ClusterOpsConcurrency is the cluster-ops function's reserved concurrency with Props.Regulated.
+const ClusterOpsConcurrency = 5
 
 // ClusterOpsPackage is the Go package of the cluster-ops function (functions/hubops).
 const ClusterOpsPackage = "github.com/stratolab/stratolab/functions/hubops"
@@ -43,7 +47,7 @@ func (h *Hub) newOpsFunction() {
 		Retention:     h.logRetention(),
 		RemovalPolicy: h.policy.RemovalPolicy,
 	})
-	fn := awslambda.NewFunction(h.Construct, jsii.String("ClusterOpsFunction"), &awslambda.FunctionProps{
+	fnProps := &awslambda.FunctionProps{
 		Description:  jsii.String("Writes the hub's client secret into " + p.ClusterName + ", keeps node group sizes, and cleans up on destroy"),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),
@@ -56,7 +60,22 @@ func (h *Hub) newOpsFunction() {
 		// The cluster security group admits its own members to the API server's private endpoint.
 		SecurityGroups: &[]awsec2.ISecurityGroup{h.cluster.ClusterSecurityGroup()},
 		LogGroup:       logGroup,
-	})
+	}
+	if p.Regulated {
+		// CloudFormation invokes a custom resource's function asynchronously (CloudFormation User Guide,
+		// "Lambda-backed custom resources"): an event Lambda cannot deliver after its retries lands here.
+		// Its custom resources (the secret, one size per node group, the cleanup) may run at once, and a
+		// throttled asynchronous event is retried by Lambda, so the limit only bounds, never loses.
+		dlq := awssqs.NewQueue(h.Construct, jsii.String("ClusterOpsDeadLetterQueue"), &awssqs.QueueProps{
+			Encryption: awssqs.QueueEncryption_SQS_MANAGED, EnforceSSL: jsii.Bool(true), RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		})
+		cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-SQS3"), Reason: jsii.String("This is the cluster-ops function's dead-letter queue; a dead-letter queue has none of its own."),
+		}}, jsii.Bool(false))
+		fnProps.DeadLetterQueue = dlq
+		fnProps.ReservedConcurrentExecutions = jsii.Number(ClusterOpsConcurrency)
+	}
+	fn := awslambda.NewFunction(h.Construct, jsii.String("ClusterOpsFunction"), fnProps)
 	h.opsFunction, h.opsLogs = fn, logGroup
 	role := fn.Role()
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

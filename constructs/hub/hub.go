@@ -184,6 +184,11 @@ type Props struct {
 	// The cluster-ops function's code (functions/hubops for linux/arm64). Default: - ClusterOpsCode(),
 	// built from this module's source with the go command
 	ClusterOpsCode awslambda.Code
+	// Regulated adds what the NIST 800-53 R5 and HIPAA packs ask for and costs something: the home file
+	// system in a daily AWS Backup plan of its own (instead of EFS automatic backups), and a dead-letter
+	// queue and reserved concurrency for the cluster-ops function.
+	// Default: - false
+	Regulated bool
 }
 
 // Hub is the cluster and what runs on it.
@@ -247,6 +252,7 @@ func New(scope constructs.Construct, id string, props *Props) *Hub {
 	h.newAutoscaler()
 	h.newRepositories()
 	h.newJupyterHub()
+	suppressPackFindings(h)
 	suppressClusterFindings(h) // last: suppressions reach only the children that exist
 	return h
 }

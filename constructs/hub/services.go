@@ -5,10 +5,12 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsbackup"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdlm"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsefs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseksv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -92,16 +94,20 @@ func (h *Hub) newStorage() {
 	})
 	sg.AddIngressRule(h.cluster.ClusterSecurityGroup(), awsec2.Port_Tcp(jsii.Number(2049)), jsii.String("NFS from the cluster nodes"), nil)
 	fs := awsefs.NewFileSystem(h.Construct, jsii.String("HomeFileSystem"), &awsefs.FileSystemProps{
-		Vpc:                    p.Vpc,
-		VpcSubnets:             webfront.PrivateSubnets(p.Vpc),
-		SecurityGroup:          sg,
-		Encrypted:              jsii.Bool(true),
-		ThroughputMode:         awsefs.ThroughputMode_ELASTIC,
-		LifecyclePolicy:        awsefs.LifecyclePolicy_AFTER_30_DAYS,
-		EnableAutomaticBackups: jsii.Bool(h.policy.Retains()),
+		Vpc:             p.Vpc,
+		VpcSubnets:      webfront.PrivateSubnets(p.Vpc),
+		SecurityGroup:   sg,
+		Encrypted:       jsii.Bool(true),
+		ThroughputMode:  awsefs.ThroughputMode_ELASTIC,
+		LifecyclePolicy: awsefs.LifecyclePolicy_AFTER_30_DAYS,
+		// Regulated: the explicit plan below replaces EFS's automatic one (which is AWS Backup's default plan).
+		EnableAutomaticBackups: jsii.Bool(h.policy.Retains() && !p.Regulated),
 		RemovalPolicy:          h.policy.RemovalPolicy,
 	})
 	h.HomeFileSystem, h.homeFS, h.homeSG = fs, fs, sg
+	if p.Regulated {
+		h.newHomeBackup(fs)
+	}
 	// Home directories are mounted with IAM authorization (mountOptions iam, below), not anonymously: the
 	// file system policy that @aws-cdk/aws-efs:denyAnonymousAccess writes grants no ClientMount to
 	// anonymous clients, and IAM makes the NFS security group the second lock, not the only one. efs-utils
@@ -253,6 +259,71 @@ func (h *Hub) newAutoscaler() {
 	// The Pod Identity agent injects credentials only into pods admitted after the association exists: a
 	// pod started before it would run without credentials until it is recreated.
 	chart.Node().AddDependency(identity, h.podIdentityAgent)
+}
+
+// HomeBackupRetentionDays is how long the regulated hub's daily home directory backups are kept.
+const HomeBackupRetentionDays = 35
+
+// newHomeBackup puts the home file system in a daily AWS Backup plan (AWS::Backup::BackupSelection by
+// file system ARN; NIST CP-9, HIPAA 164.308(a)(7)), in a vault of its own that follows the lifecycle.
+func (h *Hub) newHomeBackup(fs awsefs.FileSystem) {
+	vault := awsbackup.NewBackupVault(h.Construct, jsii.String("HomeBackupVault"), &awsbackup.BackupVaultProps{RemovalPolicy: h.policy.RemovalPolicy})
+	plan := awsbackup.NewBackupPlan(h.Construct, jsii.String("HomeBackupPlan"), &awsbackup.BackupPlanProps{BackupVault: vault})
+	plan.AddRule(awsbackup.NewBackupPlanRule(&awsbackup.BackupPlanRuleProps{
+		RuleName:           jsii.String("daily"),
+		ScheduleExpression: awsevents.Schedule_Cron(&awsevents.CronOptions{Hour: jsii.String("5"), Minute: jsii.String("0")}),
+		DeleteAfter:        awscdk.Duration_Days(jsii.Number(HomeBackupRetentionDays)),
+	}))
+	sel := plan.AddSelection(jsii.String("Homes"), &awsbackup.BackupSelectionOptions{Resources: &[]awsbackup.BackupResource{awsbackup.BackupResource_FromEfsFileSystem(fs)}})
+	cdknag.NagSuppressions_AddResourceSuppressions(sel, &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM4"),
+		Reason:    jsii.String("AWSBackupServiceRolePolicyForBackup is the policy AWS Backup documents for its backup role; this role is assumed only by backup.amazonaws.com for this plan."),
+		AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String("/^Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup$/g")}},
+	}}, jsii.Bool(true))
+}
+
+// suppressPacks suppresses one rule of the NIST 800-53 R5 and HIPAA Security packs (they share rule
+// names) on scope and its children, with the same reason.
+func suppressPacks(scope constructs.IConstruct, rule, reason string) {
+	cdknag.NagSuppressions_AddResourceSuppressions(scope, &[]*cdknag.NagPackSuppression{
+		{Id: jsii.String("NIST.800.53.R5-" + rule), Reason: jsii.String(reason)},
+		{Id: jsii.String("HIPAA.Security-" + rule), Reason: jsii.String(reason)},
+	}, jsii.Bool(true))
+}
+
+// suppressPackFindings answers the NIST 800-53 R5 and HIPAA rules that cannot apply to the hub's
+// resources, each with its reason.
+func suppressPackFindings(h *Hub) {
+	same := " A managed policy would grant exactly the same; the inline one is deleted with its role."
+	suppressPacks(h.cluster, "IAMNoInlinePolicy", "Policies the EKS construct writes for its own roles, each for that role alone: "+
+		"the node groups' (EKS's managed policies plus launch-template reads), the kubectl provider's eks:DescribeCluster on this cluster and invoking its own handler."+same)
+	suppressPacks(h.cluster, "LambdaDLQ", "The kubectl provider's functions, made by the CDK: its handler is invoked synchronously by the provider-framework function, "+
+		"which reports every failure to CloudFormation itself (the stack operation fails and rolls back, nothing is lost silently); the EKS construct exposes no dead-letter queue for them.")
+	suppressPacks(h.cluster, "LambdaConcurrency", "The kubectl provider's functions run only during this stack's deployments, one manifest or chart at a time per resource; "+
+		"the CDK makes them and gives no property to reserve their concurrency.")
+	for _, id := range []string{"AutoscalerRole", "ExternalDnsRole", "SnapshotRole"} {
+		if role := h.Construct.Node().TryFindChild(jsii.String(id)); role != nil {
+			suppressPacks(role, "IAMNoInlinePolicy", "This role's statements are written here for it alone (see the policy's Sids) and name this cluster's "+
+				"node groups, hosted zone or volumes."+same)
+		}
+	}
+	if h.opsFunction != nil {
+		suppressPacks(h.opsFunction, "IAMNoInlinePolicy", "The cluster-ops function's role: statements written for it alone, on this cluster's node groups, "+
+			"pool client, tagged volumes, snapshots and access points."+same)
+	}
+	if h.LogsBucket != nil {
+		suppressPacks(h.LogsBucket, "S3BucketLoggingEnabled", "This is the hub's access-log destination (its load balancer's logs); logging its own access into itself would loop.")
+		suppressPacks(h.LogsBucket, "S3BucketReplicationEnabled", "Access logs of the hub's load balancer: cross-region replication needs a second bucket in another region, "+
+			"a per-instance choice; the bucket is versioned and production retains it.")
+		// ELB User Guide, "Access logs for your Application Load Balancer": SSE-S3 only.
+		suppressPacks(h.LogsBucket, "S3DefaultEncryptionKMS", "Elastic Load Balancing delivers access logs only to buckets encrypted with SSE-S3 (Amazon S3 managed keys), which this one is.")
+	}
+	for _, child := range *awscdk.Stack_Of(h.Construct).Node().Children() {
+		if c, ok := child.(constructs.IConstruct); ok && strings.HasSuffix(*c.Node().Id(), "-AlbController") {
+			suppressPacks(c, "IAMNoInlinePolicy", "The AWS Load Balancer Controller's policy as its release publishes it, written by the EKS construct for the controller's "+
+				"service account role alone."+same)
+		}
+	}
 }
 
 // suppressClusterFindings answers the findings on resources the EKS and load balancer controller

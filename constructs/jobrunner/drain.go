@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stratolab/stratolab/internal/lambdaasset"
@@ -26,6 +27,9 @@ func FleetDrainCode() awslambda.Code {
 	}
 	return awslambda.Code_FromAsset(jsii.String(dir), nil)
 }
+
+// FleetDrainConcurrency is the drain function's reserved concurrency with Props.Regulated: one stack, one drain.
+const FleetDrainConcurrency = 1
 
 // FleetDrainActions are what the drain function calls on the fleets (internal/fleetdrain.API).
 var FleetDrainActions = []string{"autoscaling:UpdateAutoScalingGroup", "autoscaling:SetInstanceProtection"}
@@ -46,7 +50,7 @@ func (r *JobRunner) newFleetDrain() {
 	logs := awslogs.NewLogGroup(r.Construct, jsii.String("FleetDrainLogs"), &awslogs.LogGroupProps{
 		Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: p.JobLogRemovalPolicy, EncryptionKey: p.LogsKey,
 	})
-	fn := awslambda.NewFunction(r.Construct, jsii.String("FleetDrainFunction"), &awslambda.FunctionProps{
+	fnProps := &awslambda.FunctionProps{
 		Description:  jsii.String("On destroy, empties the job fleets whose busy workers protect themselves from scale-in"),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),
@@ -55,7 +59,23 @@ func (r *JobRunner) newFleetDrain() {
 		Timeout:      awscdk.Duration_Minutes(jsii.Number(15)),
 		MemorySize:   jsii.Number(128),
 		LogGroup:     logs,
-	})
+	}
+	if p.Regulated {
+		// CloudFormation invokes a custom resource's function asynchronously (CloudFormation User Guide,
+		// "Lambda-backed custom resources"), so an event Lambda cannot deliver after its retries goes to
+		// the dead-letter queue (DeadLetterConfig TargetArn). One drain runs per stack, so 1 is enough.
+		dlq := awssqs.NewQueue(r.Construct, jsii.String("FleetDrainDeadLetterQueue"), &awssqs.QueueProps{
+			Encryption: awssqs.QueueEncryption_SQS_MANAGED, EnforceSSL: jsii.Bool(true), RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		})
+		cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-SQS3"), Reason: jsii.String("This is the fleet drain function's dead-letter queue; a dead-letter queue has none of its own."),
+		}}, jsii.Bool(false))
+		fnProps.DeadLetterQueue = dlq
+		fnProps.ReservedConcurrentExecutions = jsii.Number(FleetDrainConcurrency)
+	}
+	fn := awslambda.NewFunction(r.Construct, jsii.String("FleetDrainFunction"), fnProps)
+	suppressPacks(fn, "LambdaInsideVPC", "The drain function calls only the Auto Scaling API and reaches nothing inside the VPC; "+
+		"in the VPC it would need a NAT gateway or an Auto Scaling interface endpoint, which instances without NAT do not have.")
 	stack := awscdk.Stack_Of(r.Construct)
 	var fleets, names []*string
 	for _, name := range slices.Sorted(maps.Keys(r.Fleets)) {
@@ -74,6 +94,8 @@ func (r *JobRunner) newFleetDrain() {
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("WatchTheJobFleets"), Actions: jsii.Strings("autoscaling:DescribeAutoScalingGroups"), Resources: jsii.Strings("*"),
 	}))
+	suppressPacks(role, "IAMNoInlinePolicy", "The drain function's role: its inline policy is written by the CDK for this function alone "+
+		"(the fleet statements above, and sending to its dead-letter queue) and is deleted with it.")
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{
 		{Id: jsii.String("AwsSolutions-IAM4"), Reason: jsii.String("AWSLambdaBasicExecutionRole: the function's own log streams; it grants no data access."),
 			AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String("/^Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole$/g")}}},

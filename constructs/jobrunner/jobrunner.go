@@ -37,6 +37,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awswafv2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -170,6 +171,11 @@ type Props struct {
 	Images map[string]string
 	// Code of the function that empties the fleets on destroy. Default: - FleetDrainCode()
 	FleetDrainCode awslambda.Code
+	// Regulated adds what the NIST 800-53 R5 and HIPAA packs ask for and costs something: an AWS WAF
+	// web ACL on the load balancer (AWS managed known-bad-inputs and IP reputation rules), and a
+	// dead-letter queue and reserved concurrency for the fleet drain function.
+	// Default: - false
+	Regulated bool
 }
 
 // JobRunner is the queues, fleets and web server of a jobs platform.
@@ -214,6 +220,9 @@ func New(scope constructs.Construct, id string, props *Props) *JobRunner {
 		// cannot use the AWS-managed SNS key; the events name instances, not data.
 	})
 	// The dead-letter alarms publish here too.
+	suppressPacks(r.Notifications, "SNSEncryptedKMS", "The fleet notifications carry Auto Scaling launch/termination events and dead-letter alarm states "+
+		"(group names, instance IDs), no job data. A customer-managed key would have to name the Auto Scaling service-linked role in its policy, "+
+		"which does not exist in an account before its first Auto Scaling group, so the deploy could fail.")
 	r.Notifications.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("DeadLetterAlarmsPublish"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
@@ -278,6 +287,8 @@ func New(scope constructs.Construct, id string, props *Props) *JobRunner {
 		fleetPolicy := awsiam.NewPolicy(r.Construct, jsii.String("WorkerFleetPolicy"), &awsiam.PolicyProps{
 			Roles: &[]awsiam.IRole{p.Store.WorkerRole}, Statements: &[]awsiam.PolicyStatement{fleet},
 		})
+		suppressPacks(fleetPolicy, "IAMNoInlinePolicy", "The agent's right to protect its own instance from scale-in in the job fleets; it names the fleets, so it is made after them. "+
+			"Attached from this stack to the store's worker role; a managed policy would grant exactly the same.")
 		cdknag.NagSuppressions_AddResourceSuppressions(fleetPolicy, &[]*cdknag.NagPackSuppression{{
 			Id: jsii.String("AwsSolutions-IAM5"),
 			Reason: jsii.String("An Auto Scaling group's ARN holds a UUID known only once the group exists " +
@@ -292,9 +303,13 @@ func New(scope constructs.Construct, id string, props *Props) *JobRunner {
 	for _, st := range workerPolicy {
 		workerQueuePolicy.AddStatements(st)
 	}
-	awsiam.NewPolicy(r.Construct, jsii.String("WebQueuePolicy"), &awsiam.PolicyProps{
+	webQueuePolicy := awsiam.NewPolicy(r.Construct, jsii.String("WebQueuePolicy"), &awsiam.PolicyProps{
 		Roles: &[]awsiam.IRole{p.Store.WebRole}, Statements: &webPolicy,
 	})
+	queueRights := "It is attached from this stack to a role of the store (often in the data stack) so that the store never has to know about these queues and fleets; " +
+		"it names only this platform's queues, fleets, log group and topics, and lives and dies with them. A managed policy would grant exactly the same."
+	suppressPacks(workerQueuePolicy, "IAMNoInlinePolicy", "The workers' queue, job log and agent rights. "+queueRights)
+	suppressPacks(webQueuePolicy, "IAMNoInlinePolicy", "The web server's right to send to the jobs queues. "+queueRights)
 
 	r.newFleetDrain()
 	r.newWeb(webSG)
@@ -463,6 +478,11 @@ func (r *JobRunner) newWorkerFleet(c JobClass, queue awssqs.Queue, sg awsec2.ISe
 			AppliesTo: &[]interface{}{jsii.String("AwsSolutions-EC26")},
 		}}, jsii.Bool(true))
 	}
+	if asgProps.MixedInstancesPolicy != nil {
+		// cdk-nag's EC2IMDSv2Enabled follows an ASG's LaunchTemplate, not one inside a MixedInstancesPolicy.
+		suppressPacks(asg, "EC2IMDSv2Enabled", fmt.Sprintf("The %s fleet boots from its mixed-instances launch template, which requires IMDSv2 "+
+			"(HttpTokens required, internal/launchtemplate; asserted by TestJobsWorkerFleetsRunInPrivateSubnetsFromSecureLaunchTemplates); the rule does not follow a MixedInstancesPolicy.", c.Name))
+	}
 	// The first workers must not boot before their role may read the queue and the agent.
 	asg.Node().AddDependency(queuePolicy)
 	r.Fleets[c.Name] = asg
@@ -576,6 +596,9 @@ func (r *JobRunner) newWeb(webSG awsec2.ISecurityGroup) {
 	})
 	r.LoadBalancer = front.LoadBalancer
 	r.Front = front
+	if p.Regulated {
+		r.newWebACL()
+	}
 
 	env := map[string]*string{
 		"WEB_PORT": jsii.String(fmt.Sprint(w.Port)), "JOBS_BUCKET": p.Store.Bucket.BucketName(),
@@ -875,4 +898,60 @@ func (p *Props) check() error {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// suppressPacks suppresses one rule of the NIST 800-53 R5 and HIPAA Security packs (they share rule
+// names) on scope and its children, with the same reason.
+func suppressPacks(scope constructs.IConstruct, rule, reason string) {
+	cdknag.NagSuppressions_AddResourceSuppressions(scope, &[]*cdknag.NagPackSuppression{
+		{Id: jsii.String("NIST.800.53.R5-" + rule), Reason: jsii.String(reason)},
+		{Id: jsii.String("HIPAA.Security-" + rule), Reason: jsii.String(reason)},
+	}, jsii.Bool(true))
+}
+
+// newWebACL puts an AWS WAF web ACL in front of the load balancer (NIST AC-4(21)): AWS's managed
+// known-bad-inputs and Amazon IP reputation rule groups, which block request patterns and sources, not
+// request sizes, so job uploads through the web server are not cut off (the core rule set's 8 KB body
+// limit would). WAFv2 web ACL for an ALB: Scope REGIONAL; association by the load balancer's ARN
+// (AWS::WAFv2::WebACLAssociation ResourceArn).
+func (r *JobRunner) newWebACL() {
+	rule := func(name string, priority float64) *awswafv2.CfnWebACL_RuleProperty {
+		return &awswafv2.CfnWebACL_RuleProperty{
+			Name: jsii.String(name), Priority: jsii.Number(priority),
+			OverrideAction: &awswafv2.CfnWebACL_OverrideActionProperty{None: map[string]any{}},
+			Statement: &awswafv2.CfnWebACL_StatementProperty{ManagedRuleGroupStatement: &awswafv2.CfnWebACL_ManagedRuleGroupStatementProperty{
+				VendorName: jsii.String("AWS"), Name: jsii.String(name),
+			}},
+			VisibilityConfig: &awswafv2.CfnWebACL_VisibilityConfigProperty{
+				CloudWatchMetricsEnabled: jsii.Bool(true), MetricName: jsii.String(name), SampledRequestsEnabled: jsii.Bool(true),
+			},
+		}
+	}
+	acl := awswafv2.NewCfnWebACL(r.Construct, jsii.String("WebAcl"), &awswafv2.CfnWebACLProps{
+		Scope:         jsii.String("REGIONAL"),
+		DefaultAction: &awswafv2.CfnWebACL_DefaultActionProperty{Allow: map[string]any{}},
+		Description:   jsii.String("Job web server: AWS managed known-bad-inputs and IP reputation rules"),
+		Rules:         &[]any{rule("AWSManagedRulesKnownBadInputsRuleSet", 0), rule("AWSManagedRulesAmazonIpReputationList", 1)},
+		VisibilityConfig: &awswafv2.CfnWebACL_VisibilityConfigProperty{
+			CloudWatchMetricsEnabled: jsii.Bool(true), MetricName: jsii.String("JobsWeb"), SampledRequestsEnabled: jsii.Bool(true),
+		},
+	})
+	// WAF logs to CloudWatch Logs go to a log group whose name starts aws-waf-logs- (AWS WAF Developer
+	// Guide, "Sending web ACL traffic logs to an Amazon CloudWatch Logs log group").
+	logs := awslogs.NewLogGroup(r.Construct, jsii.String("WebAclLogs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String("aws-waf-logs-" + *awscdk.Names_UniqueResourceName(r.Construct, &awscdk.UniqueResourceNameOptions{MaxLength: jsii.Number(60)})),
+		Retention:     awslogs.RetentionDays_THREE_MONTHS,
+		RemovalPolicy: r.props.JobLogRemovalPolicy,
+		EncryptionKey: r.props.LogsKey,
+	})
+	awswafv2.NewCfnLoggingConfiguration(r.Construct, jsii.String("WebAclLogging"), &awswafv2.CfnLoggingConfigurationProps{
+		ResourceArn: acl.AttrArn(),
+		// The log group's ARN without the :* that its Arn attribute ends with (the WAF guide's form).
+		LogDestinationConfigs: &[]any{awscdk.Stack_Of(r.Construct).FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("logs"), Resource: jsii.String("log-group"), ResourceName: logs.LogGroupName(), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+		})},
+	})
+	awswafv2.NewCfnWebACLAssociation(r.Construct, jsii.String("WebAclAssociation"), &awswafv2.CfnWebACLAssociationProps{
+		ResourceArn: r.LoadBalancer.LoadBalancerArn(), WebAclArn: acl.AttrArn(),
+	})
 }

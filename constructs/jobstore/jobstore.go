@@ -16,7 +16,9 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsbackup"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -82,6 +84,12 @@ type Props struct {
 	// GrantExecute's rights instead of GrantAgent's.
 	// Default: - false: the worker role may make exactly the agent's calls (GrantAgent)
 	OwnWorkers bool
+	// Back the tables up with AWS Backup: a vault and a daily plan kept BackupRetention (NIST CP-9,
+	// HIPAA 164.308(a)(7)), on top of point-in-time recovery. The vault follows Lifecycle.
+	// Default: - false: point-in-time recovery only
+	Backup bool
+	// How long AWS Backup keeps each daily backup. Default: - 35 days
+	BackupRetention awscdk.Duration
 }
 
 // JobStore is the jobs bucket, the tables and the two roles.
@@ -143,6 +151,13 @@ func New(scope constructs.Construct, id string, props *Props) *JobStore {
 		s.UsersTable = s.newTable("UsersTable", UsersTableKey, props, policy)
 	}
 
+	if props.Backup {
+		s.newBackup(props, policy)
+	}
+	if props.ExistingBucket == nil {
+		s.suppressBucketPacks(props)
+	}
+
 	s.WebRole = awsiam.NewRole(s.Construct, jsii.String("WebRole"), &awsiam.RoleProps{
 		AssumedBy:   principalOr(props.WebPrincipal),
 		Description: jsii.String("Cloud Kotta web server: submits jobs, reads their results and its code"),
@@ -158,7 +173,65 @@ func New(scope constructs.Construct, id string, props *Props) *JobStore {
 	} else {
 		s.GrantAgent(s.WorkerRole)
 	}
+	for _, role := range []awsiam.IRole{s.WebRole, s.WorkerRole} {
+		suppressPacks(role, "IAMNoInlinePolicy", "The role's inline policy is written by this store's Grant methods for this role alone: "+
+			"object rights by prefix in the jobs bucket, the two tables, and their key; it is deleted with the role. A managed policy would grant exactly the same.")
+	}
 	return s
+}
+
+// newBackup puts the tables the store made in a daily AWS Backup plan (AWS::Backup::BackupSelection by
+// table ARN), in a vault of their own that follows the lifecycle.
+func (s *JobStore) newBackup(p *Props, policy lifecycle.Policy) {
+	var tables []awsbackup.BackupResource
+	if p.ExistingJobsTable == nil {
+		tables = append(tables, awsbackup.BackupResource_FromDynamoDbTable(s.JobsTable))
+	}
+	if p.ExistingUsersTable == nil {
+		tables = append(tables, awsbackup.BackupResource_FromDynamoDbTable(s.UsersTable))
+	}
+	if len(tables) == 0 {
+		return
+	}
+	vault := awsbackup.NewBackupVault(s.Construct, jsii.String("BackupVault"), &awsbackup.BackupVaultProps{
+		EncryptionKey: s.key, RemovalPolicy: policy.RemovalPolicy,
+	})
+	plan := awsbackup.NewBackupPlan(s.Construct, jsii.String("BackupPlan"), &awsbackup.BackupPlanProps{BackupVault: vault})
+	plan.AddRule(awsbackup.NewBackupPlanRule(&awsbackup.BackupPlanRuleProps{
+		RuleName:           jsii.String("daily"),
+		ScheduleExpression: awsevents.Schedule_Cron(&awsevents.CronOptions{Hour: jsii.String("5"), Minute: jsii.String("0")}),
+		DeleteAfter:        durationOr(p.BackupRetention, awscdk.Duration_Days(jsii.Number(35))),
+	}))
+	sel := plan.AddSelection(jsii.String("Tables"), &awsbackup.BackupSelectionOptions{Resources: &tables})
+	cdknag.NagSuppressions_AddResourceSuppressions(sel, &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM4"),
+		Reason:    jsii.String("AWSBackupServiceRolePolicyForBackup is the policy AWS Backup documents for its backup role; this role is assumed only by backup.amazonaws.com for this plan."),
+		AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String("/^Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup$/g")}},
+	}}, jsii.Bool(true))
+}
+
+// suppressBucketPacks answers the NIST and HIPAA rules that cannot apply to the store's own buckets.
+func (s *JobStore) suppressBucketPacks(p *Props) {
+	replication := "Cross-region replication needs a second bucket in another region, which is a per-instance choice, not a default; " +
+		"the bucket is versioned, and production retains it."
+	suppressPacks(s.Bucket, "S3BucketReplicationEnabled", "Jobs bucket. "+replication)
+	if p.LogsBucket == nil {
+		suppressPacks(s.LogsBucket, "S3BucketReplicationEnabled", "Access logs bucket. "+replication)
+		// ELB User Guide, "Access logs for your Application Load Balancer": the bucket must use SSE-S3
+		// (Amazon S3 managed keys); the store's logs bucket also receives the web load balancer's logs.
+		suppressPacks(s.LogsBucket, "S3DefaultEncryptionKMS", "Access logs bucket: it receives the job web load balancer's access logs, "+
+			"and Elastic Load Balancing delivers access logs only to buckets encrypted with SSE-S3, which it is.")
+		suppressPacks(s.LogsBucket, "S3BucketLoggingEnabled", "This is the access-log destination of the jobs bucket and load balancer; logging its own access into itself would loop.")
+	}
+}
+
+// suppressPacks suppresses one rule of the NIST 800-53 R5 and HIPAA Security packs (they share rule
+// names) on scope and its children, with the same reason.
+func suppressPacks(scope constructs.IConstruct, rule, reason string) {
+	cdknag.NagSuppressions_AddResourceSuppressions(scope, &[]*cdknag.NagPackSuppression{
+		{Id: jsii.String("NIST.800.53.R5-" + rule), Reason: jsii.String(reason)},
+		{Id: jsii.String("HIPAA.Security-" + rule), Reason: jsii.String(reason)},
+	}, jsii.Bool(true))
 }
 
 func (s *JobStore) newJobsBucket(p *Props, policy lifecycle.Policy) awss3.IBucket {
@@ -205,6 +278,7 @@ func (s *JobStore) GrantSubmit(grantee awsiam.IGrantable) {
 func (s *JobStore) GrantReadCode(grantee awsiam.IGrantable) {
 	s.grantObjects(grantee, "ReadCode", PrefixCode, objectRead)
 	s.grantList(grantee, "ListCode", PrefixCode)
+	s.grantKey(grantee)
 }
 
 // GrantExecute gives grantee the worker's rights: read and write outputs/, read uploads/ (a job's
@@ -294,7 +368,10 @@ func (s *JobStore) grantTable(grantee awsiam.IGrantable, table awsdynamodb.ITabl
 
 func (s *JobStore) grantKey(grantee awsiam.IGrantable) {
 	if s.key != nil {
-		s.key.GrantEncryptDecrypt(grantee)
+		// Named, not GrantEncryptDecrypt's kms:GenerateDataKey* and kms:ReEncrypt*: SSE-KMS objects need
+		// kms:GenerateDataKey to write and kms:Decrypt to read (Amazon S3 User Guide, "Using SSE-KMS");
+		// a customer-managed DynamoDB table needs kms:Decrypt and kms:DescribeKey of its callers.
+		s.key.Grant(grantee, jsii.String("kms:Decrypt"), jsii.String("kms:Encrypt"), jsii.String("kms:GenerateDataKey"), jsii.String("kms:DescribeKey"))
 	}
 }
 
