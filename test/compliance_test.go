@@ -71,11 +71,14 @@ func nagErrorsWithBadBucket(t *testing.T, file string) map[string]bool {
 func TestPackModulesTableIsTrue(t *testing.T) {
 	packs := []string{"NIST80053R5", "HIPAA"}
 	prefix := map[string]string{"NIST80053R5": "NIST.800.53.R5-", "HIPAA": "HIPAA.Security-"}
-	for _, module := range []string{"base", "auth", "jobs", "lookup", "hub", "registry"} {
+	for _, module := range []string{"base", "auth", "jobs", "lookup", "hub", "registry", "control"} {
 		t.Run(module, func(t *testing.T) {
 			cfg, err := instance.Load(instanceDir, "example")
 			require.NoError(t, err)
-			cfg.Enabled = instance.Enabled{Auth: module == "auth", Jobs: module == "jobs", Lookup: module == "lookup", Hub: module == "hub", Registry: module == "registry"}
+			cfg.Enabled = instance.Enabled{Auth: module == "auth" || module == "control", Jobs: module == "jobs", Lookup: module == "lookup", Hub: module == "hub", Registry: module == "registry", Control: module == "control"}
+			if module == "control" {
+				controlWithoutModules(cfg)
+			}
 			cfg.Compliance.Packs = packs
 			app := newApp(nil)
 			stacks.Build(app, cfg)
@@ -95,6 +98,26 @@ func TestPackModulesTableIsTrue(t *testing.T) {
 			}
 		})
 	}
+}
+
+// controlWithoutModules keeps, of the example's control environments, the stages that name their
+// own targets (the example's module stages need lookup, jobs and hub, which are off here).
+func controlWithoutModules(cfg *instance.Config) {
+	envs := map[string]instance.ControlEnvironment{}
+	for name, e := range cfg.Control.Environments {
+		var stages []instance.ControlStage
+		for _, st := range e.Stages {
+			st.Modules = nil
+			if len(st.EC2.IDs)+len(st.EC2.Tags)+len(st.AutoScalingGroups)+len(st.ECSServices) > 0 {
+				stages = append(stages, st)
+			}
+		}
+		if len(stages) > 0 {
+			e.Stages = stages
+			envs[name] = e
+		}
+	}
+	cfg.Control.Environments = envs
 }
 
 // inDependency reports whether a finding is in a stack that module brings along but does not own: the
