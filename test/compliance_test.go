@@ -1,6 +1,7 @@
 package test
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -125,4 +126,39 @@ func controlWithoutModules(cfg *instance.Config) {
 func inDependency(module, violation string) bool {
 	return (module != "auth" && strings.Contains(violation, " at example/Auth/")) ||
 		(module != "base" && strings.Contains(violation, " at example/Base/"))
+}
+
+// TestProductionPacksBackUpTablesAndFileSystems: with NIST80053R5 or HIPAA in production, the run
+// table, the records table and the lookup file system are each in an AWS Backup selection (cdk-nag's
+// DynamoDBInBackupPlan and EFSInBackupPlan look for an AWS::Backup::BackupSelection whose Resources name
+// the resource), and the vault is retained.
+func TestProductionPacksBackUpTablesAndFileSystems(t *testing.T) {
+	s := synth(t, "regulated")
+	for stack, target := range map[string]string{
+		"Control":    "ControlRunTable203502E3",
+		"Registry":   "RegistryRecords148C47DF",
+		"LookupData": "StorageFileSystemFFD87EE1",
+	} {
+		tpl := s.templates[stack]
+		require.NotNil(t, tpl, stack)
+		sels := resourcesOfType(tpl, "AWS::Backup::BackupSelection")
+		require.Len(t, sels, 1, "%s has one backup selection", stack)
+		props := tpl["Resources"].(map[string]any)[sels[0]].(map[string]any)["Properties"]
+		data, _ := json.Marshal(props.(map[string]any)["BackupSelection"].(map[string]any)["Resources"])
+		assert.Contains(t, string(data), `"`+target+`"`, "%s's selection names %s", stack, target)
+		for _, v := range resourcesOfType(tpl, "AWS::Backup::BackupVault") {
+			assert.Equal(t, "Retain", tpl["Resources"].(map[string]any)[v].(map[string]any)["DeletionPolicy"], "%s keeps its vault", stack)
+		}
+	}
+}
+
+// TestDevelopmentInstancesGetNoBackupPlan: the example (development, no pack) has no AWS Backup resource,
+// so a development instance's idle cost and its destroy are unchanged.
+func TestDevelopmentInstancesGetNoBackupPlan(t *testing.T) {
+	s := synth(t, "example")
+	for _, id := range s.stackIDs() {
+		for _, typ := range []string{"AWS::Backup::BackupVault", "AWS::Backup::BackupPlan", "AWS::Backup::BackupSelection"} {
+			assert.Empty(t, resourcesOfType(s.templates[id], typ), "%s has no %s", id, typ)
+		}
+	}
 }
