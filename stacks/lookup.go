@@ -109,8 +109,8 @@ func lookupPackExemptions(cfg *instance.Config, data awscdk.Stack, storage *look
 		},
 		"AWS::S3::Bucket": {
 			"S3DefaultEncryptionKMS": "SSE-S3: the config bucket's env file is read by ECS (environmentFiles, with the execution role) " +
-				"and holds no secret (the secrets are in Secrets Manager); the logs bucket receives S3 server access logs, which S3 " +
-				"delivers only to targets with SSE-S3 default encryption",
+				"and holds no secret (the secrets are in Secrets Manager); not met yet for the logs bucket (under SSE-KMS its key " +
+				"policy must also let logging.s3.amazonaws.com use the key, aws-cdk #25350)",
 			"S3BucketReplicationEnabled": "The env file is rebuilt by every deploy and the logs bucket holds access logs; a second-region " +
 				"copy is a per-instance decision",
 		},

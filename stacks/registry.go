@@ -134,7 +134,8 @@ func registryPackExemptions(cfg *instance.Config, s awscdk.Stack, reg *registry.
 		},
 		"AWS::S3::Bucket": {
 			"S3DefaultEncryptionKMS": "SSE-S3: dataset buckets are read by the readers' accounts and anonymous open-data readers, " +
-				"and the logs bucket receives S3 server access logs, which S3 delivers only to targets with SSE-S3 default encryption",
+				"which a customer-managed key would need grants for in every reader account; not met yet for the upload and logs buckets " +
+				"(a logs bucket under SSE-KMS also needs its key policy to let logging.s3.amazonaws.com use the key, aws-cdk #25350)",
 			"S3BucketReplicationEnabled": "Cross-region replication needs a second bucket per bucket in a region the instance chooses; " +
 				"it is a per-instance decision, not a registry default",
 		},
