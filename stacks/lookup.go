@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsbackup"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsefs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stratolab/stratolab/constructs/lookup"
@@ -28,7 +29,25 @@ func newLookup(in *Instance, cfg *instance.Config) *Lookup {
 	policy := lifecycleFor(cfg, l.Lifecycle)
 
 	data := in.newStack(cfg, "LookupData", "lookup service file system, buckets and secrets")
+	var secretsKey awskms.IKey
+	if needsCustomerManagedKeys(cfg) {
+		// NIST 800-53 R5 and HIPAA (SecretsManagerUsingKMSKey): the secrets under a customer-managed key,
+		// rotated yearly and kept as long as the secrets are.
+		key := awskms.NewKey(data, jsii.String("SecretsKey"), &awskms.KeyProps{
+			Description:       jsii.String("Encrypts the lookup service's secrets"),
+			EnableKeyRotation: jsii.Bool(true),
+			PendingWindow:     awscdk.Duration_Days(jsii.Number(7)),
+			RemovalPolicy:     policy.RemovalPolicy,
+		})
+		// The secrets get the key as a reference: aws-cdk-lib's Secret.grantRead grants kms:Decrypt to a
+		// ViaServicePrincipal, whose account it cannot compare, so for a key it owns it also names each
+		// reader in the key policy, and LookupData would depend on Lookup (a cycle). For a referenced key
+		// it grants through the readers' own policies only, which the key's default policy (the
+		// account's IAM) honours.
+		secretsKey = awskms.Key_FromKeyArn(data, jsii.String("SecretsKeyReference"), key.KeyArn())
+	}
 	storage := lookup.NewStorage(data, "Storage", &lookup.StorageProps{
+		SecretsKey:            secretsKey,
 		Vpc:                   in.Base.Network.Vpc,
 		InfrequentAccessAfter: awsefs.LifecyclePolicy(fmt.Sprintf("AFTER_%d_DAY%s", l.Efs.InfrequentAccessAfterDays, plural(l.Efs.InfrequentAccessAfterDays))),
 		AutomaticBackups:      cfg.Production(),
@@ -118,8 +137,6 @@ func lookupPackExemptions(cfg *instance.Config, data awscdk.Stack, storage *look
 			"SecretsManagerRotationEnabled": "The database passwords are also stored in MariaDB's data directory on EFS, and Rails' " +
 				"secret_key_base and the reload token are read once at task start: rotating without a function that also changes them " +
 				"in MariaDB and restarts the tasks would lock the app out",
-			"SecretsManagerUsingKMSKey": "Not met yet: encrypted with Secrets Manager's AWS-managed key (aws/secretsmanager), which " +
-				"only this account's Secrets Manager can use; a customer-managed key would need key grants in both task execution roles",
 		},
 	})
 	lb := map[string]string{"ALBWAFEnabled": "Not met yet: no web ACL rule set has been chosen for the " +

@@ -74,7 +74,9 @@ var pinnedLogicalIDs = map[string]map[string]map[string][]string{
 				"PageAccessLogsB13862CC", "PageFunctionLogs9FDD474E"},
 		},
 		"Lookup": withLogsKey(lookupServiceIDs),
+		// With a pack, the lookup secrets have their own customer-managed key (SecretsKey).
 		"LookupData": withLogsKey(map[string][]string{
+			"AWS::KMS::Key":               {"LogsKeyA6AB43B2", "SecretsKey317DCF94"},
 			"AWS::Backup::BackupVault":    {"FileSystemBackupVaultABF16BF0"},
 			"AWS::EFS::FileSystem":        lookupDataIDs["AWS::EFS::FileSystem"],
 			"AWS::Logs::LogGroup":         lookupDataIDs["AWS::Logs::LogGroup"],

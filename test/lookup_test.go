@@ -876,3 +876,33 @@ func TestDevelopmentLookupContainersKeepTheirRootFileSystems(t *testing.T) {
 		assert.Len(t, containers[name]["MountPoints"], 1, name)
 	}
 }
+
+// TestPackLookupSecretsUseTheirCustomerManagedKey: with NIST80053R5 or HIPAA (cdk-nag's
+// SecretsManagerUsingKMSKey reads each secret's KmsKeyId), the four secrets are under LookupData's
+// SecretsKey, and both task execution roles may decrypt with it (ECS reads the secrets at task start
+// with the execution role; Secrets Manager decrypts with the caller's kms:Decrypt).
+func TestPackLookupSecretsUseTheirCustomerManagedKey(t *testing.T) {
+	s := synth(t, "regulated")
+	data := s.templates["LookupData"]["Resources"].(map[string]any)
+	secrets := resourcesOfType(s.templates["LookupData"], "AWS::SecretsManager::Secret")
+	require.Len(t, secrets, 4)
+	for _, id := range secrets {
+		kms, _ := json.Marshal(data[id].(map[string]any)["Properties"].(map[string]any)["KmsKeyId"])
+		assert.Contains(t, string(kms), "SecretsKey317DCF94", "%s is under SecretsKey", id)
+	}
+	svc := s.templates["Lookup"]["Resources"].(map[string]any)
+	for _, role := range []string{"ServiceDatabaseTaskExecutionRole", "ServiceAppTaskExecutionRole"} {
+		found := false
+		for _, id := range resourcesOfType(s.templates["Lookup"], "AWS::IAM::Policy") {
+			doc, _ := json.Marshal(svc[id].(map[string]any)["Properties"])
+			if strings.Contains(string(doc), role) && strings.Contains(string(doc), "kms:Decrypt") && strings.Contains(string(doc), "SecretsKey317DCF94") {
+				found = true
+			}
+		}
+		assert.True(t, found, "%s may decrypt with SecretsKey", role)
+	}
+	// And without a pack, the secrets keep Secrets Manager's own key.
+	for _, id := range resourcesOfType(synth(t, "example").templates["LookupData"], "AWS::SecretsManager::Secret") {
+		assert.NotContains(t, synth(t, "example").templates["LookupData"]["Resources"].(map[string]any)[id].(map[string]any)["Properties"], "KmsKeyId", id)
+	}
+}

@@ -268,6 +268,20 @@ func NewService(scope constructs.Construct, id string, props *ServiceProps) *Ser
 		readOnlyRoot(appTask, appContainer, map[string]string{"app-tmp": AppRoot + "/tmp", "app-log": AppRoot + "/log", "scratch": "/tmp"})
 	}
 	s.useEnvFile(appTask)
+	if st.SecretsKey != nil {
+		// ECS reads the secrets at task start with the execution role, and Secrets Manager decrypts them
+		// with the caller's kms:Decrypt (Secrets Manager User Guide, "Secret encryption and decryption":
+		// kms:Decrypt with kms:ViaService secretsmanager.<region>.amazonaws.com). aws-cdk-lib's
+		// Secret.grantRead grants nothing for a referenced key, so it is granted here.
+		for _, td := range []awsecs.TaskDefinition{dbTask, appTask} {
+			td.ObtainExecutionRole().AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String("DecryptSecrets"),
+				Actions:    jsii.Strings("kms:Decrypt"),
+				Resources:  jsii.Strings(*st.SecretsKey.KeyArn()),
+				Conditions: &map[string]any{"StringEquals": map[string]any{"kms:ViaService": "secretsmanager." + *awscdk.Stack_Of(s.Construct).Region() + ".amazonaws.com"}},
+			}))
+		}
+	}
 	app := s.service("AppService", appTask, appSG, p.App.DesiredCount, 50, 200, nil, p.App.HealthCheckGracePeriod)
 	app.Node().AddDependency(s.DatabaseService)
 	s.AppService = app
