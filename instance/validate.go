@@ -325,19 +325,22 @@ func (v *validator) azNames(azs []string) {
 // out still fails (so the table is updated when a module is made to pass).
 var PackModules = map[string][]string{
 	"NIST80053R5": {"base", "auth",
-		"jobs", "hub"},
+		"jobs", "hub", "lookup", "registry", "control",
+	},
 	"HIPAA": {"base", "auth",
-		"jobs", "hub"},
+		"jobs", "hub", "lookup", "registry", "control",
+	},
 }
 
 // Modules returns the modules the instance deploys, in stack order: base always, then auth, jobs,
-// lookup, hub and registry as enabled.
+// lookup, hub, registry and control as enabled.
 func (c *Config) Modules() []string {
 	mods := []string{"base"}
 	for _, m := range []struct {
 		name string
 		on   bool
-	}{{"auth", c.AuthEnabled()}, {"jobs", c.Enabled.Jobs}, {"lookup", c.Enabled.Lookup}, {"hub", c.Enabled.Hub}, {"registry", c.Enabled.Registry}} {
+	}{{"auth", c.AuthEnabled()}, {"jobs", c.Enabled.Jobs}, {"lookup", c.Enabled.Lookup}, {"hub", c.Enabled.Hub}, {"registry", c.Enabled.Registry},
+		{"control", c.Enabled.Control}} {
 		if m.on {
 			mods = append(mods, m.name)
 		}

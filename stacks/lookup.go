@@ -5,7 +5,9 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsbackup"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsefs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stratolab/stratolab/constructs/lookup"
@@ -27,7 +29,25 @@ func newLookup(in *Instance, cfg *instance.Config) *Lookup {
 	policy := lifecycleFor(cfg, l.Lifecycle)
 
 	data := in.newStack(cfg, "LookupData", "lookup service file system, buckets and secrets")
+	var secretsKey awskms.IKey
+	if needsCustomerManagedKeys(cfg) {
+		// NIST 800-53 R5 and HIPAA (SecretsManagerUsingKMSKey): the secrets under a customer-managed key,
+		// rotated yearly and kept as long as the secrets are.
+		key := awskms.NewKey(data, jsii.String("SecretsKey"), &awskms.KeyProps{
+			Description:       jsii.String("Encrypts the lookup service's secrets"),
+			EnableKeyRotation: jsii.Bool(true),
+			PendingWindow:     awscdk.Duration_Days(jsii.Number(7)),
+			RemovalPolicy:     policy.RemovalPolicy,
+		})
+		// The secrets get the key as a reference: aws-cdk-lib's Secret.grantRead grants kms:Decrypt to a
+		// ViaServicePrincipal, whose account it cannot compare, so for a key it owns it also names each
+		// reader in the key policy, and LookupData would depend on Lookup (a cycle). For a referenced key
+		// it grants through the readers' own policies only, which the key's default policy (the
+		// account's IAM) honours.
+		secretsKey = awskms.Key_FromKeyArn(data, jsii.String("SecretsKeyReference"), key.KeyArn())
+	}
 	storage := lookup.NewStorage(data, "Storage", &lookup.StorageProps{
+		SecretsKey:            secretsKey,
 		Vpc:                   in.Base.Network.Vpc,
 		InfrequentAccessAfter: awsefs.LifecyclePolicy(fmt.Sprintf("AFTER_%d_DAY%s", l.Efs.InfrequentAccessAfterDays, plural(l.Efs.InfrequentAccessAfterDays))),
 		AutomaticBackups:      cfg.Production(),
@@ -63,6 +83,8 @@ func newLookup(in *Instance, cfg *instance.Config) *Lookup {
 		Internal:       l.LoadBalancer.Internal,
 		LogRetention:   retentionDays(l.LogRetentionDays),
 		Lifecycle:      policy,
+		// Production only, so that a development instance's task definitions stay as they were.
+		ReadOnlyRootFilesystem: cfg.Production(),
 	}
 	if l.Sync.Enabled {
 		props.Sync = &lookup.Sync{
@@ -84,7 +106,56 @@ func newLookup(in *Instance, cfg *instance.Config) *Lookup {
 	awscdk.NewCfnOutput(s, jsii.String("LoadBalancerDnsName"), &awscdk.CfnOutputProps{
 		Value: service.LoadBalancer.LoadBalancerDnsName(), Description: jsii.String("The lookup service's load balancer"),
 	})
+	lookupPackExemptions(cfg, data, storage, s, policy.DeletionProtection)
 	return &Lookup{DataStack: data, Storage: storage, Stack: s, Service: service}
+}
+
+// lookupPackExemptions: what the lookup service meets of NIST 800-53 R5 and HIPAA by design rather than
+// by the rule's letter, and what it does not meet yet (docs/COMPLIANCE.md, lookup column). The file
+// system is backed up for real.
+func lookupPackExemptions(cfg *instance.Config, data awscdk.Stack, storage *lookup.Storage, s awscdk.Stack, protected bool) {
+	backUpForPacks(cfg, data, "FileSystem", "EFSInBackupPlan",
+		backupTarget{storage.FileSystem, awsbackup.BackupResource_FromEfsFileSystem(storage.FileSystem)})
+	iam := map[string]string{"IAMNoInlinePolicy": "The CDK's grants for one role of the lookup service (a task, execution, host, sync or " +
+		"restart role, or the CDK's bucket-deployment handler), scoped to this service's file system, buckets, secrets, cluster and " +
+		"DataSync task; attached to that one role only, so a managed policy would grant no less"}
+	exemptFromPacks(cfg, data, packRules{
+		"AWS::IAM::Policy": iam,
+		"AWS::Lambda::Function": {
+			"LambdaDLQ":         "The CDK's BucketDeployment handler, invoked synchronously by CloudFormation for the env file; no asynchronous events",
+			"LambdaConcurrency": "The CDK's BucketDeployment handler runs once per deploy that changes the env file",
+			"LambdaInsideVPC":   "The CDK's BucketDeployment handler copies the env file between S3 buckets only",
+		},
+		"AWS::S3::Bucket": {
+			"S3DefaultEncryptionKMS": "SSE-S3: the config bucket's env file is read by ECS (environmentFiles, with the execution role) " +
+				"and holds no secret (the secrets are in Secrets Manager); not met yet for the logs bucket (under SSE-KMS its key " +
+				"policy must also let logging.s3.amazonaws.com use the key, aws-cdk #25350)",
+			"S3BucketReplicationEnabled": "The env file is rebuilt by every deploy and the logs bucket holds access logs; a second-region " +
+				"copy is a per-instance decision",
+		},
+		"AWS::SecretsManager::Secret": {
+			"SecretsManagerRotationEnabled": "The database passwords are also stored in MariaDB's data directory on EFS, and Rails' " +
+				"secret_key_base and the reload token are read once at task start: rotating without a function that also changes them " +
+				"in MariaDB and restarts the tasks would lock the app out",
+		},
+	})
+	lb := map[string]string{"ALBWAFEnabled": "Not met yet: no web ACL rule set has been chosen for the " +
+		"lookup service (a web ACL costs about 5 USD a month plus rules); access is limited by lookup.load_balancer.allowed_cidrs"}
+	if !protected {
+		lb["ELBDeletionProtectionEnabled"] = "This lifecycle does not protect (development: destroy leaves nothing behind); " +
+			"production turns deletion protection on (protectLoadBalancers)"
+	}
+	exemptFromPacks(cfg, s, packRules{
+		"AWS::IAM::Policy": iam,
+		"AWS::IAM::Role": {"IAMNoInlinePolicy": "The DataSync location roles carry their policy inline (DataSync assumes each one to " +
+			"read the sync's source bucket or mount this service's file system), scoped to that bucket or file system only"},
+		"AWS::SNS::Topic": {"SNSEncryptedKMS": "HostNotifications carries only Auto Scaling's launch and termination events of the " +
+			"ECS hosts (instance IDs, group name), no data; SSE with a customer-managed key would need the key policy to name Auto " +
+			"Scaling's service-linked role"},
+		"AWS::ElasticLoadBalancingV2::LoadBalancer": lb,
+		"AWS::ElasticLoadBalancingV2::Listener": {"ELBv2ACMCertificateRequired": "Only the port-80 listener lacks a certificate: it " +
+			"answers with a redirect to HTTPS on 443 (whose listener carries the configured ACM certificate) and serves nothing"},
+	})
 }
 
 // lookupSettings is the app's env file: what the image reads (LD4P/qa_server_container v2.0.0):

@@ -5,6 +5,7 @@ import (
 	"regexp"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsbackup"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
@@ -110,5 +111,42 @@ func newRegistry(in *Instance, cfg *instance.Config) *Registry {
 	for id, o := range outputs {
 		awscdk.NewCfnOutput(s, jsii.String(id), &awscdk.CfnOutputProps{Value: o.value, Description: jsii.String(o.desc)})
 	}
+	registryPackExemptions(cfg, s, reg)
 	return &Registry{Stack: s, Registry: reg}
+}
+
+// registryPackExemptions: what the registry meets of NIST 800-53 R5 and HIPAA by design rather than by
+// the rule's letter (docs/COMPLIANCE.md, registry column). The records table is backed up for real.
+func registryPackExemptions(cfg *instance.Config, s awscdk.Stack, reg *registry.Registry) {
+	backUpForPacks(cfg, s, "Records", "DynamoDBInBackupPlan",
+		backupTarget{reg.Records, awsbackup.BackupResource_FromDynamoDbTable(reg.Records)})
+	exemptFromPacks(cfg, s, packRules{
+		"AWS::IAM::Policy": {"IAMNoInlinePolicy": "The CDK's grants for one ingest step's role (or the workflow's), scoped to this registry's " +
+			"buckets, records table, functions and state machine; attached to that one role only, so a managed policy would grant no less"},
+		"AWS::Lambda::Function": {
+			"LambdaDLQ": "Invoked synchronously by the ingest workflow's LambdaInvoke tasks (RequestResponse); a DLQ holds only failed " +
+				"asynchronous events, and the workflow's catch routes a failed step to its report step",
+			"LambdaConcurrency": "Bounded by the workflow: the copy step's distributed map runs at most registry.copy_concurrency children and " +
+				"the other steps run once per job; reserving concurrency takes from the account's unreserved pool and fails the deploy in " +
+				"accounts at the new-account limit",
+			"LambdaInsideVPC": "The steps reach only S3, DynamoDB and Step Functions endpoints with IAM auth over TLS; a VPC would route the " +
+				"copy step's bulk data through NAT gateways (charged per GB) and narrow nothing it can reach",
+		},
+		"AWS::S3::Bucket": {
+			"S3DefaultEncryptionKMS": "SSE-S3: dataset buckets are read by the readers' accounts and anonymous open-data readers, " +
+				"which a customer-managed key would need grants for in every reader account; not met yet for the upload and logs buckets " +
+				"(a logs bucket under SSE-KMS also needs its key policy to let logging.s3.amazonaws.com use the key, aws-cdk #25350)",
+			"S3BucketReplicationEnabled": "Cross-region replication needs a second bucket per bucket in a region the instance chooses; " +
+				"it is a per-instance decision, not a registry default",
+		},
+	})
+	for _, b := range cfg.Registry.Buckets {
+		if b.Access == "public" {
+			reason := "access: public: an open-data bucket served to anonymous readers by design (HelioCloud's public registry); " +
+				"it holds published data only, never regulated data"
+			exempt(cfg, reg.DatasetBuckets[b.Name], map[string]string{
+				"S3BucketLevelPublicAccessProhibited": reason, "S3BucketPublicReadProhibited": reason, "S3BucketPublicWriteProhibited": reason,
+			})
+		}
+	}
 }

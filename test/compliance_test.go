@@ -1,6 +1,7 @@
 package test
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -71,11 +72,14 @@ func nagErrorsWithBadBucket(t *testing.T, file string) map[string]bool {
 func TestPackModulesTableIsTrue(t *testing.T) {
 	packs := []string{"NIST80053R5", "HIPAA"}
 	prefix := map[string]string{"NIST80053R5": "NIST.800.53.R5-", "HIPAA": "HIPAA.Security-"}
-	for _, module := range []string{"base", "auth", "jobs", "lookup", "hub", "registry"} {
+	for _, module := range []string{"base", "auth", "jobs", "lookup", "hub", "registry", "control"} {
 		t.Run(module, func(t *testing.T) {
 			cfg, err := instance.Load(instanceDir, "example")
 			require.NoError(t, err)
-			cfg.Enabled = instance.Enabled{Auth: module == "auth", Jobs: module == "jobs", Lookup: module == "lookup", Hub: module == "hub", Registry: module == "registry"}
+			cfg.Enabled = instance.Enabled{Auth: module == "auth" || module == "control", Jobs: module == "jobs", Lookup: module == "lookup", Hub: module == "hub", Registry: module == "registry", Control: module == "control"}
+			if module == "control" {
+				controlWithoutModules(cfg)
+			}
 			cfg.Compliance.Packs = packs
 			app := newApp(nil)
 			stacks.Build(app, cfg)
@@ -97,9 +101,64 @@ func TestPackModulesTableIsTrue(t *testing.T) {
 	}
 }
 
+// controlWithoutModules keeps, of the example's control environments, the stages that name their
+// own targets (the example's module stages need lookup, jobs and hub, which are off here).
+func controlWithoutModules(cfg *instance.Config) {
+	envs := map[string]instance.ControlEnvironment{}
+	for name, e := range cfg.Control.Environments {
+		var stages []instance.ControlStage
+		for _, st := range e.Stages {
+			st.Modules = nil
+			if len(st.EC2.IDs)+len(st.EC2.Tags)+len(st.AutoScalingGroups)+len(st.ECSServices) > 0 {
+				stages = append(stages, st)
+			}
+		}
+		if len(stages) > 0 {
+			e.Stages = stages
+			envs[name] = e
+		}
+	}
+	cfg.Control.Environments = envs
+}
+
 // inDependency reports whether a finding is in a stack that module brings along but does not own: the
 // hub turns on Auth, and every module has Base.
 func inDependency(module, violation string) bool {
 	return (module != "auth" && strings.Contains(violation, " at example/Auth/")) ||
 		(module != "base" && strings.Contains(violation, " at example/Base/"))
+}
+
+// TestProductionPacksBackUpTablesAndFileSystems: with NIST80053R5 or HIPAA in production, the run
+// table, the records table and the lookup file system are each in an AWS Backup selection (cdk-nag's
+// DynamoDBInBackupPlan and EFSInBackupPlan look for an AWS::Backup::BackupSelection whose Resources name
+// the resource), and the vault is retained.
+func TestProductionPacksBackUpTablesAndFileSystems(t *testing.T) {
+	s := synth(t, "regulated")
+	for stack, target := range map[string]string{
+		"Control":    "ControlRunTable203502E3",
+		"Registry":   "RegistryRecords148C47DF",
+		"LookupData": "StorageFileSystemFFD87EE1",
+	} {
+		tpl := s.templates[stack]
+		require.NotNil(t, tpl, stack)
+		sels := resourcesOfType(tpl, "AWS::Backup::BackupSelection")
+		require.Len(t, sels, 1, "%s has one backup selection", stack)
+		props := tpl["Resources"].(map[string]any)[sels[0]].(map[string]any)["Properties"]
+		data, _ := json.Marshal(props.(map[string]any)["BackupSelection"].(map[string]any)["Resources"])
+		assert.Contains(t, string(data), `"`+target+`"`, "%s's selection names %s", stack, target)
+		for _, v := range resourcesOfType(tpl, "AWS::Backup::BackupVault") {
+			assert.Equal(t, "Retain", tpl["Resources"].(map[string]any)[v].(map[string]any)["DeletionPolicy"], "%s keeps its vault", stack)
+		}
+	}
+}
+
+// TestDevelopmentInstancesGetNoBackupPlan: the example (development, no pack) has no AWS Backup resource,
+// so a development instance's idle cost and its destroy are unchanged.
+func TestDevelopmentInstancesGetNoBackupPlan(t *testing.T) {
+	s := synth(t, "example")
+	for _, id := range s.stackIDs() {
+		for _, typ := range []string{"AWS::Backup::BackupVault", "AWS::Backup::BackupPlan", "AWS::Backup::BackupSelection"} {
+			assert.Empty(t, resourcesOfType(s.templates[id], typ), "%s has no %s", id, typ)
+		}
+	}
 }

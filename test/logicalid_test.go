@@ -11,10 +11,10 @@ import (
 var statefulTypes = []string{
 	"AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable", "AWS::EFS::FileSystem",
 	"AWS::Cognito::UserPool", "AWS::Logs::LogGroup", "AWS::ECR::Repository", "AWS::KMS::Key",
-	// A backup vault holds the recovery points; a replaced one starts empty.
-	"AWS::Backup::BackupVault",
 	// A replaced database password secret would no longer match the password MariaDB keeps on EFS.
 	"AWS::SecretsManager::Secret",
+	// Recovery points: a replaced vault is a new, empty one (the old one is retained, orphaned).
+	"AWS::Backup::BackupVault",
 }
 
 // pinnedLogicalIDs is the contract: every stateful resource of every instance file, by stack and type.
@@ -80,6 +80,34 @@ var pinnedLogicalIDs = map[string]map[string]map[string][]string{
 			"AWS::Logs::LogGroup": {"AWSCDKCfnUtilsProviderCustomResourceProviderLogGroupEB632C0D", "HubClusterKubectlProviderHandlerLogGroupA782E9DD",
 				"HubClusterKubectlProviderframeworkonEventLogGroup259EB5B7", "HubClusterOpsLogs4DC21532"},
 			"AWS::S3::Bucket": {"HubLogsBucketCA0713A8"},
+		},
+		// With a pack in production, the run table, the records table and the lookup file system are in an
+		// AWS Backup plan whose vault holds the recovery points (stacks.backUpForPacks).
+		"Control": {
+			"AWS::Backup::BackupVault": {"RunTableBackupVaultBFE7A876"},
+			"AWS::DynamoDB::Table":     {"ControlRunTable203502E3"},
+			"AWS::KMS::Key":            {"LogsKeyA6AB43B2"},
+			"AWS::Logs::LogGroup": {"ControlLookupFunctionLogsE713A7F3", "ControlLookupWorkflowLogsB2D1ABD8",
+				"PageAccessLogsB13862CC", "PageFunctionLogs9FDD474E"},
+		},
+		"Lookup": withLogsKey(lookupServiceIDs),
+		// With a pack, the lookup secrets have their own customer-managed key (SecretsKey).
+		"LookupData": withLogsKey(map[string][]string{
+			"AWS::KMS::Key":               {"LogsKeyA6AB43B2", "SecretsKey317DCF94"},
+			"AWS::Backup::BackupVault":    {"FileSystemBackupVaultABF16BF0"},
+			"AWS::EFS::FileSystem":        lookupDataIDs["AWS::EFS::FileSystem"],
+			"AWS::Logs::LogGroup":         lookupDataIDs["AWS::Logs::LogGroup"],
+			"AWS::S3::Bucket":             lookupDataIDs["AWS::S3::Bucket"],
+			"AWS::SecretsManager::Secret": lookupDataIDs["AWS::SecretsManager::Secret"],
+		}),
+		"Registry": {
+			"AWS::Backup::BackupVault": {"RecordsBackupVaultA6F30CC5"},
+			"AWS::DynamoDB::Table":     {"RegistryRecords148C47DF"},
+			"AWS::KMS::Key":            {"LogsKeyA6AB43B2"},
+			"AWS::Logs::LogGroup": {"RegistryCatalogLogs6B6CE836", "RegistryCopyLogsC3C9B2D6", "RegistryIndexLogs36931C1E",
+				"RegistryReportLogs1123AF52", "RegistryValidateLogs873327CD", "RegistryWorkflowLogsBE62DF28"},
+			"AWS::S3::Bucket": {"RegistryDatasetResearchComputingRegulatedPrivateA8D39C4F", "RegistryLogsBucket315376BB",
+				"RegistryUploadBucket23E153CC"},
 		},
 	},
 	"archive": {},

@@ -812,3 +812,97 @@ func TestLookupDatabaseIsAMariaDBTheAppRunsOn(t *testing.T) {
 		assert.Regexp(t, tenX, image, "%s", where)
 	}
 }
+
+// lookupContainers returns the Lookup stack's container definitions by name, and each task's volume names.
+func lookupContainers(t *testing.T, instanceName string) (map[string]map[string]any, map[string][]string) {
+	t.Helper()
+	tpl := synth(t, instanceName).templates["Lookup"]
+	containers, volumes := map[string]map[string]any{}, map[string][]string{}
+	for _, id := range resourcesOfType(tpl, "AWS::ECS::TaskDefinition") {
+		props := tpl["Resources"].(map[string]any)[id].(map[string]any)["Properties"].(map[string]any)
+		var names []string
+		for _, v := range props["Volumes"].([]any) {
+			names = append(names, v.(map[string]any)["Name"].(string))
+		}
+		for _, c := range props["ContainerDefinitions"].([]any) {
+			cd := c.(map[string]any)
+			containers[cd["Name"].(string)] = cd
+			volumes[cd["Name"].(string)] = names
+		}
+	}
+	return containers, volumes
+}
+
+// TestProductionLookupContainersHaveReadOnlyRootFileSystems: in production both containers run with a
+// read-only root file system, and each path the pinned image writes is a task volume. The paths come
+// from the images' sources: LD4P/qa_server_container v2.0.0's Dockerfile (WORKDIR and RAILS_ROOT
+// /app/ld4p/qa_server-webapp; Rails writes tmp/ and log/, Ruby /tmp) and MariaDB/mariadb-docker
+// 10.11 (Dockerfile: /run/mysqld for socket and lock files; docker-entrypoint.sh chowns it to mysql
+// while root, and mariadbd, run as mysql, puts its temporary files in --tmpdir).
+func TestProductionLookupContainersHaveReadOnlyRootFileSystems(t *testing.T) {
+	containers, volumes := lookupContainers(t, "regulated")
+	mounts := func(name string) map[string]string {
+		out := map[string]string{}
+		for _, m := range containers[name]["MountPoints"].([]any) {
+			mp := m.(map[string]any)
+			out[mp["ContainerPath"].(string)] = mp["SourceVolume"].(string)
+			if mp["ContainerPath"] != "/app/ld4p/qa_server-webapp/config/authorities" {
+				assert.Equal(t, false, mp["ReadOnly"], "%s writes %s", name, mp["ContainerPath"])
+			}
+		}
+		return out
+	}
+	for _, name := range []string{"app", "db"} {
+		assert.Equal(t, true, containers[name]["ReadonlyRootFilesystem"], "%s has a read-only root file system", name)
+	}
+	assert.Equal(t, map[string]string{
+		"/app/ld4p/qa_server-webapp/config/authorities": "authorities",
+		"/app/ld4p/qa_server-webapp/tmp":                "app-tmp",
+		"/app/ld4p/qa_server-webapp/log":                "app-log",
+		"/tmp":                                          "scratch",
+	}, mounts("app"))
+	assert.ElementsMatch(t, []string{"authorities", "app-log", "app-tmp", "scratch"}, volumes["app"])
+	assert.Equal(t, map[string]string{"/var/lib/mysql": "database", "/run/mysqld": "database-run"}, mounts("db"))
+	assert.ElementsMatch(t, []string{"database", "database-run"}, volumes["db"])
+	assert.Equal(t, []any{"mariadbd", "--tmpdir=/run/mysqld"}, containers["db"]["Command"], "mariadbd's temporary files in the volume mysql owns")
+}
+
+// TestDevelopmentLookupContainersKeepTheirRootFileSystems: development task definitions are unchanged.
+func TestDevelopmentLookupContainersKeepTheirRootFileSystems(t *testing.T) {
+	containers, _ := lookupContainers(t, "example")
+	for _, name := range []string{"app", "db"} {
+		assert.NotContains(t, containers[name], "ReadonlyRootFilesystem", name)
+		assert.NotContains(t, containers[name], "Command", name)
+		assert.Len(t, containers[name]["MountPoints"], 1, name)
+	}
+}
+
+// TestPackLookupSecretsUseTheirCustomerManagedKey: with NIST80053R5 or HIPAA (cdk-nag's
+// SecretsManagerUsingKMSKey reads each secret's KmsKeyId), the four secrets are under LookupData's
+// SecretsKey, and both task execution roles may decrypt with it (ECS reads the secrets at task start
+// with the execution role; Secrets Manager decrypts with the caller's kms:Decrypt).
+func TestPackLookupSecretsUseTheirCustomerManagedKey(t *testing.T) {
+	s := synth(t, "regulated")
+	data := s.templates["LookupData"]["Resources"].(map[string]any)
+	secrets := resourcesOfType(s.templates["LookupData"], "AWS::SecretsManager::Secret")
+	require.Len(t, secrets, 4)
+	for _, id := range secrets {
+		kms, _ := json.Marshal(data[id].(map[string]any)["Properties"].(map[string]any)["KmsKeyId"])
+		assert.Contains(t, string(kms), "SecretsKey317DCF94", "%s is under SecretsKey", id)
+	}
+	svc := s.templates["Lookup"]["Resources"].(map[string]any)
+	for _, role := range []string{"ServiceDatabaseTaskExecutionRole", "ServiceAppTaskExecutionRole"} {
+		found := false
+		for _, id := range resourcesOfType(s.templates["Lookup"], "AWS::IAM::Policy") {
+			doc, _ := json.Marshal(svc[id].(map[string]any)["Properties"])
+			if strings.Contains(string(doc), role) && strings.Contains(string(doc), "kms:Decrypt") && strings.Contains(string(doc), "SecretsKey317DCF94") {
+				found = true
+			}
+		}
+		assert.True(t, found, "%s may decrypt with SecretsKey", role)
+	}
+	// And without a pack, the secrets keep Secrets Manager's own key.
+	for _, id := range resourcesOfType(synth(t, "example").templates["LookupData"], "AWS::SecretsManager::Secret") {
+		assert.NotContains(t, synth(t, "example").templates["LookupData"]["Resources"].(map[string]any)[id].(map[string]any)["Properties"], "KmsKeyId", id)
+	}
+}

@@ -19,9 +19,6 @@ import (
 	"github.com/stratolab/stratolab/internal/names"
 )
 
-// ClusterOpsConcurrency is the cluster-ops function's reserved concurrency with Props.Regulated.
-const ClusterOpsConcurrency = 5
-
 // ClusterOpsPackage is the Go package of the cluster-ops function (functions/hubops).
 const ClusterOpsPackage = "github.com/stratolab/stratolab/functions/hubops"
 
@@ -64,18 +61,18 @@ func (h *Hub) newOpsFunction() {
 	if p.Regulated {
 		// CloudFormation invokes a custom resource's function asynchronously (CloudFormation User Guide,
 		// "Lambda-backed custom resources"): an event Lambda cannot deliver after its retries lands here.
-		// Its custom resources (the secret, one size per node group, the cleanup) may run at once, and a
-		// throttled asynchronous event is retried by Lambda, so the limit only bounds, never loses.
-		dlq := awssqs.NewQueue(h.Construct, jsii.String("ClusterOpsDeadLetterQueue"), &awssqs.QueueProps{
+				dlq := awssqs.NewQueue(h.Construct, jsii.String("ClusterOpsDeadLetterQueue"), &awssqs.QueueProps{
 			Encryption: awssqs.QueueEncryption_SQS_MANAGED, EnforceSSL: jsii.Bool(true), RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 		})
 		cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{
 			Id: jsii.String("AwsSolutions-SQS3"), Reason: jsii.String("This is the cluster-ops function's dead-letter queue; a dead-letter queue has none of its own."),
 		}}, jsii.Bool(false))
 		fnProps.DeadLetterQueue = dlq
-		fnProps.ReservedConcurrentExecutions = jsii.Number(ClusterOpsConcurrency)
 	}
 	fn := awslambda.NewFunction(h.Construct, jsii.String("ClusterOpsFunction"), fnProps)
+	if p.Regulated {
+		suppressPacks(fn, "LambdaConcurrency", "Reserved concurrency is taken from the account's unreserved pool, which may not go below 10: in an account at the new-account limit of 10 the deploy would fail, which synth cannot see. The function runs only during deploys of this stack (a handful of custom resources), so it cannot exhaust the account's concurrency.")
+	}
 	h.opsFunction, h.opsLogs = fn, logGroup
 	role := fn.Role()
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

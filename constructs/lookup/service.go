@@ -2,6 +2,7 @@ package lookup
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -130,6 +131,9 @@ type ServiceProps struct {
 	LogRetention awslogs.RetentionDays
 	// What happens to the log groups on destroy. Default: - lifecycle.Production()
 	Lifecycle lifecycle.Policy
+	// Run both containers with a read-only root file system, the paths they write given as task
+	// volumes (see readOnlyRoot). Default: - false
+	ReadOnlyRootFilesystem bool
 	// Copy authority files from S3 on a schedule, and roll the app after a copy that changed a file.
 	// Default: - no sync (the app then serves only the authorities something else writes)
 	Sync *Sync
@@ -192,6 +196,13 @@ func NewService(scope constructs.Construct, id string, props *ServiceProps) *Ser
 	// Its environment is its own, never the app's env file: the mariadb client that healthcheck.sh and
 	// mariadb-upgrade run takes its default host from MYSQL_HOST, and with any host but localhost it
 	// connects over TCP, where the healthcheck user (created for localhost only) does not exist.
+	var dbCommand *[]*string
+	if p.ReadOnlyRootFilesystem {
+		// mariadbd's temporary files go beside its socket, in the one scratch directory the entrypoint
+		// makes mysql's own (a task volume starts root-owned, 0755, and mariadbd runs as mysql). The
+		// entrypoint passes these arguments to its temporary server and to the server it execs.
+		dbCommand = jsii.Strings("mariadbd", "--tmpdir="+DatabaseRunPath)
+	}
 	dbTask := s.taskDefinition("DatabaseTask", p.Database.Cpu, p.Database.MemoryMiB, "database", st.DatabaseAccessPoint, true)
 	dbContainer := dbTask.AddContainer(jsii.String("db"), &awsecs.ContainerDefinitionOptions{
 		ContainerName:  jsii.String("db"),
@@ -220,9 +231,14 @@ func NewService(scope constructs.Construct, id string, props *ServiceProps) *Ser
 			Retries:     jsii.Number(3),
 			StartPeriod: awscdk.Duration_Seconds(jsii.Number(300)),
 		},
-		StopTimeout: awscdk.Duration_Seconds(jsii.Number(120)),
+		StopTimeout:            awscdk.Duration_Seconds(jsii.Number(120)),
+		ReadonlyRootFilesystem: trueOrNil(p.ReadOnlyRootFilesystem),
+		Command:                dbCommand,
 	})
 	dbContainer.AddMountPoints(&awsecs.MountPoint{ContainerPath: jsii.String(p.Database.DataPath), SourceVolume: jsii.String("database"), ReadOnly: jsii.Bool(false)})
+	if p.ReadOnlyRootFilesystem {
+		readOnlyRoot(dbTask, dbContainer, map[string]string{"database-run": DatabaseRunPath})
+	}
 	db := s.service("DatabaseService", dbTask, dbSG, 1, 0, 100, &awsecs.CloudMapOptions{
 		Name: jsii.String(DatabaseHostName), DnsRecordType: awsservicediscovery.DnsRecordType_A, DnsTtl: awscdk.Duration_Seconds(jsii.Number(10)),
 	}, nil)
@@ -245,9 +261,27 @@ func NewService(scope constructs.Construct, id string, props *ServiceProps) *Ser
 			"MYSQL_PASSWORD":  awsecs.Secret_FromSecretsManager(st.DatabasePassword, nil),
 			"RELOAD_TOKEN":    awsecs.Secret_FromSecretsManager(st.ReloadToken, nil),
 		},
+		ReadonlyRootFilesystem: trueOrNil(p.ReadOnlyRootFilesystem),
 	})
 	appContainer.AddMountPoints(&awsecs.MountPoint{ContainerPath: jsii.String(p.App.AuthoritiesPath), SourceVolume: jsii.String("authorities"), ReadOnly: jsii.Bool(true)})
+	if p.ReadOnlyRootFilesystem {
+		readOnlyRoot(appTask, appContainer, map[string]string{"app-tmp": AppRoot + "/tmp", "app-log": AppRoot + "/log", "scratch": "/tmp"})
+	}
 	s.useEnvFile(appTask)
+	if st.SecretsKey != nil {
+		// ECS reads the secrets at task start with the execution role, and Secrets Manager decrypts them
+		// with the caller's kms:Decrypt (Secrets Manager User Guide, "Secret encryption and decryption":
+		// kms:Decrypt with kms:ViaService secretsmanager.<region>.amazonaws.com). aws-cdk-lib's
+		// Secret.grantRead grants nothing for a referenced key, so it is granted here.
+		for _, td := range []awsecs.TaskDefinition{dbTask, appTask} {
+			td.ObtainExecutionRole().AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String("DecryptSecrets"),
+				Actions:    jsii.Strings("kms:Decrypt"),
+				Resources:  jsii.Strings(*st.SecretsKey.KeyArn()),
+				Conditions: &map[string]any{"StringEquals": map[string]any{"kms:ViaService": "secretsmanager." + *awscdk.Stack_Of(s.Construct).Region() + ".amazonaws.com"}},
+			}))
+		}
+	}
 	app := s.service("AppService", appTask, appSG, p.App.DesiredCount, 50, 200, nil, p.App.HealthCheckGracePeriod)
 	app.Node().AddDependency(s.DatabaseService)
 	s.AppService = app
@@ -311,6 +345,47 @@ func (s *Service) allowNFS(id string, from awsec2.ISecurityGroup, who string) {
 		ToPort:                jsii.Number(2049),
 		Description:           jsii.String("NFS from " + who),
 	})
+}
+
+// AppRoot is the app's Rails root in LD4P/qa_server_container v2.0.0 (its Dockerfile's WORKDIR and
+// RAILS_ROOT).
+const AppRoot = "/app/ld4p/qa_server-webapp"
+
+// DatabaseRunPath is MariaDB's socket and lock directory (the official image's Dockerfile makes it, and
+// its docker-entrypoint.sh, still root, chowns it to mysql before it drops to mysql with gosu).
+const DatabaseRunPath = "/run/mysqld"
+
+// readOnlyRoot gives the container a read-only root file system and each path it writes a task
+// volume (on Fargate a bind mount in the task's ephemeral storage, on EC2 a task-scoped Docker volume;
+// either is empty at start and gone when the task stops).
+//
+// What the pinned images write, read from their sources:
+//   - LD4P/qa_server_container v2.0.0 (Rails 5.2, puma): tmp/ (Rails' cache and puma's tmp_restart
+//     plugin), log/ (Rails' log directory; with RAILS_LOG_TO_STDOUT the logger writes to stdout) and
+//     /tmp (Ruby's Dir.tmpdir, ImageMagick). The image has no user but root (ruby:2.7.3-alpine, no
+//     USER), and its files and the volumes ECS creates are root's, so it still runs as root.
+//   - mariadb:10.11 (MariaDB/mariadb-docker 10.11): /var/lib/mysql (the EFS volume) and /run/mysqld
+//     (socket, lock, and here --tmpdir). The entrypoint starts as root to chown the data directory
+//     and /run/mysqld, then runs mariadbd as mysql (gosu); started as mysql it could not make a
+//     root-owned volume its own, so the container user stays the image's default.
+func readOnlyRoot(td awsecs.TaskDefinition, c awsecs.ContainerDefinition, paths map[string]string) {
+	names := make([]string, 0, len(paths))
+	for n := range paths {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		td.AddVolume(&awsecs.Volume{Name: jsii.String(n)})
+		c.AddMountPoints(&awsecs.MountPoint{ContainerPath: jsii.String(paths[n]), SourceVolume: jsii.String(n), ReadOnly: jsii.Bool(false)})
+	}
+}
+
+// trueOrNil is true, or nil (so an unset option stays out of the template).
+func trueOrNil(b bool) *bool {
+	if b {
+		return jsii.Bool(true)
+	}
+	return nil
 }
 
 // taskDefinition makes an awsvpc task definition with one EFS volume through an access point, mounted

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsefs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3deployment"
@@ -73,6 +74,9 @@ type StorageProps struct {
 	Authorities, Database *AccessPoint
 	// Permit uid or gid 0 on an access point. Default: - false: root is refused
 	AllowRootPosixUser bool
+	// Encrypts the four secrets (the task execution roles that read them get kms:Decrypt through
+	// Secrets Manager with their read grant). Default: - Secrets Manager's AWS-managed key
+	SecretsKey awskms.IKey
 	// Plain settings written to the env file (never secrets). Default: - none
 	Settings map[string]string
 	// Key of the env file in the config bucket. Default: - lookup.env
@@ -101,6 +105,8 @@ type Storage struct {
 	// Generated at deploy time: the app's database password, MariaDB's root password, Rails'
 	// secret_key_base and the authority reload token.
 	DatabasePassword, DatabaseRootPassword, SecretKeyBase, ReloadToken awssecretsmanager.ISecret
+	// SecretsKey encrypts the secrets, when StorageProps.SecretsKey was given (nil: aws/secretsmanager).
+	SecretsKey awskms.IKey
 }
 
 // NewStorage creates the stateful half. It panics on props that cannot work, before creating anything.
@@ -179,10 +185,11 @@ func NewStorage(scope constructs.Construct, id string, p *StorageProps) *Storage
 	}
 	s.writeEnvFile(p.Settings, policy)
 
-	s.DatabasePassword = s.secret("DatabasePassword", "Password of the app's MariaDB user", 40, policy)
-	s.DatabaseRootPassword = s.secret("DatabaseRootPassword", "MariaDB root password", 40, policy)
-	s.SecretKeyBase = s.secret("SecretKeyBase", "Rails secret_key_base of the lookup app", 128, policy)
-	s.ReloadToken = s.secret("ReloadToken", "Token that lets an admin reload the authorities", 48, policy)
+	s.SecretsKey = p.SecretsKey
+	s.DatabasePassword = s.secret("DatabasePassword", "Password of the app's MariaDB user", 40, policy, p.SecretsKey)
+	s.DatabaseRootPassword = s.secret("DatabaseRootPassword", "MariaDB root password", 40, policy, p.SecretsKey)
+	s.SecretKeyBase = s.secret("SecretKeyBase", "Rails secret_key_base of the lookup app", 128, policy, p.SecretsKey)
+	s.ReloadToken = s.secret("ReloadToken", "Token that lets an admin reload the authorities", 48, policy, p.SecretsKey)
 	return s
 }
 
@@ -238,13 +245,14 @@ func (s *Storage) writeEnvFile(settings map[string]string, policy lifecycle.Poli
 	}
 }
 
-func (s *Storage) secret(id, description string, length int, policy lifecycle.Policy) awssecretsmanager.ISecret {
+func (s *Storage) secret(id, description string, length int, policy lifecycle.Policy, key awskms.IKey) awssecretsmanager.ISecret {
 	secret := awssecretsmanager.NewSecret(s.Construct, jsii.String(id), &awssecretsmanager.SecretProps{
 		Description: jsii.String(description),
 		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
 			PasswordLength: jsii.Number(length), ExcludePunctuation: jsii.Bool(true),
 		},
 		RemovalPolicy: policy.RemovalPolicy,
+		EncryptionKey: key,
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(secret, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-SMG4"),
