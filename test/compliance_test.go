@@ -162,3 +162,17 @@ func TestDevelopmentInstancesGetNoBackupPlan(t *testing.T) {
 		}
 	}
 }
+
+// A development instance that names the packs still leaves nothing behind: CloudFormation cannot delete
+// an AWS Backup vault that holds recovery points (AWS Backup Developer Guide, "Deleting a backup vault":
+// a vault must be empty first), so no module makes a vault in development; the packs' backup rules are
+// suppressed there instead, and met in production (regulated.yaml).
+func TestDevelopmentInstancesWithPacksMakeNoBackupVault(t *testing.T) {
+	cfg, err := instance.Load(instanceDir, "example")
+	require.NoError(t, err)
+	cfg.Compliance.Packs = []string{"NIST80053R5", "HIPAA"}
+	s := synthConfig(t, cfg)
+	for id, tpl := range s.templates {
+		assert.Empty(t, resourcesOfType(tpl, "AWS::Backup::BackupVault"), "%s makes a backup vault in development", id)
+	}
+}

@@ -267,6 +267,10 @@ const HomeBackupRetentionDays = 35
 // newHomeBackup puts the home file system in a daily AWS Backup plan (AWS::Backup::BackupSelection by
 // file system ARN; NIST CP-9, HIPAA 164.308(a)(7)), in a vault of its own that follows the lifecycle.
 func (h *Hub) newHomeBackup(fs awsefs.FileSystem) {
+	if !h.policy.Retains() {
+		suppressPacks(fs, "EFSInBackupPlan", "Development instance: cdk destroy must leave nothing behind, and CloudFormation cannot delete an AWS Backup vault that holds recovery points; production instances with this pack put it in a daily AWS Backup plan.")
+		return
+	}
 	vault := awsbackup.NewBackupVault(h.Construct, jsii.String("HomeBackupVault"), &awsbackup.BackupVaultProps{RemovalPolicy: h.policy.RemovalPolicy})
 	plan := awsbackup.NewBackupPlan(h.Construct, jsii.String("HomeBackupPlan"), &awsbackup.BackupPlanProps{BackupVault: vault})
 	plan.AddRule(awsbackup.NewBackupPlanRule(&awsbackup.BackupPlanRuleProps{

@@ -181,7 +181,8 @@ func New(scope constructs.Construct, id string, props *Props) *JobStore {
 }
 
 // newBackup puts the tables the store made in a daily AWS Backup plan (AWS::Backup::BackupSelection by
-// table ARN), in a vault of their own that follows the lifecycle.
+// table ARN), in a vault of their own, when the lifecycle retains data; a development store gets none
+// (its vault could not be deleted once it holds recovery points).
 func (s *JobStore) newBackup(p *Props, policy lifecycle.Policy) {
 	var tables []awsbackup.BackupResource
 	if p.ExistingJobsTable == nil {
@@ -191,6 +192,14 @@ func (s *JobStore) newBackup(p *Props, policy lifecycle.Policy) {
 		tables = append(tables, awsbackup.BackupResource_FromDynamoDbTable(s.UsersTable))
 	}
 	if len(tables) == 0 {
+		return
+	}
+	if !policy.Retains() {
+		for _, t := range []awsdynamodb.ITable{s.JobsTable, s.UsersTable} {
+			if t != nil {
+				suppressPacks(t, "DynamoDBInBackupPlan", "Development instance: cdk destroy must leave nothing behind, and CloudFormation cannot delete an AWS Backup vault that holds recovery points; production instances with this pack put it in a daily AWS Backup plan (the table keeps point-in-time recovery).")
+			}
+		}
 		return
 	}
 	vault := awsbackup.NewBackupVault(s.Construct, jsii.String("BackupVault"), &awsbackup.BackupVaultProps{
