@@ -61,7 +61,7 @@ func (h *Hub) newOpsFunction() {
 	if p.Regulated {
 		// CloudFormation invokes a custom resource's function asynchronously (CloudFormation User Guide,
 		// "Lambda-backed custom resources"): an event Lambda cannot deliver after its retries lands here.
-				dlq := awssqs.NewQueue(h.Construct, jsii.String("ClusterOpsDeadLetterQueue"), &awssqs.QueueProps{
+		dlq := awssqs.NewQueue(h.Construct, jsii.String("ClusterOpsDeadLetterQueue"), &awssqs.QueueProps{
 			Encryption: awssqs.QueueEncryption_SQS_MANAGED, EnforceSSL: jsii.Bool(true), RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 		})
 		cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{
