@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"golang.org/x/sync/errgroup"
 )
 
 // uploadS3 is the part of S3 the upload uses (the SDK client satisfies it).
@@ -169,27 +170,16 @@ func mapKeysOf[K comparable, V any](m map[K]V) func(func(K) bool) {
 	}
 }
 
-// parallelN runs f for 0..n-1, at most k at once, and returns the first error.
+// parallelN runs f for 0..n-1, at most k at once, and returns the first error; the first error
+// cancels the context the others run with.
 func parallelN(parent context.Context, n, k int, f func(context.Context, int) error) error {
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-	sem := make(chan struct{}, k)
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
+	g, ctx := errgroup.WithContext(parent)
+	g.SetLimit(k)
 	for i := 0; i < n && ctx.Err() == nil; i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int) {
-			defer func() { <-sem; wg.Done() }()
-			if err := f(ctx, i); err != nil {
-				once.Do(func() { first = err; cancel() })
-			}
-		}(i)
+		g.Go(func() error { return f(ctx, i) })
 	}
-	wg.Wait()
-	if first != nil {
-		return first
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	return parent.Err()
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"golang.org/x/sync/errgroup"
 )
 
 // S3's limits on copies and multipart uploads (Amazon S3 User Guide, "Amazon S3 multipart upload
@@ -332,26 +333,15 @@ func (r *Runner) readUploads(ctx context.Context, job string) ([]string, error) 
 	return ids, json.Unmarshal(data, &ids)
 }
 
-// each runs f for 0..n-1 with the runner's concurrency and returns the first error.
+// each runs f for 0..n-1 with the runner's concurrency and returns the first error; the first
+// error cancels the context the others run with.
 func (r *Runner) each(parent context.Context, n int, f func(context.Context, int) error) error {
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-	sem := make(chan struct{}, r.concurrency())
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int) {
-			defer func() { <-sem; wg.Done() }()
-			if err := f(ctx, i); err != nil {
-				once.Do(func() { first = err; cancel() })
-			}
-		}(i)
+	g, ctx := errgroup.WithContext(parent)
+	g.SetLimit(r.concurrency())
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		g.Go(func() error { return f(ctx, i) })
 	}
-	wg.Wait()
-	return first
+	return g.Wait()
 }
 
 // CopyRequest is what the copy function is invoked with: a batch (Items), or a phase of the
