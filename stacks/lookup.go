@@ -85,6 +85,9 @@ func newLookup(in *Instance, cfg *instance.Config) *Lookup {
 		Lifecycle:      policy,
 		// Production only, so that a development instance's task definitions stay as they were.
 		ReadOnlyRootFilesystem: cfg.Production(),
+		// NIST 800-53 R5 (ALBWAFEnabled): a web ACL on the load balancer, with a pack only, so that an
+		// instance without one pays nothing more.
+		WebACL: needsCustomerManagedKeys(cfg),
 	}
 	if l.Sync.Enabled {
 		props.Sync = &lookup.Sync{
@@ -139,23 +142,22 @@ func lookupPackExemptions(cfg *instance.Config, data awscdk.Stack, storage *look
 				"in MariaDB and restarts the tasks would lock the app out",
 		},
 	})
-	lb := map[string]string{"ALBWAFEnabled": "Not met yet: no web ACL rule set has been chosen for the " +
-		"lookup service (a web ACL costs about 5 USD a month plus rules); access is limited by lookup.load_balancer.allowed_cidrs"}
-	if !protected {
-		lb["ELBDeletionProtectionEnabled"] = "This lifecycle does not protect (development: destroy leaves nothing behind); " +
-			"production turns deletion protection on (protectLoadBalancers)"
-	}
-	exemptFromPacks(cfg, s, packRules{
+	// ALBWAFEnabled is met: with a pack the load balancer has a web ACL (ServiceProps.WebACL).
+	rules := packRules{
 		"AWS::IAM::Policy": iam,
 		"AWS::IAM::Role": {"IAMNoInlinePolicy": "The DataSync location roles carry their policy inline (DataSync assumes each one to " +
 			"read the sync's source bucket or mount this service's file system), scoped to that bucket or file system only"},
 		"AWS::SNS::Topic": {"SNSEncryptedKMS": "HostNotifications carries only Auto Scaling's launch and termination events of the " +
 			"ECS hosts (instance IDs, group name), no data; SSE with a customer-managed key would need the key policy to name Auto " +
 			"Scaling's service-linked role"},
-		"AWS::ElasticLoadBalancingV2::LoadBalancer": lb,
 		"AWS::ElasticLoadBalancingV2::Listener": {"ELBv2ACMCertificateRequired": "Only the port-80 listener lacks a certificate: it " +
 			"answers with a redirect to HTTPS on 443 (whose listener carries the configured ACM certificate) and serves nothing"},
-	})
+	}
+	if !protected {
+		rules["AWS::ElasticLoadBalancingV2::LoadBalancer"] = map[string]string{"ELBDeletionProtectionEnabled": "This lifecycle " +
+			"does not protect (development: destroy leaves nothing behind); production turns deletion protection on (protectLoadBalancers)"}
+	}
+	exemptFromPacks(cfg, s, rules)
 }
 
 // lookupSettings is the app's env file: what the image reads (LD4P/qa_server_container v2.0.0):

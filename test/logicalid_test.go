@@ -1,6 +1,7 @@
 package test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -78,7 +79,7 @@ var pinnedLogicalIDs = map[string]map[string]map[string][]string{
 			"AWS::EFS::FileSystem":     {"HubHomeFileSystem415A4BDF"},
 			"AWS::KMS::Key":            {"HubSecretsKey9B4FA79E", "LogsKeyA6AB43B2"},
 			"AWS::Logs::LogGroup": {"AWSCDKCfnUtilsProviderCustomResourceProviderLogGroupEB632C0D", "HubClusterKubectlProviderHandlerLogGroupA782E9DD",
-				"HubClusterKubectlProviderframeworkonEventLogGroup259EB5B7", "HubClusterOpsLogs4DC21532"},
+				"HubClusterKubectlProviderframeworkonEventLogGroup259EB5B7", "HubClusterOpsLogs4DC21532", "HubWebAclLogs43CDD993"},
 			"AWS::S3::Bucket": {"HubLogsBucketCA0713A8"},
 		},
 		// With a pack in production, the run table, the records table and the lookup file system are in an
@@ -90,7 +91,8 @@ var pinnedLogicalIDs = map[string]map[string]map[string][]string{
 			"AWS::Logs::LogGroup": {"ControlLookupFunctionLogsE713A7F3", "ControlLookupWorkflowLogsB2D1ABD8",
 				"PageAccessLogsB13862CC", "PageFunctionLogs9FDD474E"},
 		},
-		"Lookup": withLogsKey(lookupServiceIDs),
+		// With a pack, the web ACL's log group.
+		"Lookup": withLogsKey(map[string][]string{"AWS::Logs::LogGroup": append(slices.Clone(lookupServiceIDs["AWS::Logs::LogGroup"]), "ServiceWebAclLogsB0C7DDCC")}),
 		// With a pack, the lookup secrets have their own customer-managed key (SecretsKey).
 		"LookupData": withLogsKey(map[string][]string{
 			"AWS::KMS::Key":               {"LogsKeyA6AB43B2", "SecretsKey317DCF94"},

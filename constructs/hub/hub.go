@@ -185,8 +185,9 @@ type Props struct {
 	// built from this module's source with the go command
 	ClusterOpsCode awslambda.Code
 	// Regulated adds what the NIST 800-53 R5 and HIPAA packs ask for and costs something: the home file
-	// system in a daily AWS Backup plan of its own (instead of EFS automatic backups), and a dead-letter
-	// queue and reserved concurrency for the cluster-ops function.
+	// system in a daily AWS Backup plan of its own (instead of EFS automatic backups), a dead-letter
+	// queue for the cluster-ops function, and an AWS WAF web ACL on the hub's load balancer
+	// (webfront.NewWebACL, associated by the controller through the Ingress).
 	// Default: - false
 	Regulated bool
 }
@@ -214,6 +215,9 @@ type Hub struct {
 	ExternalDNS awseksv2.HelmChart
 	// LogsBucket receives the access logs of the hub's load balancer, under LoadBalancerLogsPrefix.
 	LogsBucket awss3.IBucket
+	// WebACL guards the hub's load balancer (through the Ingress annotation wafv2-acl-arn); nil unless
+	// Props.Regulated.
+	WebACL *webfront.WebACL
 
 	p              *Props
 	cluster        awseksv2.Cluster

@@ -108,7 +108,21 @@ func (h *Hub) newJupyterHub() {
 		// until the controller has removed the load balancer.
 		ops.Node().AddDependency(h.Certificate)
 	}
-	h.Values = h.values(*certArn)
+	webACLArn := ""
+	if p.Regulated {
+		// The load balancer is the controller's, so the ACL is associated by the Ingress annotation
+		// wafv2-acl-arn (see values), not by an AWS::WAFv2::WebACLAssociation.
+		h.WebACL = webfront.NewWebACL(h.Construct, "WebAcl", &webfront.WebACLProps{
+			Purpose: "JupyterHub", MetricName: "Hub", LogRetention: h.logRetention(), LogRemovalPolicy: h.policy.RemovalPolicy,
+		})
+		webACLArn = *h.WebACL.Arn
+		// AWS WAF refuses to delete an ACL still associated with a load balancer
+		// (WAFAssociatedItemException), and the controller removes the load balancer, with its
+		// association, only after the Ingress goes: the ACL must outlive the cluster-ops resource, which
+		// waits on delete until the load balancer is gone (as the certificate does).
+		ops.Node().AddDependency(h.WebACL.ACL)
+	}
+	h.Values = h.values(*certArn, webACLArn)
 	h.JupyterHub = h.cluster.AddHelmChart(jsii.String("JupyterHub"), &awseksv2.HelmChartOptions{
 		Chart:      jsii.String("jupyterhub"),
 		Repository: jsii.String("https://hub.jupyter.org/helm-chart/"),
@@ -125,6 +139,11 @@ func (h *Hub) newJupyterHub() {
 	// which fail closed (failurePolicy: Fail) until the controller runs, and on destroy the controller must
 	// outlive the Ingress to delete its load balancer.
 	h.JupyterHub.Node().AddDependency(ops, h.storageClasses, logsPolicy, h.cluster.AlbController())
+	if h.WebACL != nil {
+		// The Ingress names the ACL: it must exist before the controller reconciles the Ingress (an
+		// association with a missing ACL fails the reconcile), and go only after the chart is uninstalled.
+		h.JupyterHub.Node().AddDependency(h.WebACL.ACL)
+	}
 
 	if p.Dask {
 		h.newDaskGateway()
@@ -186,7 +205,7 @@ func (h *Hub) hasGPU() bool {
 }
 
 // values generates the JupyterHub chart's values from the props.
-func (h *Hub) values(certificateArn string) map[string]any {
+func (h *Hub) values(certificateArn, webACLArn string) map[string]any {
 	p := h.p
 	host := strings.TrimSuffix(p.Host, "/")
 	hostname := strings.TrimPrefix(host, "https://")
@@ -308,6 +327,14 @@ func (h *Hub) values(certificateArn string) map[string]any {
 		}, ","),
 	}
 
+	if webACLArn != "" {
+		// AWS Load Balancer Controller v2.17.1 (docs/guide/ingress/annotations.md, wafv2-acl-arn): the
+		// ARN of a regional WAFv2 web ACL, which the controller associates with the Ingress's load
+		// balancer (its --enable-wafv2 flag defaults to true, pkg/config/addons_config.go, and the CDK's
+		// chart values leave it so). Absent, the controller leaves the load balancer's WAF settings as they
+		// are, so without a pack the annotation is not written at all.
+		alb["alb.ingress.kubernetes.io/wafv2-acl-arn"] = webACLArn
+	}
 	if len(p.Tags) > 0 {
 		// The controller tags the load balancer, its target groups and its security groups with these.
 		alb["alb.ingress.kubernetes.io/tags"] = tagList(p.Tags)

@@ -37,7 +37,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awswafv2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -191,6 +190,8 @@ type JobRunner struct {
 	LoadBalancer awselasticloadbalancingv2.IApplicationLoadBalancer
 	// Front is the load balancer's front door: its certificate (when made) and DNS records.
 	Front *webfront.WebFront
+	// WebACL guards the load balancer; nil unless Props.Regulated.
+	WebACL *webfront.WebACL
 	// EventsTopic carries job events; nil unless Props.EventsTopic.
 	EventsTopic awssns.ITopic
 	// Notifications receives the fleets' launch, termination and error events. Subscribe to it.
@@ -909,49 +910,12 @@ func suppressPacks(scope constructs.IConstruct, rule, reason string) {
 	}, jsii.Bool(true))
 }
 
-// newWebACL puts an AWS WAF web ACL in front of the load balancer (NIST AC-4(21)): AWS's managed
-// known-bad-inputs and Amazon IP reputation rule groups, which block request patterns and sources, not
-// request sizes, so job uploads through the web server are not cut off (the core rule set's 8 KB body
-// limit would). WAFv2 web ACL for an ALB: Scope REGIONAL; association by the load balancer's ARN
-// (AWS::WAFv2::WebACLAssociation ResourceArn).
+// newWebACL puts the shared AWS WAF web ACL in front of the load balancer (webfront.NewWebACL: AWS's
+// known-bad-inputs and IP reputation rule groups, not the core rule set, whose 8 KB body limit would
+// cut off job uploads through the web server). Its resources keep the IDs RunnerWebAcl* they had here.
 func (r *JobRunner) newWebACL() {
-	rule := func(name string, priority float64) *awswafv2.CfnWebACL_RuleProperty {
-		return &awswafv2.CfnWebACL_RuleProperty{
-			Name: jsii.String(name), Priority: jsii.Number(priority),
-			OverrideAction: &awswafv2.CfnWebACL_OverrideActionProperty{None: map[string]any{}},
-			Statement: &awswafv2.CfnWebACL_StatementProperty{ManagedRuleGroupStatement: &awswafv2.CfnWebACL_ManagedRuleGroupStatementProperty{
-				VendorName: jsii.String("AWS"), Name: jsii.String(name),
-			}},
-			VisibilityConfig: &awswafv2.CfnWebACL_VisibilityConfigProperty{
-				CloudWatchMetricsEnabled: jsii.Bool(true), MetricName: jsii.String(name), SampledRequestsEnabled: jsii.Bool(true),
-			},
-		}
-	}
-	acl := awswafv2.NewCfnWebACL(r.Construct, jsii.String("WebAcl"), &awswafv2.CfnWebACLProps{
-		Scope:         jsii.String("REGIONAL"),
-		DefaultAction: &awswafv2.CfnWebACL_DefaultActionProperty{Allow: map[string]any{}},
-		Description:   jsii.String("Job web server: AWS managed known-bad-inputs and IP reputation rules"),
-		Rules:         &[]any{rule("AWSManagedRulesKnownBadInputsRuleSet", 0), rule("AWSManagedRulesAmazonIpReputationList", 1)},
-		VisibilityConfig: &awswafv2.CfnWebACL_VisibilityConfigProperty{
-			CloudWatchMetricsEnabled: jsii.Bool(true), MetricName: jsii.String("JobsWeb"), SampledRequestsEnabled: jsii.Bool(true),
-		},
-	})
-	// WAF logs to CloudWatch Logs go to a log group whose name starts aws-waf-logs- (AWS WAF Developer
-	// Guide, "Sending web ACL traffic logs to an Amazon CloudWatch Logs log group").
-	logs := awslogs.NewLogGroup(r.Construct, jsii.String("WebAclLogs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String("aws-waf-logs-" + *awscdk.Names_UniqueResourceName(r.Construct, &awscdk.UniqueResourceNameOptions{MaxLength: jsii.Number(60)})),
-		Retention:     awslogs.RetentionDays_THREE_MONTHS,
-		RemovalPolicy: r.props.JobLogRemovalPolicy,
-		EncryptionKey: r.props.LogsKey,
-	})
-	awswafv2.NewCfnLoggingConfiguration(r.Construct, jsii.String("WebAclLogging"), &awswafv2.CfnLoggingConfigurationProps{
-		ResourceArn: acl.AttrArn(),
-		// The log group's ARN without the :* that its Arn attribute ends with (the WAF guide's form).
-		LogDestinationConfigs: &[]any{awscdk.Stack_Of(r.Construct).FormatArn(&awscdk.ArnComponents{
-			Service: jsii.String("logs"), Resource: jsii.String("log-group"), ResourceName: logs.LogGroupName(), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
-		})},
-	})
-	awswafv2.NewCfnWebACLAssociation(r.Construct, jsii.String("WebAclAssociation"), &awswafv2.CfnWebACLAssociationProps{
-		ResourceArn: r.LoadBalancer.LoadBalancerArn(), WebAclArn: acl.AttrArn(),
+	r.WebACL = webfront.NewWebACL(r.Construct, "WebAcl", &webfront.WebACLProps{
+		Purpose: "Job web server", MetricName: "JobsWeb", LoadBalancer: r.LoadBalancer,
+		LogRetention: awslogs.RetentionDays_THREE_MONTHS, LogRemovalPolicy: r.props.JobLogRemovalPolicy, LogsKey: r.props.LogsKey,
 	})
 }

@@ -134,6 +134,10 @@ type ServiceProps struct {
 	// Run both containers with a read-only root file system, the paths they write given as task
 	// volumes (see readOnlyRoot). Default: - false
 	ReadOnlyRootFilesystem bool
+	// Put an AWS WAF web ACL on the load balancer (webfront.NewWebACL: known-bad-inputs and IP reputation
+	// rule groups), logging to a log group kept like the containers' logs. It costs about 5 USD a month
+	// plus 1 USD per rule group and requests. Default: - false: no web ACL
+	WebACL bool
 	// Copy authority files from S3 on a schedule, and roll the app after a copy that changed a file.
 	// Default: - no sync (the app then serves only the authorities something else writes)
 	Sync *Sync
@@ -147,7 +151,9 @@ type Service struct {
 	DatabaseService awsecs.IBaseService
 	LoadBalancer    awselasticloadbalancingv2.IApplicationLoadBalancer
 	// Front is the load balancer's front door: its certificate (when made) and DNS records.
-	Front            *webfront.WebFront
+	Front *webfront.WebFront
+	// WebACL guards the load balancer; nil unless ServiceProps.WebACL.
+	WebACL           *webfront.WebACL
 	AppSecurityGroup awsec2.ISecurityGroup
 	// Hosts is the EC2 capacity's Auto Scaling group; nil on Fargate.
 	Hosts awsautoscaling.IAutoScalingGroup
@@ -309,6 +315,12 @@ func NewService(scope constructs.Construct, id string, props *ServiceProps) *Ser
 	})
 	s.LoadBalancer = front.LoadBalancer
 	s.Front = front
+	if p.WebACL {
+		s.WebACL = webfront.NewWebACL(s.Construct, "WebAcl", &webfront.WebACLProps{
+			Purpose: "Lookup service", MetricName: "LookupService", LoadBalancer: front.LoadBalancer,
+			LogRetention: p.LogRetention, LogRemovalPolicy: p.Lifecycle.OrDefault().RemovalPolicy,
+		})
+	}
 
 	if p.Sync != nil {
 		s.sync(p.Sync)

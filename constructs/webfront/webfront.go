@@ -4,6 +4,9 @@
 //
 // Given a Domain (a host name in a Route 53 hosted zone), it also makes the host's DNS-validated
 // certificate (unless CertificateArn is given, which wins) and its alias record to the load balancer.
+//
+// NewWebACL is the AWS WAF web ACL every front door of a regulated instance gets, also the hub's, whose
+// load balancer the AWS Load Balancer Controller makes.
 package webfront
 
 import (
