@@ -83,8 +83,6 @@ func newLookup(in *Instance, cfg *instance.Config) *Lookup {
 		Internal:       l.LoadBalancer.Internal,
 		LogRetention:   retentionDays(l.LogRetentionDays),
 		Lifecycle:      policy,
-		// Production only, so that a development instance's task definitions stay as they were.
-		ReadOnlyRootFilesystem: cfg.Production(),
 	}
 	if l.Sync.Enabled {
 		props.Sync = &lookup.Sync{
