@@ -205,11 +205,11 @@ func TestLookupSecretsAreInjectedAsECSSecrets(t *testing.T) {
 			assert.NotContains(t, string(raw), name, "%s: a secret in plain text", id)
 		}
 	}
-	// Plain environment variables: the region the CDK adds to awsvpc tasks on EC2, and the database's names.
+	// Plain environment variables: only the database's names and its upgrade switch.
 	for _, c := range containers(t, "example", "Lookup") {
 		env, _ := c["Environment"].([]any)
 		for _, e := range env {
-			assert.Contains(t, []string{"AWS_REGION", "MARIADB_DATABASE", "MARIADB_USER", "MARIADB_AUTO_UPGRADE"}, e.(map[string]any)["Name"], "%v", c["Name"])
+			assert.Contains(t, []string{"MARIADB_DATABASE", "MARIADB_USER", "MARIADB_AUTO_UPGRADE"}, e.(map[string]any)["Name"], "%v", c["Name"])
 		}
 	}
 }

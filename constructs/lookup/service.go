@@ -456,7 +456,9 @@ func (s *Service) taskDefinition(id string, cpu, memory int, volume string, ap a
 		// The task's size as well as its container's: the ECSServiceAverageCPUUtilization metric that the
 		// app scales on divides by the CPU units the task definition specifies, and the task's memory lets
 		// the volume owner container go without a limit of its own (ECS: the memory its containers reserve
-		// must stay within the task's, and the main container reserves all of it).
+		// must stay within the task's, and the main container reserves all of it). A TaskDefinition, not an
+		// Ec2TaskDefinition, whose props take no task memory; it also adds AWS_REGION to each awsvpc
+		// container's environment, which neither image reads (no AWS SDK in either).
 		td = awsecs.NewTaskDefinition(s.Construct, jsii.String(id), &awsecs.TaskDefinitionProps{
 			Compatibility: awsecs.Compatibility_EC2, NetworkMode: awsecs.NetworkMode_AWS_VPC, Volumes: &[]*awsecs.Volume{vol},
 			Cpu: jsii.String(fmt.Sprint(cpu)), MemoryMiB: jsii.String(fmt.Sprint(memory)),
@@ -464,8 +466,7 @@ func (s *Service) taskDefinition(id string, cpu, memory int, volume string, ap a
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(td, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-ECS2"),
-		Reason: jsii.String("No secret is in an environment variable: AWS_REGION is what the CDK adds to every awsvpc container on EC2 (such tasks " +
-			"cannot read the region from instance metadata); the database's MARIADB_DATABASE, MARIADB_USER and MARIADB_AUTO_UPGRADE are names " +
+		Reason: jsii.String("No secret is in an environment variable: the database's MARIADB_DATABASE, MARIADB_USER and MARIADB_AUTO_UPGRADE are names " +
 			"and a switch. The app's settings come from the S3 env file, every password and key from Secrets Manager."),
 	}}, jsii.Bool(false))
 	actions := []string{"elasticfilesystem:ClientMount"}
