@@ -956,10 +956,12 @@ func TestLookupVolumeOwnersHandEachWritableVolumeToItsContainersUser(t *testing.
 			for _, key := range []string{"Secrets", "Environment", "EnvironmentFiles", "PortMappings", "Cpu", "Memory", "MemoryReservation", "HealthCheck", "DependsOn"} {
 				assert.NotContains(t, owner, key, "%s: %s's volume owner", name, c)
 			}
-			caps := owner["LinuxParameters"].(map[string]any)["Capabilities"].(map[string]any)
+			linux, _ := owner["LinuxParameters"].(map[string]any)
+			caps, _ := linux["Capabilities"].(map[string]any)
 			assert.NotContains(t, caps, "Add", name)
 			want := slices.DeleteFunc(slices.Clone(dockerDefaultCapabilities), func(s string) bool { return s == "CHOWN" })
-			assert.ElementsMatch(t, want, caps["Drop"], "%s: %s's volume owner keeps CHOWN only", name, c)
+			drop, _ := caps["Drop"].([]any)
+			assert.ElementsMatch(t, want, drop, "%s: %s's volume owner keeps CHOWN only", name, c)
 			assert.NotEmpty(t, owner["LogConfiguration"], "%s: its output goes to %s's log group", name, c)
 		}
 		assert.Contains(t, containers["app"], "EnvironmentFiles", "%s: the env file is the app's (ContainerDefinitions.0)", name)
