@@ -83,8 +83,6 @@ func newLookup(in *Instance, cfg *instance.Config) *Lookup {
 		Internal:       l.LoadBalancer.Internal,
 		LogRetention:   retentionDays(l.LogRetentionDays),
 		Lifecycle:      policy,
-		// Production only, so that a development instance's task definitions stay as they were.
-		ReadOnlyRootFilesystem: cfg.Production(),
 		// NIST 800-53 R5 (ALBWAFEnabled): a web ACL on the load balancer, with a pack only, so that an
 		// instance without one pays nothing more.
 		WebACL: needsCustomerManagedKeys(cfg),

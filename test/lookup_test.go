@@ -3,8 +3,10 @@ package test
 import (
 	"encoding/json"
 	"io/fs"
+	"maps"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -70,17 +72,17 @@ func TestLookupMountsUseIAMAndTLSThroughTheAccessPoints(t *testing.T) {
 	for _, v := range []struct{ volume, ap string }{{"authorities", "AuthoritiesAccessPoint"}, {"database", "DatabaseAccessPoint"}} {
 		tpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), map[string]any{
 			"NetworkMode": "awsvpc",
-			"Volumes": []any{map[string]any{"Name": v.volume, "EFSVolumeConfiguration": map[string]any{
+			"Volumes": assertions.Match_ArrayWith(&[]any{map[string]any{"Name": v.volume, "EFSVolumeConfiguration": map[string]any{
 				"FilesystemId":        fromStack("example-LookupData", "StorageFileSystem"),
 				"TransitEncryption":   "ENABLED",
 				"AuthorizationConfig": map[string]any{"AccessPointId": fromStack("example-LookupData", v.ap), "IAM": "ENABLED"},
-			}}},
+			}}}),
 		})
 	}
 	// The app mounts read-only and may only mount; the database may write.
 	tpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), map[string]any{
-		"ContainerDefinitions": []any{assertions.Match_ObjectLike(&map[string]any{"Name": "app", "MountPoints": []any{map[string]any{
-			"ContainerPath": "/app/ld4p/qa_server-webapp/config/authorities", "SourceVolume": "authorities", "ReadOnly": true}}})},
+		"ContainerDefinitions": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{"Name": "app", "MountPoints": assertions.Match_ArrayWith(&[]any{map[string]any{
+			"ContainerPath": "/app/ld4p/qa_server-webapp/config/authorities", "SourceVolume": "authorities", "ReadOnly": true}})})}),
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
 		"PolicyDocument": map[string]any{"Statement": []any{map[string]any{
@@ -134,8 +136,8 @@ func TestLookupDatabaseRunsExactlyOneNonOverlappingTask(t *testing.T) {
 	// only by [ -d "$DATADIR/mysql" ]); so the start period is the most ECS allows (HealthCheck.startPeriod:
 	// 0 to 300 seconds, ECS API reference), and InnoDB gets the most Fargate allows to stop (stopTimeout 120).
 	tpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), map[string]any{
-		"ContainerDefinitions": []any{assertions.Match_ObjectLike(&map[string]any{"Name": "db", "StopTimeout": 120, "HealthCheck": map[string]any{
-			"Command": []any{"CMD", "healthcheck.sh", "--connect", "--innodb_initialized"}, "Interval": 30, "Retries": 3, "StartPeriod": 300, "Timeout": 5}})},
+		"ContainerDefinitions": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{"Name": "db", "StopTimeout": 120, "HealthCheck": map[string]any{
+			"Command": []any{"CMD", "healthcheck.sh", "--connect", "--innodb_initialized"}, "Interval": 30, "Retries": 3, "StartPeriod": 300, "Timeout": 5}})}),
 	})
 	tpl.HasResource(jsii.String("AWS::ECS::Service"), map[string]any{
 		"DependsOn":  assertions.Match_ArrayWith(&[]any{assertions.Match_StringLikeRegexp(jsii.String("^ServiceDatabaseService"))}),
@@ -160,7 +162,12 @@ func TestLookupAppScalesOnCPU(t *testing.T) {
 		props := synth(t, "example").templates["Lookup"]["Resources"].(map[string]any)[td].(map[string]any)["Properties"].(map[string]any)
 		assert.Equal(t, "512", props["Cpu"], td)
 		for _, c := range props["ContainerDefinitions"].([]any) {
-			assert.EqualValues(t, 512, c.(map[string]any)["Cpu"], td)
+			cd := c.(map[string]any)
+			if strings.HasSuffix(cd["Name"].(string), lookup.VolumeOwnerSuffix) {
+				assert.NotContains(t, cd, "Cpu", "%s: the volume owner reserves nothing beyond its task", td)
+				continue
+			}
+			assert.EqualValues(t, 512, cd["Cpu"], td)
 		}
 	}
 	tpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalingPolicy"), map[string]any{
@@ -177,14 +184,14 @@ func TestLookupSecretsAreInjectedAsECSSecrets(t *testing.T) {
 		return map[string]any{"Name": name, "ValueFrom": fromStack("example-LookupData", "Storage"+id)}
 	}
 	tpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), map[string]any{
-		"ContainerDefinitions": []any{assertions.Match_ObjectLike(&map[string]any{"Name": "app", "Secrets": []any{
+		"ContainerDefinitions": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{"Name": "app", "Secrets": []any{
 			secret("MYSQL_PASSWORD", "DatabasePassword"), secret("RELOAD_TOKEN", "ReloadToken"), secret("SECRET_KEY_BASE", "SecretKeyBase"),
-		}})},
+		}})}),
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), map[string]any{
-		"ContainerDefinitions": []any{assertions.Match_ObjectLike(&map[string]any{"Name": "db", "Secrets": []any{
+		"ContainerDefinitions": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{"Name": "db", "Secrets": []any{
 			secret("MARIADB_PASSWORD", "DatabasePassword"), secret("MARIADB_ROOT_PASSWORD", "DatabaseRootPassword"),
-		}})},
+		}})}),
 	})
 	// Generated at deploy time, never written into a template or the env file.
 	data := lookupData(t)
@@ -198,10 +205,11 @@ func TestLookupSecretsAreInjectedAsECSSecrets(t *testing.T) {
 			assert.NotContains(t, string(raw), name, "%s: a secret in plain text", id)
 		}
 	}
-	// Plain environment variables: the region the CDK adds to awsvpc tasks on EC2, and the database's names.
+	// Plain environment variables: only the database's names and its upgrade switch.
 	for _, c := range containers(t, "example", "Lookup") {
-		for _, e := range c["Environment"].([]any) {
-			assert.Contains(t, []string{"AWS_REGION", "MARIADB_DATABASE", "MARIADB_USER", "MARIADB_AUTO_UPGRADE"}, e.(map[string]any)["Name"], "%v", c["Name"])
+		env, _ := c["Environment"].([]any)
+		for _, e := range env {
+			assert.Contains(t, []string{"MARIADB_DATABASE", "MARIADB_USER", "MARIADB_AUTO_UPGRADE"}, e.(map[string]any)["Name"], "%v", c["Name"])
 		}
 	}
 }
@@ -813,68 +821,183 @@ func TestLookupDatabaseIsAMariaDBTheAppRunsOn(t *testing.T) {
 	}
 }
 
-// lookupContainers returns the Lookup stack's container definitions by name, and each task's volume names.
-func lookupContainers(t *testing.T, instanceName string) (map[string]map[string]any, map[string][]string) {
+// lookupTasks returns a Lookup template's container definitions by name, and each container's task's
+// volumes by name (a volume with EFSVolumeConfiguration is on EFS; one without is a task volume).
+func lookupTasks(t *testing.T, tpl map[string]any) (map[string]map[string]any, map[string]map[string]map[string]any) {
 	t.Helper()
-	tpl := synth(t, instanceName).templates["Lookup"]
-	containers, volumes := map[string]map[string]any{}, map[string][]string{}
+	containers, volumes := map[string]map[string]any{}, map[string]map[string]map[string]any{}
 	for _, id := range resourcesOfType(tpl, "AWS::ECS::TaskDefinition") {
 		props := tpl["Resources"].(map[string]any)[id].(map[string]any)["Properties"].(map[string]any)
-		var names []string
+		vols := map[string]map[string]any{}
 		for _, v := range props["Volumes"].([]any) {
-			names = append(names, v.(map[string]any)["Name"].(string))
+			vols[v.(map[string]any)["Name"].(string)] = v.(map[string]any)
 		}
 		for _, c := range props["ContainerDefinitions"].([]any) {
 			cd := c.(map[string]any)
 			containers[cd["Name"].(string)] = cd
-			volumes[cd["Name"].(string)] = names
+			volumes[cd["Name"].(string)] = vols
 		}
 	}
 	return containers, volumes
 }
 
-// TestProductionLookupContainersHaveReadOnlyRootFileSystems: in production both containers run with a
-// read-only root file system, and each path the pinned image writes is a task volume. The paths come
-// from the images' sources: LD4P/qa_server_container v2.0.0's Dockerfile (WORKDIR and RAILS_ROOT
-// /app/ld4p/qa_server-webapp; Rails writes tmp/ and log/, Ruby /tmp) and MariaDB/mariadb-docker
-// 10.11 (Dockerfile: /run/mysqld for socket and lock files; docker-entrypoint.sh chowns it to mysql
-// while root, and mariadbd, run as mysql, puts its temporary files in --tmpdir).
-func TestProductionLookupContainersHaveReadOnlyRootFileSystems(t *testing.T) {
-	containers, volumes := lookupContainers(t, "regulated")
-	mounts := func(name string) map[string]string {
-		out := map[string]string{}
-		for _, m := range containers[name]["MountPoints"].([]any) {
-			mp := m.(map[string]any)
-			out[mp["ContainerPath"].(string)] = mp["SourceVolume"].(string)
-			if mp["ContainerPath"] != "/app/ld4p/qa_server-webapp/config/authorities" {
-				assert.Equal(t, false, mp["ReadOnly"], "%s writes %s", name, mp["ContainerPath"])
-			}
-		}
-		return out
+// lookupTemplates are the Lookup and LookupData templates the container tests read: the shipped
+// instances with lookup in both lifecycles on EC2, and a development instance on Fargate whose access
+// points belong to other users than the defaults.
+func lookupTemplates(t *testing.T) map[string][2]map[string]any {
+	t.Helper()
+	out := map[string][2]map[string]any{}
+	for _, name := range []string{"example", "regulated", "lookup-existing-vpc"} {
+		s := synth(t, name)
+		out[name] = [2]map[string]any{s.templates["Lookup"], s.templates["LookupData"]}
 	}
-	for _, name := range []string{"app", "db"} {
-		assert.Equal(t, true, containers[name]["ReadonlyRootFilesystem"], "%s has a read-only root file system", name)
+	built, _ := buildInstance(t, "fargateusers", "lifecycle: development\n"+lookupEnv+"  capacity: fargate\n"+
+		"  efs: {authorities: {uid: 3001, gid: 3002}, database: {uid: 2001, gid: 2002}}\n")
+	toMap := func(s awscdk.Stack) map[string]any {
+		var tpl map[string]any
+		raw, _ := json.Marshal(template(s).ToJSON())
+		require.NoError(t, json.Unmarshal(raw, &tpl))
+		return tpl
 	}
-	assert.Equal(t, map[string]string{
-		"/app/ld4p/qa_server-webapp/config/authorities": "authorities",
-		"/app/ld4p/qa_server-webapp/tmp":                "app-tmp",
-		"/app/ld4p/qa_server-webapp/log":                "app-log",
-		"/tmp":                                          "scratch",
-	}, mounts("app"))
-	assert.ElementsMatch(t, []string{"authorities", "app-log", "app-tmp", "scratch"}, volumes["app"])
-	assert.Equal(t, map[string]string{"/var/lib/mysql": "database", "/run/mysqld": "database-run"}, mounts("db"))
-	assert.ElementsMatch(t, []string{"database", "database-run"}, volumes["db"])
-	assert.Equal(t, []any{"mariadbd", "--tmpdir=/run/mysqld"}, containers["db"]["Command"], "mariadbd's temporary files in the volume mysql owns")
+	out["fargateusers"] = [2]map[string]any{toMap(built.Lookup.Stack), toMap(built.Lookup.DataStack)}
+	return out
 }
 
-// TestDevelopmentLookupContainersKeepTheirRootFileSystems: development task definitions are unchanged.
-func TestDevelopmentLookupContainersKeepTheirRootFileSystems(t *testing.T) {
-	containers, _ := lookupContainers(t, "example")
-	for _, name := range []string{"app", "db"} {
-		assert.NotContains(t, containers[name], "ReadonlyRootFilesystem", name)
-		assert.NotContains(t, containers[name], "Command", name)
-		assert.Len(t, containers[name]["MountPoints"], 1, name)
+// mountsOf returns a container's mount points, container path to source volume; ReadOnly is asserted
+// for each: only the authorities are read-only.
+func mountsOf(t *testing.T, where string, c map[string]any) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, m := range c["MountPoints"].([]any) {
+		mp := m.(map[string]any)
+		out[mp["ContainerPath"].(string)] = mp["SourceVolume"].(string)
+		assert.Equal(t, mp["SourceVolume"] == "authorities", mp["ReadOnly"], "%s: %s %s is read-only exactly when it is the authorities", where, c["Name"], mp["ContainerPath"])
 	}
+	return out
+}
+
+// TestLookupContainersRunAsNonRootWithReadOnlyRootFileSystems: in every lifecycle and on both
+// capacities, the app and the database run as a non-root user with a read-only root file system, and
+// each path the pinned image writes is a task volume. Every lifecycle, so that a development instance
+// fails the way production would (an image that writes elsewhere, a volume its user cannot write)
+// before production does; it adds no resource, so a development instance costs what it did.
+//
+// The paths come from the images' sources: LD4P/qa_server_container v2.0.0's Dockerfile (WORKDIR and
+// RAILS_ROOT /app/ld4p/qa_server-webapp; Rails writes tmp/ and log/, Ruby and Bundler /tmp) and
+// MariaDB/mariadb-docker 10.11 (Dockerfile lines 120-123: /run/mysqld for socket and lock files; the
+// image's my.cnf puts the pid file there; mariadbd's temporary files go to --tmpdir).
+func TestLookupContainersRunAsNonRootWithReadOnlyRootFileSystems(t *testing.T) {
+	for name, tpls := range lookupTemplates(t) {
+		containers, volumes := lookupTasks(t, tpls[0])
+		for _, c := range []string{"app", "db"} {
+			require.Contains(t, containers, c, name)
+			assert.Equal(t, true, containers[c]["ReadonlyRootFilesystem"], "%s: %s has a read-only root file system", name, c)
+			user, _ := containers[c]["User"].(string)
+			assert.Regexp(t, `^[1-9][0-9]*:[1-9][0-9]*$`, user, "%s: %s runs as a non-root uid:gid", name, c)
+		}
+		assert.Equal(t, map[string]string{
+			"/app/ld4p/qa_server-webapp/config/authorities": "authorities",
+			"/app/ld4p/qa_server-webapp/tmp":                "app-tmp",
+			"/app/ld4p/qa_server-webapp/log":                "app-log",
+			"/tmp":                                          "scratch",
+		}, mountsOf(t, name, containers["app"]), name)
+		assert.Equal(t, map[string]string{"/var/lib/mysql": "database", "/run/mysqld": "database-run"}, mountsOf(t, name, containers["db"]), name)
+		assert.ElementsMatch(t, []string{"authorities", "app-log", "app-tmp", "scratch"}, slices.Collect(maps.Keys(volumes["app"])), name)
+		assert.ElementsMatch(t, []string{"database", "database-run"}, slices.Collect(maps.Keys(volumes["db"])), name)
+		assert.Equal(t, []any{"mariadbd", "--tmpdir=/run/mysqld"}, containers["db"]["Command"], "%s: mariadbd's temporary files in the volume its user owns", name)
+	}
+}
+
+// dockerDefaultCapabilities is the capability set Docker and containerd give a container (moby
+// oci/caps/defaults.go DefaultCapabilities).
+var dockerDefaultCapabilities = []string{"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+	"NET_BIND_SERVICE", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
+
+// TestLookupVolumeOwnersHandEachWritableVolumeToItsContainersUser: a task volume starts out root's
+// (Fargate: a bind mount in ephemeral storage, root-owned 0755 unless the image declares the path with
+// VOLUME, Amazon ECS Developer Guide "Use bind mounts with Amazon ECS"; EC2: a task-scoped Docker
+// local volume, amazon-ecs-agent agent/api/task/taskvolume.go unmarshalHostVolume, which Docker fills
+// with the image's root-owned content at that path). So before each container starts, a container of
+// its image chowns, recursively, every task volume it writes to its user, and exits: the container
+// depends on it with condition SUCCESS. That one runs as root, so it gets nothing else: not essential,
+// no secret, no environment or env file, no port, a read-only root file system, every Docker default
+// capability dropped but CHOWN (Fargate accepts no added capability but SYS_PTRACE, so dropping is the
+// way that works on both), and no CPU or memory reservation of its own (the main container reserves
+// the task's memory, and ECS refuses containers that reserve more than their task).
+func TestLookupVolumeOwnersHandEachWritableVolumeToItsContainersUser(t *testing.T) {
+	for name, tpls := range lookupTemplates(t) {
+		containers, volumes := lookupTasks(t, tpls[0])
+		for _, c := range []string{"app", "db"} {
+			main, ownerName := containers[c], c+lookup.VolumeOwnerSuffix
+			owner := containers[ownerName]
+			require.NotNil(t, owner, "%s: %s has a volume owner", name, c)
+			var writable []string
+			ownerMounts := mountsOf(t, name, owner)
+			for path, vol := range mountsOf(t, name, main) {
+				if _, onEFS := volumes[c][vol]["EFSVolumeConfiguration"]; onEFS {
+					assert.NotContains(t, ownerMounts, path, "%s: %s's volume owner leaves the EFS volume alone (the access point owns it)", name, c)
+					continue
+				}
+				writable = append(writable, path)
+				assert.Equal(t, vol, ownerMounts[path], "%s: %s's volume owner mounts %s", name, c, path)
+			}
+			assert.Len(t, ownerMounts, len(writable), "%s: %s's volume owner mounts only the task volumes", name, c)
+			assert.Equal(t, []any{"chown"}, owner["EntryPoint"], "%s: %s's volume owner runs chown, not the image's entrypoint", name, c)
+			cmd, _ := owner["Command"].([]any)
+			require.GreaterOrEqual(t, len(cmd), 3, "%s: %v", name, cmd)
+			assert.Equal(t, []any{"-R", main["User"]}, cmd[:2], "%s: %s's volumes go to the user %s runs as", name, c, c)
+			assert.ElementsMatch(t, writable, cmd[2:], "%s: %s's volume owner chowns every task volume %s writes", name, c, c)
+			assert.Equal(t, []any{map[string]any{"ContainerName": ownerName, "Condition": "SUCCESS"}}, main["DependsOn"], "%s: %s starts after its volumes are its user's", name, c)
+
+			assert.Equal(t, main["Image"], owner["Image"], "%s: the volume owner is %s's own image (its chown; nothing more to pull)", name, c)
+			assert.Equal(t, false, owner["Essential"], "%s: %s's volume owner exits when done", name, c)
+			assert.Equal(t, "0:0", owner["User"], "%s", name)
+			assert.Equal(t, true, owner["ReadonlyRootFilesystem"], "%s", name)
+			for _, key := range []string{"Secrets", "Environment", "EnvironmentFiles", "PortMappings", "Cpu", "Memory", "MemoryReservation", "HealthCheck", "DependsOn"} {
+				assert.NotContains(t, owner, key, "%s: %s's volume owner", name, c)
+			}
+			linux, _ := owner["LinuxParameters"].(map[string]any)
+			caps, _ := linux["Capabilities"].(map[string]any)
+			assert.NotContains(t, caps, "Add", name)
+			want := slices.DeleteFunc(slices.Clone(dockerDefaultCapabilities), func(s string) bool { return s == "CHOWN" })
+			drop, _ := caps["Drop"].([]any)
+			assert.ElementsMatch(t, want, drop, "%s: %s's volume owner keeps CHOWN only", name, c)
+			assert.NotEmpty(t, owner["LogConfiguration"], "%s: its output goes to %s's log group", name, c)
+		}
+		assert.Contains(t, containers["app"], "EnvironmentFiles", "%s: the env file is the app's (ContainerDefinitions.0)", name)
+	}
+}
+
+// TestLookupContainersRunAsTheirAccessPointsPosixUsers: each container runs as the POSIX user of the
+// access point it mounts. The access point makes EFS act as its PosixUser for every request, whatever
+// the client's uid, so that user owns every file in the data directory and the authorities. MariaDB's
+// entrypoint decides by ownership (MariaDB/mariadb-docker 10.11/docker-entrypoint.sh, 1b6429b): started
+// as root, docker_create_db_directories chowns to mysql every file of the data directory that mysql
+// does not own (line 208, `find "$DATADIR" \! -user mysql ... -exec chown mysql:`), which EFS refuses
+// under an access point's non-root user, and `set -eo pipefail` (line 2) makes the entrypoint exit: the
+// database refuses its data directory. Started as another uid it skips that chown and gosu (lines 206
+// and 216) and needs the data directory to be its own already (docker-library's "running as an
+// arbitrary user"). So the container user is the access point's, for custom users too.
+func TestLookupContainersRunAsTheirAccessPointsPosixUsers(t *testing.T) {
+	for name, tpls := range lookupTemplates(t) {
+		containers, _ := lookupTasks(t, tpls[0])
+		posixUser := func(path string) string {
+			for _, id := range resourcesOfType(tpls[1], "AWS::EFS::AccessPoint") {
+				props := tpls[1]["Resources"].(map[string]any)[id].(map[string]any)["Properties"].(map[string]any)
+				if props["RootDirectory"].(map[string]any)["Path"] == path {
+					u := props["PosixUser"].(map[string]any)
+					return u["Uid"].(string) + ":" + u["Gid"].(string)
+				}
+			}
+			t.Fatalf("%s: no access point at %s", name, path)
+			return ""
+		}
+		assert.Equal(t, posixUser("/db-mysql-data"), containers["db"]["User"], "%s: MariaDB runs as the database access point's user", name)
+		assert.Equal(t, posixUser("/authorities"), containers["app"]["User"], "%s: the app runs as the authorities access point's user", name)
+	}
+	// And the defaults are the images' own users: the MariaDB image's mysql (999:999), and 1000:1000.
+	assert.Equal(t, "999:999", lookup.PosixUser(lookup.DefaultDatabase()))
+	assert.Equal(t, "1000:1000", lookup.PosixUser(lookup.DefaultAuthorities()))
 }
 
 // TestPackLookupSecretsUseTheirCustomerManagedKey: with NIST80053R5 or HIPAA (cdk-nag's

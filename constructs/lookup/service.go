@@ -131,9 +131,6 @@ type ServiceProps struct {
 	LogRetention awslogs.RetentionDays
 	// What happens to the log groups on destroy. Default: - lifecycle.Production()
 	Lifecycle lifecycle.Policy
-	// Run both containers with a read-only root file system, the paths they write given as task
-	// volumes (see readOnlyRoot). Default: - false
-	ReadOnlyRootFilesystem bool
 	// Put an AWS WAF web ACL on the load balancer (webfront.NewWebACL: known-bad-inputs and IP reputation
 	// rule groups), logging to a log group kept like the containers' logs. It costs about 5 USD a month
 	// plus 1 USD per rule group and requests. Default: - false: no web ACL
@@ -202,21 +199,19 @@ func NewService(scope constructs.Construct, id string, props *ServiceProps) *Ser
 	// Its environment is its own, never the app's env file: the mariadb client that healthcheck.sh and
 	// mariadb-upgrade run takes its default host from MYSQL_HOST, and with any host but localhost it
 	// connects over TCP, where the healthcheck user (created for localhost only) does not exist.
-	var dbCommand *[]*string
-	if p.ReadOnlyRootFilesystem {
-		// mariadbd's temporary files go beside its socket, in the one scratch directory the entrypoint
-		// makes mysql's own (a task volume starts root-owned, 0755, and mariadbd runs as mysql). The
-		// entrypoint passes these arguments to its temporary server and to the server it execs.
-		dbCommand = jsii.Strings("mariadbd", "--tmpdir="+DatabaseRunPath)
-	}
+	// Both containers run as their access point's POSIX user, with a read-only root file system; each
+	// path they write is a task volume that a volume owner container hands to that user first (see
+	// writableVolumes). mariadbd's temporary files go beside its socket, in the one scratch volume; the
+	// entrypoint passes these arguments to its temporary server and to the server it execs.
 	dbTask := s.taskDefinition("DatabaseTask", p.Database.Cpu, p.Database.MemoryMiB, "database", st.DatabaseAccessPoint, true)
+	dbLogs := logs("DatabaseLogs")
 	dbContainer := dbTask.AddContainer(jsii.String("db"), &awsecs.ContainerDefinitionOptions{
 		ContainerName:  jsii.String("db"),
 		Image:          awsecs.ContainerImage_FromRegistry(jsii.String(p.Database.Image), nil),
 		Cpu:            s.containerCpu(p.Database.Cpu),
 		MemoryLimitMiB: jsii.Number(p.Database.MemoryMiB),
 		PortMappings:   &[]*awsecs.PortMapping{{ContainerPort: jsii.Number(DatabasePort), Name: jsii.String("mariadb")}},
-		Logging:        awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{StreamPrefix: jsii.String("db"), LogGroup: logs("DatabaseLogs")}),
+		Logging:        awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{StreamPrefix: jsii.String("db"), LogGroup: dbLogs}),
 		Environment: &map[string]*string{
 			"MARIADB_DATABASE": jsii.String(p.Database.Name),
 			"MARIADB_USER":     jsii.String(p.Database.User),
@@ -238,13 +233,12 @@ func NewService(scope constructs.Construct, id string, props *ServiceProps) *Ser
 			StartPeriod: awscdk.Duration_Seconds(jsii.Number(300)),
 		},
 		StopTimeout:            awscdk.Duration_Seconds(jsii.Number(120)),
-		ReadonlyRootFilesystem: trueOrNil(p.ReadOnlyRootFilesystem),
-		Command:                dbCommand,
+		User:                   jsii.String(PosixUser(st.Database)),
+		ReadonlyRootFilesystem: jsii.Bool(true),
+		Command:                jsii.Strings("mariadbd", "--tmpdir="+DatabaseRunPath),
 	})
 	dbContainer.AddMountPoints(&awsecs.MountPoint{ContainerPath: jsii.String(p.Database.DataPath), SourceVolume: jsii.String("database"), ReadOnly: jsii.Bool(false)})
-	if p.ReadOnlyRootFilesystem {
-		readOnlyRoot(dbTask, dbContainer, map[string]string{"database-run": DatabaseRunPath})
-	}
+	writableVolumes(dbTask, dbContainer, p.Database.Image, st.Database, dbLogs, map[string]string{"database-run": DatabaseRunPath})
 	db := s.service("DatabaseService", dbTask, dbSG, 1, 0, 100, &awsecs.CloudMapOptions{
 		Name: jsii.String(DatabaseHostName), DnsRecordType: awsservicediscovery.DnsRecordType_A, DnsTtl: awscdk.Duration_Seconds(jsii.Number(10)),
 	}, nil)
@@ -254,25 +248,27 @@ func NewService(scope constructs.Construct, id string, props *ServiceProps) *Ser
 	// The app: several tasks, CPU-scaled, reading the authorities read-only. The env file's hash is a
 	// label, so a change of the file makes a new task definition revision, and so a deployment.
 	appTask := s.taskDefinition("AppTask", p.App.Cpu, p.App.MemoryMiB, "authorities", st.AuthoritiesAccessPoint, false)
+	appLogs := logs("AppLogs")
 	appContainer := appTask.AddContainer(jsii.String("app"), &awsecs.ContainerDefinitionOptions{
-		ContainerName:  jsii.String("app"),
-		Image:          awsecs.ContainerImage_FromRegistry(jsii.String(p.App.Image), nil),
-		Cpu:            s.containerCpu(p.App.Cpu),
-		MemoryLimitMiB: jsii.Number(p.App.MemoryMiB),
-		PortMappings:   &[]*awsecs.PortMapping{{ContainerPort: jsii.Number(AppPort), Name: jsii.String("http")}},
-		Logging:        awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{StreamPrefix: jsii.String("app"), LogGroup: logs("AppLogs")}),
-		DockerLabels:   &map[string]*string{EnvFileHashLabel: jsii.String(st.EnvFileHash)},
+		ContainerName:          jsii.String("app"),
+		Image:                  awsecs.ContainerImage_FromRegistry(jsii.String(p.App.Image), nil),
+		Cpu:                    s.containerCpu(p.App.Cpu),
+		MemoryLimitMiB:         jsii.Number(p.App.MemoryMiB),
+		PortMappings:           &[]*awsecs.PortMapping{{ContainerPort: jsii.Number(AppPort), Name: jsii.String("http")}},
+		Logging:                awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{StreamPrefix: jsii.String("app"), LogGroup: appLogs}),
+		DockerLabels:           &map[string]*string{EnvFileHashLabel: jsii.String(st.EnvFileHash)},
+		User:                   jsii.String(PosixUser(st.Authorities)),
+		ReadonlyRootFilesystem: jsii.Bool(true),
 		Secrets: &map[string]awsecs.Secret{
 			"SECRET_KEY_BASE": awsecs.Secret_FromSecretsManager(st.SecretKeyBase, nil),
 			"MYSQL_PASSWORD":  awsecs.Secret_FromSecretsManager(st.DatabasePassword, nil),
 			"RELOAD_TOKEN":    awsecs.Secret_FromSecretsManager(st.ReloadToken, nil),
 		},
-		ReadonlyRootFilesystem: trueOrNil(p.ReadOnlyRootFilesystem),
 	})
 	appContainer.AddMountPoints(&awsecs.MountPoint{ContainerPath: jsii.String(p.App.AuthoritiesPath), SourceVolume: jsii.String("authorities"), ReadOnly: jsii.Bool(true)})
-	if p.ReadOnlyRootFilesystem {
-		readOnlyRoot(appTask, appContainer, map[string]string{"app-tmp": AppRoot + "/tmp", "app-log": AppRoot + "/log", "scratch": "/tmp"})
-	}
+	writableVolumes(appTask, appContainer, p.App.Image, st.Authorities, appLogs,
+		map[string]string{"app-tmp": AppRoot + "/tmp", "app-log": AppRoot + "/log", "scratch": "/tmp"})
+	// The env file goes to the app container, ContainerDefinitions.0: it is added before its volume owner.
 	s.useEnvFile(appTask)
 	if st.SecretsKey != nil {
 		// ECS reads the secrets at task start with the execution role, and Secrets Manager decrypts them
@@ -363,41 +359,94 @@ func (s *Service) allowNFS(id string, from awsec2.ISecurityGroup, who string) {
 // RAILS_ROOT).
 const AppRoot = "/app/ld4p/qa_server-webapp"
 
-// DatabaseRunPath is MariaDB's socket and lock directory (the official image's Dockerfile makes it, and
-// its docker-entrypoint.sh, still root, chowns it to mysql before it drops to mysql with gosu).
+// DatabaseRunPath is MariaDB's socket, pid and lock directory (the official image's Dockerfile makes
+// it, and its my.cnf puts socket and pid-file there).
 const DatabaseRunPath = "/run/mysqld"
 
-// readOnlyRoot gives the container a read-only root file system and each path it writes a task
-// volume (on Fargate a bind mount in the task's ephemeral storage, on EC2 a task-scoped Docker volume;
-// either is empty at start and gone when the task stops).
+// PosixUser is the "uid:gid" a container runs as: its access point's POSIX user, so that what the
+// process is and what owns the files it reads and writes on EFS are the same user.
+func PosixUser(ap AccessPoint) string {
+	return fmt.Sprintf("%d:%d", ap.Uid, ap.Gid)
+}
+
+// VolumeOwnerSuffix names the container that hands a container's task volumes to its user:
+// <container>-volume-owner.
+const VolumeOwnerSuffix = "-volume-owner"
+
+// volumeOwnerDroppedCapabilities is Docker's default capability set (moby oci/caps/defaults.go) but
+// CHOWN: all the volume owner keeps. (Fargate refuses to add any capability but SYS_PTRACE, so
+// "drop ALL, add CHOWN" would not work there; dropping the others works on both.)
+var volumeOwnerDroppedCapabilities = []awsecs.Capability{
+	awsecs.Capability_AUDIT_WRITE, awsecs.Capability_DAC_OVERRIDE, awsecs.Capability_FOWNER, awsecs.Capability_FSETID,
+	awsecs.Capability_KILL, awsecs.Capability_MKNOD, awsecs.Capability_NET_BIND_SERVICE, awsecs.Capability_NET_RAW,
+	awsecs.Capability_SETFCAP, awsecs.Capability_SETGID, awsecs.Capability_SETPCAP, awsecs.Capability_SETUID,
+	awsecs.Capability_SYS_CHROOT,
+}
+
+// writableVolumes gives each path the container writes a task volume, and adds the container's volume
+// owner: a non-essential container of the same image that chowns those volumes to the container's user
+// and exits; the container starts only after it succeeded.
+//
+// Why a volume owner. Neither kind of task volume starts out writable by a non-root user:
+//   - On Fargate a volume without host is a bind mount in the task's ephemeral storage, owned by root
+//     with mode 0755; only a path the image declares with VOLUME gets the image's files and ownership
+//     (Amazon ECS Developer Guide, "Use bind mounts with Amazon ECS", considerations). Neither image
+//     declares these paths (mariadb 10.11 declares only /var/lib/mysql).
+//   - On EC2 the ECS agent makes it a task-scoped Docker volume of the local driver
+//     (amazon-ecs-agent agent/api/task/taskvolume.go unmarshalHostVolume: an empty sourcePath becomes a
+//     LocalDockerVolume; task.go initializeDockerLocalVolumes), which Docker fills, at first mount,
+//     with the image's content at that path and its ownership. So /run/mysqld arrives mysql's (the
+//     Dockerfile chowns it and makes it 1777), but the app's tmp/ arrives root's, with the asset
+//     cache that `rake assets:precompile` left in it as root: hence chown -R.
 //
 // What the pinned images write, read from their sources:
-//   - LD4P/qa_server_container v2.0.0 (Rails 5.2, puma): tmp/ (Rails' cache and puma's tmp_restart
-//     plugin), log/ (Rails' log directory; with RAILS_LOG_TO_STDOUT the logger writes to stdout) and
-//     /tmp (Ruby's Dir.tmpdir, ImageMagick). The image has no user but root (ruby:2.7.3-alpine, no
-//     USER), and its files and the volumes ECS creates are root's, so it still runs as root.
+//   - LD4P/qa_server_container v2.0.0 (Rails 5.2, puma, on ruby:2.7.3-alpine): tmp/ (Rails' file
+//     cache store, puma's tmp_restart plugin), log/ (Rails' log directory; with RAILS_LOG_TO_STDOUT
+//     the logger writes to stdout) and /tmp (Ruby's Dir.tmpdir, ImageMagick, and Bundler's home: a
+//     uid without a passwd entry gets HOME=/, which is not writable, so Bundler uses a directory under
+//     Dir.tmpdir). Its entrypoint writes nothing (it waits for the database and runs db:migrate;
+//     production.rb sets dump_schema_after_migration false, so no db/schema.rb). The app and gem files
+//     are root's and readable by others (COPY and bundle install as root with umask 022).
 //   - mariadb:10.11 (MariaDB/mariadb-docker 10.11): /var/lib/mysql (the EFS volume) and /run/mysqld
-//     (socket, lock, and here --tmpdir). The entrypoint starts as root to chown the data directory
-//     and /run/mysqld, then runs mariadbd as mysql (gosu); started as mysql it could not make a
-//     root-owned volume its own, so the container user stays the image's default.
-func readOnlyRoot(td awsecs.TaskDefinition, c awsecs.ContainerDefinition, paths map[string]string) {
+//     (socket, pid, lock, and here --tmpdir). Started as a non-root user, docker-entrypoint.sh skips
+//     its chown of the data directory and the socket directory and its gosu step
+//     (docker_create_db_directories: `if [ "$user" = "0" ]`; _main: `if [ "$(id -u)" = "0" ]`), so
+//     both must already be that user's: the data directory is, through the access point.
+//
+// The volume owner is the one container that runs as root, with every capability but CHOWN dropped, a
+// read-only root file system, no secrets, no environment, no port; it runs `chown` only.
+func writableVolumes(td awsecs.TaskDefinition, c awsecs.ContainerDefinition, image string, user AccessPoint, logs awslogs.ILogGroup, paths map[string]string) {
 	names := make([]string, 0, len(paths))
 	for n := range paths {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	mounts := make([]*awsecs.MountPoint, 0, len(names))
+	command := []string{"-R", PosixUser(user)}
 	for _, n := range names {
 		td.AddVolume(&awsecs.Volume{Name: jsii.String(n)})
-		c.AddMountPoints(&awsecs.MountPoint{ContainerPath: jsii.String(paths[n]), SourceVolume: jsii.String(n), ReadOnly: jsii.Bool(false)})
+		mounts = append(mounts, &awsecs.MountPoint{ContainerPath: jsii.String(paths[n]), SourceVolume: jsii.String(n), ReadOnly: jsii.Bool(false)})
+		command = append(command, paths[n])
 	}
-}
+	c.AddMountPoints(mounts...)
 
-// trueOrNil is true, or nil (so an unset option stays out of the template).
-func trueOrNil(b bool) *bool {
-	if b {
-		return jsii.Bool(true)
-	}
-	return nil
+	name := *c.ContainerName() + VolumeOwnerSuffix
+	linux := awsecs.NewLinuxParameters(td, jsii.String(name+"-linux"), &awsecs.LinuxParametersProps{})
+	linux.DropCapabilities(volumeOwnerDroppedCapabilities...)
+	owner := td.AddContainer(jsii.String(name), &awsecs.ContainerDefinitionOptions{
+		ContainerName: jsii.String(name),
+		Image:         awsecs.ContainerImage_FromRegistry(jsii.String(image), nil),
+		Essential:     jsii.Bool(false),
+		// chown changes a file's owner only with CAP_CHOWN, which a non-root process does not get.
+		User:                   jsii.String("0:0"),
+		EntryPoint:             jsii.Strings("chown"),
+		Command:                jsii.Strings(command...),
+		ReadonlyRootFilesystem: jsii.Bool(true),
+		LinuxParameters:        linux,
+		Logging:                awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{StreamPrefix: jsii.String(name), LogGroup: logs}),
+	})
+	owner.AddMountPoints(mounts...)
+	c.AddContainerDependencies(&awsecs.ContainerDependency{Container: owner, Condition: awsecs.ContainerDependencyCondition_SUCCESS})
 }
 
 // taskDefinition makes an awsvpc task definition with one EFS volume through an access point, mounted
@@ -416,19 +465,20 @@ func (s *Service) taskDefinition(id string, cpu, memory int, volume string, ap a
 			Cpu: jsii.Number(cpu), MemoryLimitMiB: jsii.Number(memory), Volumes: &[]*awsecs.Volume{vol},
 		})
 	} else {
-		td = awsecs.NewEc2TaskDefinition(s.Construct, jsii.String(id), &awsecs.Ec2TaskDefinitionProps{
-			NetworkMode: awsecs.NetworkMode_AWS_VPC, Volumes: &[]*awsecs.Volume{vol},
-		})
 		// The task's size as well as its container's: the ECSServiceAverageCPUUtilization metric that the
-		// app scales on divides by the CPU units the task definition specifies.
-		cfn := td.Node().DefaultChild().(awsecs.CfnTaskDefinition)
-		cfn.SetCpu(jsii.String(fmt.Sprint(cpu)))
-		cfn.SetMemory(jsii.String(fmt.Sprint(memory)))
+		// app scales on divides by the CPU units the task definition specifies, and the task's memory lets
+		// the volume owner container go without a limit of its own (ECS: the memory its containers reserve
+		// must stay within the task's, and the main container reserves all of it). A TaskDefinition, not an
+		// Ec2TaskDefinition, whose props take no task memory; it also adds AWS_REGION to each awsvpc
+		// container's environment, which neither image reads (no AWS SDK in either).
+		td = awsecs.NewTaskDefinition(s.Construct, jsii.String(id), &awsecs.TaskDefinitionProps{
+			Compatibility: awsecs.Compatibility_EC2, NetworkMode: awsecs.NetworkMode_AWS_VPC, Volumes: &[]*awsecs.Volume{vol},
+			Cpu: jsii.String(fmt.Sprint(cpu)), MemoryMiB: jsii.String(fmt.Sprint(memory)),
+		})
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(td, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-ECS2"),
-		Reason: jsii.String("No secret is in an environment variable: AWS_REGION is what the CDK adds to every awsvpc container on EC2 (such tasks " +
-			"cannot read the region from instance metadata); the database's MARIADB_DATABASE, MARIADB_USER and MARIADB_AUTO_UPGRADE are names " +
+		Reason: jsii.String("No secret is in an environment variable: the database's MARIADB_DATABASE, MARIADB_USER and MARIADB_AUTO_UPGRADE are names " +
 			"and a switch. The app's settings come from the S3 env file, every password and key from Secrets Manager."),
 	}}, jsii.Bool(false))
 	actions := []string{"elasticfilesystem:ClientMount"}
