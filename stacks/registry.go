@@ -51,6 +51,7 @@ func newRegistry(in *Instance, cfg *instance.Config) *Registry {
 		DatasetBuckets: buckets, UploadBucketName: rc.UploadBucketName, UploadExpiryDays: rc.UploadExpiryDays,
 		AllowRetraction: rc.AllowRetraction, MarkerName: rc.Marker, CopyBatchSize: rc.CopyBatchSize, CopyConcurrency: rc.CopyConcurrency,
 		JobTimeout: awscdk.Duration_Hours(jsii.Number(rc.JobTimeoutHours)), Lifecycle: lifecycleFor(cfg, rc.Lifecycle),
+		UploaderPolicyName: cfg.Name + "-registry-uploaders",
 	}
 	if needsCustomerManagedKeys(cfg) {
 		// NIST SC-28 / HIPAA 164.312(a)(2)(iv): the upload bucket and the private dataset buckets under a
@@ -116,7 +117,7 @@ func newRegistry(in *Instance, cfg *instance.Config) *Registry {
 		"WorkflowArn":      {reg.Workflow.StateMachineArn(), "The ingest workflow (stratolab registry ingest)"},
 		"RecordsTableName": {reg.Records.TableName(), "Catalog records (one item per dataset)"},
 		"UploaderPolicyArn": {reg.UploaderPolicy.ManagedPolicyArn(), "Attach to the people who run stratolab registry upload and ingest " +
-			"(a permission set's customer managed policy, or an IAM group)"},
+			"(a permission set's customer managed policy " + cfg.Name + "-registry-uploaders, or an IAM group)"},
 	}
 	if len(entries) > 0 {
 		// Region may be a token, so the JSON is joined at deploy time.

@@ -133,6 +133,9 @@ type Props struct {
 	// Bucket Keys). Public and requester-pays buckets and the logs bucket keep SSE-S3.
 	// Default: - SSE-S3 for every bucket
 	EncryptionKey awskms.IKey
+	// The name of the uploaders' managed policy (UploaderPolicy).
+	// Default: - assigned by CloudFormation
+	UploaderPolicyName string
 }
 
 // Registry is the buckets, the records table and the ingest workflow.

@@ -375,9 +375,13 @@ var (
 func (r *Registry) newUploaderPolicy() {
 	up := r.UploadBucket
 	stack := awscdk.Stack_Of(r.Construct)
-	mp := awsiam.NewManagedPolicy(r.Construct, jsii.String("UploaderPolicy"), &awsiam.ManagedPolicyProps{
+	props := &awsiam.ManagedPolicyProps{
 		Description: jsii.String("stratolab registry: upload ingest jobs to the upload bucket, start them and read their reports"),
-	})
+	}
+	if r.p.UploaderPolicyName != "" {
+		props.ManagedPolicyName = jsii.String(r.p.UploaderPolicyName)
+	}
+	mp := awsiam.NewManagedPolicy(r.Construct, jsii.String("UploaderPolicy"), props)
 	add := func(sid string, effect awsiam.Effect, actions []string, resources ...*string) {
 		mp.AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid: jsii.String(sid), Effect: effect, Actions: jsii.Strings(actions...), Resources: &resources,
