@@ -30,6 +30,8 @@ type Jobs struct {
 	Store     *jobstore.JobStore
 	Stack     awscdk.Stack
 	Runner    *jobrunner.JobRunner
+	// UsersPolicy is what people running `stratolab jobs` need (output JobsUsersPolicyArn).
+	UsersPolicy awsiam.ManagedPolicy
 }
 
 func newJobs(in *Instance, cfg *instance.Config) *Jobs {
@@ -126,10 +128,42 @@ func newJobs(in *Instance, cfg *instance.Config) *Jobs {
 		}, jsii.Bool(true))
 	}
 	publishJobs(s, cfg.Name, store, runner)
+	users := newJobsUsersPolicy(s, cfg.Name, store, runner)
+	awscdk.NewCfnOutput(s, jsii.String("JobsUsersPolicyArn"), &awscdk.CfnOutputProps{
+		Value: users.ManagedPolicyArn(),
+		Description: jsii.String("Attach to the people who run stratolab jobs (a permission set's customer managed policy " +
+			cfg.Name + "-jobs-users, or an IAM group): submit, status, logs, fetch and cancel"),
+	})
 	awscdk.NewCfnOutput(s, jsii.String("FleetNotificationsTopic"), &awscdk.CfnOutputProps{
 		Value: runner.Notifications.TopicArn(), Description: jsii.String("Subscribe to the fleets' launch, termination and error events"),
 	})
-	return &Jobs{DataStack: data, Store: store, Stack: s, Runner: runner}
+	return &Jobs{DataStack: data, Store: store, Stack: s, Runner: runner, UsersPolicy: users}
+}
+
+// newJobsUsersPolicy is the managed policy for the people who run `stratolab jobs` with their own
+// credentials: exactly what internal/jobclient calls (the store's and the runner's UserStatements),
+// plus reading the parameters the CLI finds the platform by (ssm:GetParametersByPath on
+// /stratolab/<instance>/jobs).
+func newJobsUsersPolicy(s awscdk.Stack, name string, store *jobstore.JobStore, runner *jobrunner.JobRunner) awsiam.ManagedPolicy {
+	mp := awsiam.NewManagedPolicy(s, jsii.String("UsersPolicy"), &awsiam.ManagedPolicyProps{
+		ManagedPolicyName: jsii.String(name + "-jobs-users"),
+		Description:       jsii.String("stratolab jobs: submit jobs to instance " + name + ", follow them, read their logs and outputs, cancel them"),
+	})
+	for _, st := range append(store.UserStatements(), runner.UserStatements()...) {
+		mp.AddStatements(st)
+	}
+	path := *s.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ssm"), Resource: jsii.String("parameter"),
+		ResourceName: jsii.String(strings.TrimSuffix(strings.TrimPrefix(published.Path(name, "jobs"), "/"), "/"))})
+	mp.AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("FindPlatform"), Actions: jsii.Strings("ssm:GetParametersByPath"), Resources: jsii.Strings(path, path+"/*"),
+	}))
+	cdknag.NagSuppressions_AddResourceSuppressions(mp, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("A job's keys are made at submit time: objects are scoped to the jobs bucket's uploads/* (write) and outputs/* (read) prefixes; " +
+			"the job log group's streams (<group>:*) are named per job; the parameters are this instance's /stratolab/<instance>/jobs/*."),
+		AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::(<.*JobsBucket.*\.Arn>\/(uploads|outputs)\/\*|<.*JobLogs.*\.Arn>|arn:.*:parameter\/stratolab\/.*\/jobs\/\*)$/g`)}},
+	}}, jsii.Bool(true))
+	return mp
 }
 
 // publishJobs writes what `stratolab jobs` needs under /stratolab/<instance>/jobs/ (see internal/jobs).

@@ -3,13 +3,16 @@ package stacks
 import (
 	"encoding/json"
 	"regexp"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsbackup"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stratolab/stratolab/constructs/registry"
 	"github.com/stratolab/stratolab/instance"
 	"github.com/stratolab/stratolab/internal/published"
@@ -48,11 +51,33 @@ func newRegistry(in *Instance, cfg *instance.Config) *Registry {
 		DatasetBuckets: buckets, UploadBucketName: rc.UploadBucketName, UploadExpiryDays: rc.UploadExpiryDays,
 		AllowRetraction: rc.AllowRetraction, MarkerName: rc.Marker, CopyBatchSize: rc.CopyBatchSize, CopyConcurrency: rc.CopyConcurrency,
 		JobTimeout: awscdk.Duration_Hours(jsii.Number(rc.JobTimeoutHours)), Lifecycle: lifecycleFor(cfg, rc.Lifecycle),
+		UploaderPolicyName: cfg.Name + "-registry-uploaders",
+	}
+	if needsCustomerManagedKeys(cfg) {
+		// NIST SC-28 / HIPAA 164.312(a)(2)(iv): the upload bucket and the private dataset buckets under a
+		// key of the instance's own, granted to each reader (registry.grantKey, the readers' key policy
+		// statements, the uploader policy). Without a pack there is no key: a key costs 1 USD a month.
+		props.EncryptionKey = awskms.NewKey(s, jsii.String("DataKey"), &awskms.KeyProps{
+			Description:       jsii.String("Encrypts the registry's upload bucket and private dataset buckets"),
+			EnableKeyRotation: jsii.Bool(true),
+			PendingWindow:     awscdk.Duration_Days(jsii.Number(7)),
+			RemovalPolicy:     props.Lifecycle.RemovalPolicy,
+		})
 	}
 	if rc.NotificationTopic != "" {
 		props.NotificationTopic = awssns.Topic_FromTopicArn(s, jsii.String("NotificationTopic"), jsii.String(rc.NotificationTopic))
 	}
 	reg := registry.New(s, "Registry", props)
+	path := *s.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ssm"), Resource: jsii.String("parameter"),
+		ResourceName: jsii.String(strings.TrimSuffix(strings.TrimPrefix(published.Path(cfg.Name, RegistryModule), "/"), "/"))})
+	reg.UploaderPolicy.AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("FindRegistry"), Actions: jsii.Strings("ssm:GetParametersByPath"), Resources: jsii.Strings(path, path+"/*"),
+	}))
+	cdknag.NagSuppressions_AddResourceSuppressions(reg.UploaderPolicy, &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String("The CLI reads this instance's registry parameters by path (/stratolab/<instance>/registry/*)."),
+		AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:.*:parameter\/stratolab\/.*\/registry\/\*$/g`)}},
+	}}, jsii.Bool(true))
 
 	type access struct {
 		Name   string `json:"name"`
@@ -91,6 +116,8 @@ func newRegistry(in *Instance, cfg *instance.Config) *Registry {
 		"UploadBucketName": {reg.UploadBucket.BucketName(), "Upload ingest jobs here: s3://<bucket>/<job>/ (stratolab registry upload)"},
 		"WorkflowArn":      {reg.Workflow.StateMachineArn(), "The ingest workflow (stratolab registry ingest)"},
 		"RecordsTableName": {reg.Records.TableName(), "Catalog records (one item per dataset)"},
+		"UploaderPolicyArn": {reg.UploaderPolicy.ManagedPolicyArn(), "Attach to the people who run stratolab registry upload and ingest " +
+			"(a permission set's customer managed policy " + cfg.Name + "-registry-uploaders, or an IAM group)"},
 	}
 	if len(entries) > 0 {
 		// Region may be a token, so the JSON is joined at deploy time.
@@ -133,14 +160,26 @@ func registryPackExemptions(cfg *instance.Config, s awscdk.Stack, reg *registry.
 				"copy step's bulk data through NAT gateways (charged per GB) and narrow nothing it can reach",
 		},
 		"AWS::S3::Bucket": {
-			"S3DefaultEncryptionKMS": "SSE-S3: dataset buckets are read by the readers' accounts and anonymous open-data readers, " +
-				"which a customer-managed key would need grants for in every reader account; not met yet for the upload and logs buckets " +
-				"(a logs bucket under SSE-KMS also needs its key policy to let logging.s3.amazonaws.com use the key, aws-cdk #25350)",
 			"S3BucketReplicationEnabled": "Cross-region replication needs a second bucket per bucket in a region the instance chooses; " +
 				"it is a per-instance decision, not a registry default",
 		},
 	})
+	// The logs bucket only receives S3 server access logs. aws-cdk-lib 2.270.0 (aws-s3 bucket.js,
+	// renderServerAccessLogs) grants a logs bucket's key to logging.s3.amazonaws.com, so the CDK takes
+	// SSE-KMS destinations to work with that key policy; the S3 User Guide's words on it were not found
+	// in the reference material, so the bucket stays SSE-S3 (no deploy that could fail), suppressed.
+	exempt(cfg, reg.LogsBucket, map[string]string{"S3DefaultEncryptionKMS": "Access logs bucket, SSE-S3: it receives only S3 server access " +
+		"logs (request records, no data; the buckets they describe use the registry's DataKey); an SSE-KMS destination would need its key " +
+		"policy to let logging.s3.amazonaws.com use the key, not verified against the S3 User Guide"})
 	for _, b := range cfg.Registry.Buckets {
+		switch b.Access {
+		case "public":
+			exempt(cfg, reg.DatasetBuckets[b.Name], map[string]string{"S3DefaultEncryptionKMS": "access: public, SSE-S3: anonymous readers " +
+				"send unsigned requests, and S3 refuses an unsigned GET of an SSE-KMS object, so open data cannot use a customer-managed key"})
+		case "requester-pays":
+			exempt(cfg, reg.DatasetBuckets[b.Name], map[string]string{"S3DefaultEncryptionKMS": "access: requester-pays, SSE-S3: any AWS " +
+				"account may read and pay, and a key policy cannot name every account"})
+		}
 		if b.Access == "public" {
 			reason := "access: public: an open-data bucket served to anonymous readers by design (HelioCloud's public registry); " +
 				"it holds published data only, never regulated data"

@@ -105,7 +105,8 @@ var pinnedLogicalIDs = map[string]map[string]map[string][]string{
 		"Registry": {
 			"AWS::Backup::BackupVault": {"RecordsBackupVaultA6F30CC5"},
 			"AWS::DynamoDB::Table":     {"RegistryRecords148C47DF"},
-			"AWS::KMS::Key":            {"LogsKeyA6AB43B2"},
+			// DataKey: the upload and private dataset buckets' key; a replaced key could not read them.
+			"AWS::KMS::Key": {"DataKey17AFBB84", "LogsKeyA6AB43B2"},
 			"AWS::Logs::LogGroup": {"RegistryCatalogLogs6B6CE836", "RegistryCopyLogsC3C9B2D6", "RegistryIndexLogs36931C1E",
 				"RegistryReportLogs1123AF52", "RegistryValidateLogs873327CD", "RegistryWorkflowLogsBE62DF28"},
 			"AWS::S3::Bucket": {"RegistryDatasetResearchComputingRegulatedPrivateA8D39C4F", "RegistryLogsBucket315376BB",

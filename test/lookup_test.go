@@ -2,6 +2,7 @@ package test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"maps"
 	"path/filepath"
@@ -205,11 +206,11 @@ func TestLookupSecretsAreInjectedAsECSSecrets(t *testing.T) {
 			assert.NotContains(t, string(raw), name, "%s: a secret in plain text", id)
 		}
 	}
-	// Plain environment variables: only the database's names and its upgrade switch.
+	// Plain environment variables: only the database's names, its upgrade switch and its temporary directory.
 	for _, c := range containers(t, "example", "Lookup") {
 		env, _ := c["Environment"].([]any)
 		for _, e := range env {
-			assert.Contains(t, []string{"MARIADB_DATABASE", "MARIADB_USER", "MARIADB_AUTO_UPGRADE"}, e.(map[string]any)["Name"], "%v", c["Name"])
+			assert.Contains(t, []string{"MARIADB_DATABASE", "MARIADB_USER", "MARIADB_AUTO_UPGRADE", "TMPDIR"}, e.(map[string]any)["Name"], "%v", c["Name"])
 		}
 	}
 }
@@ -905,6 +906,17 @@ func TestLookupContainersRunAsNonRootWithReadOnlyRootFileSystems(t *testing.T) {
 		assert.ElementsMatch(t, []string{"authorities", "app-log", "app-tmp", "scratch"}, slices.Collect(maps.Keys(volumes["app"])), name)
 		assert.ElementsMatch(t, []string{"database", "database-run"}, slices.Collect(maps.Keys(volumes["db"])), name)
 		assert.Equal(t, []any{"mariadbd", "--tmpdir=/run/mysqld"}, containers["db"]["Command"], "%s: mariadbd's temporary files in the volume its user owns", name)
+		// The entrypoint's mariadb-upgrade (MARIADB_AUTO_UPGRADE, after an image upgrade) writes its
+		// temporary files to $TMPDIR, else /tmp (MariaDB server client/mysql_upgrade.c create_temp_file,
+		// mysys/mf_tempdir.c): with a read-only root, TMPDIR must name a volume the db's user writes.
+		env := map[string]string{}
+		for _, e := range containers["db"]["Environment"].([]any) {
+			kv := e.(map[string]any)
+			env[kv["Name"].(string)] = fmt.Sprint(kv["Value"])
+		}
+		assert.Equal(t, "1", env["MARIADB_AUTO_UPGRADE"], name)
+		assert.Contains(t, mountsOf(t, name, containers["db"]), env["TMPDIR"], "%s: TMPDIR is a mounted volume", name)
+		assert.NotEqual(t, "/var/lib/mysql", env["TMPDIR"], "%s: not the data directory", name)
 	}
 }
 

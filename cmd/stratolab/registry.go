@@ -336,10 +336,7 @@ func humanBytes(n int64) string {
 }
 
 // SFN is the part of the Step Functions API ingest uses.
-type SFN interface {
-	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, opts ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
-	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, opts ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
-}
+type SFN = ingest.WorkflowAPI
 
 func runIngest(cmd *cobra.Command, _ []string) error {
 	ctx := cmd.Context()
@@ -358,9 +355,7 @@ func runIngest(cmd *cobra.Command, _ []string) error {
 }
 
 // reportReader reads report.json (the S3 client satisfies it).
-type reportReader interface {
-	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
-}
+type reportReader = ingest.ReportReader
 
 func startAndWait(ctx context.Context, api SFN, objects reportReader, reg *registryParams, job string, wait bool, poll time.Duration, out io.Writer) error {
 	input, _ := json.Marshal(map[string]string{"job": job, "marker": ""})

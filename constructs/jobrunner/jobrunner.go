@@ -919,3 +919,25 @@ func (r *JobRunner) newWebACL() {
 		LogRetention: awslogs.RetentionDays_THREE_MONTHS, LogRemovalPolicy: r.props.JobLogRemovalPolicy, LogsKey: r.props.LogsKey,
 	})
 }
+
+// UserStatements are what a person running `stratolab jobs` needs of the runner: sqs:SendMessage on the
+// job queues (submit; the queues use SQS-managed encryption, which needs no KMS permission) and
+// logs:GetLogEvents on the job log group (logs; CloudWatch Logs decrypts a log group's key itself, under
+// the key policy's grant to its service principal). Together with the store's UserStatements, this is
+// every AWS call of internal/jobclient.
+func (r *JobRunner) UserStatements() []awsiam.PolicyStatement {
+	var queues []*string
+	for _, name := range slices.Sorted(maps.Keys(r.Queues)) {
+		queues = append(queues, r.Queues[name].QueueArn())
+	}
+	return []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: jsii.String("QueueJobs"), Actions: jsii.Strings(UserQueueActions...), Resources: &queues}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: jsii.String("ReadJobLogs"), Actions: jsii.Strings(UserLogActions...), Resources: &[]*string{r.JobLogs.LogGroupArn()}}),
+	}
+}
+
+// The calls of a jobs user on the runner (UserStatements).
+var (
+	UserQueueActions = []string{"sqs:SendMessage"}
+	UserLogActions   = []string{"logs:GetLogEvents"}
+)

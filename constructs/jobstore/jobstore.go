@@ -414,3 +414,50 @@ func durationOr(d, def awscdk.Duration) awscdk.Duration {
 	}
 	return def
 }
+
+// The calls of a jobs user (`stratolab jobs`, internal/jobclient) on the store: PutObject under uploads/
+// (submit's inputs: single requests, no multipart upload), GetObject and ListObjectsV2 (s3:ListBucket)
+// under outputs/ (fetch, logs), and PutItem, GetItem and UpdateItem on the jobs table (submit, status,
+// cancel). With a key, S3 objects need kms:GenerateDataKey to write and kms:Decrypt to read (Amazon S3
+// User Guide, "Using SSE-KMS"), and the customer-managed tables kms:Decrypt and kms:DescribeKey.
+var (
+	UserObjectWrite  = []string{"s3:PutObject"}
+	UserObjectRead   = []string{"s3:GetObject"}
+	UserTableActions = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+	UserS3KeyActions = []string{"kms:Decrypt", "kms:GenerateDataKey"}
+	UserDBKeyActions = []string{"kms:Decrypt", "kms:DescribeKey"}
+)
+
+// UserStatements are what a person running `stratolab jobs` with their own credentials needs on the
+// store, and nothing else: PutObject on uploads/*, GetObject on outputs/*, ListBucket on outputs/
+// prefixes, the three item calls on the jobs table (not its index, not the users table), and with a key
+// its use through S3 and DynamoDB only (kms:ViaService). Every user may read and cancel every job of
+// the store: the table's key is the job ID and the prefixes are per job, not per user.
+func (s *JobStore) UserStatements() []awsiam.PolicyStatement {
+	stmt := func(sid string, actions []string, resource *string, cond map[string]any) awsiam.PolicyStatement {
+		p := &awsiam.PolicyStatementProps{Sid: jsii.String(sid), Actions: jsii.Strings(actions...), Resources: &[]*string{resource}}
+		if cond != nil {
+			p.Conditions = &cond
+		}
+		return awsiam.NewPolicyStatement(p)
+	}
+	out := []awsiam.PolicyStatement{
+		stmt("SubmitInputs", UserObjectWrite, jsii.String(*s.Bucket.BucketArn()+"/"+PrefixUploads+"*"), nil),
+		stmt("ReadOutputs", UserObjectRead, jsii.String(*s.Bucket.BucketArn()+"/"+PrefixOutputs+"*"), nil),
+		stmt("ListOutputs", []string{"s3:ListBucket"}, s.Bucket.BucketArn(), map[string]any{"StringLike": map[string]any{"s3:prefix": []any{PrefixOutputs + "*"}}}),
+		stmt("RecordJobs", UserTableActions, s.JobsTable.TableArn(), nil),
+	}
+	if s.key != nil {
+		stack := awscdk.Stack_Of(s.Construct)
+		via := func(service string) map[string]any {
+			return map[string]any{"StringEquals": map[string]any{"kms:ViaService": service + "." + *stack.Region() + "." + *stack.UrlSuffix()}}
+		}
+		out = append(out,
+			stmt("UseDataKeyThroughS3", UserS3KeyActions, s.key.KeyArn(), via("s3")),
+			stmt("UseDataKeyThroughDynamoDB", UserDBKeyActions, s.key.KeyArn(), via("dynamodb")))
+	}
+	return out
+}
+
+// Key is the store's customer-managed key (nil without one).
+func (s *JobStore) Key() awskms.IKey { return s.key }

@@ -217,6 +217,10 @@ func NewService(scope constructs.Construct, id string, props *ServiceProps) *Ser
 			"MARIADB_USER":     jsii.String(p.Database.User),
 			// A newer image on an older data directory runs mariadb-upgrade (after a backup of the system tables).
 			"MARIADB_AUTO_UPGRADE": jsii.String("1"),
+			// mariadb-upgrade and the clients the entrypoint runs write their temporary files to $TMPDIR,
+			// else /tmp (MariaDB server, mysys/mf_tempdir.c and client/mysql_upgrade.c create_temp_file);
+			// --tmpdir reaches only mariadbd, and the root file system is read-only.
+			"TMPDIR": jsii.String(DatabaseRunPath),
 		},
 		Secrets: &map[string]awsecs.Secret{
 			"MARIADB_ROOT_PASSWORD": awsecs.Secret_FromSecretsManager(st.DatabaseRootPassword, nil),
@@ -478,8 +482,8 @@ func (s *Service) taskDefinition(id string, cpu, memory int, volume string, ap a
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(td, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-ECS2"),
-		Reason: jsii.String("No secret is in an environment variable: the database's MARIADB_DATABASE, MARIADB_USER and MARIADB_AUTO_UPGRADE are names " +
-			"and a switch. The app's settings come from the S3 env file, every password and key from Secrets Manager."),
+		Reason: jsii.String("No secret is in an environment variable: the database's MARIADB_DATABASE, MARIADB_USER, MARIADB_AUTO_UPGRADE and TMPDIR are names, " +
+			"a switch and a path. The app's settings come from the S3 env file, every password and key from Secrets Manager."),
 	}}, jsii.Bool(false))
 	actions := []string{"elasticfilesystem:ClientMount"}
 	if write {

@@ -12,8 +12,12 @@
 //     RequestPayer) cannot read it: New adds a synth warning saying so.
 //   - AccessPrivate: readable by the principals the props list.
 //
-// Every bucket is encrypted (SSE-S3, which anonymous readers can use), versioned, logged, and aborts
-// incomplete uploads. The workflow's functions are Go (functions/registry, built offline by
+// Every bucket is encrypted, versioned, logged, and aborts incomplete uploads. Encryption is SSE-S3
+// (which anonymous readers can use) unless Props.EncryptionKey is given: then the upload bucket and
+// the private dataset buckets use SSE-KMS with that key, granted to every step that reads or writes
+// them, to the workflow, to a private bucket's Readers (key policy) and in UploaderPolicy. Public
+// and requester-pays buckets stay SSE-S3: their readers are anonymous or any AWS account, which no
+// key policy can name. The workflow's functions are Go (functions/registry, built offline by
 // lambdaasset), each step under its own role.
 package registry
 
@@ -26,6 +30,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -124,6 +129,13 @@ type Props struct {
 	// What happens to the buckets and the table on destroy.
 	// Default: - lifecycle.Production()
 	Lifecycle lifecycle.Policy
+	// Customer-managed key for the upload bucket and the private dataset buckets (SSE-KMS, with S3
+	// Bucket Keys). Public and requester-pays buckets and the logs bucket keep SSE-S3.
+	// Default: - SSE-S3 for every bucket
+	EncryptionKey awskms.IKey
+	// The name of the uploaders' managed policy (UploaderPolicy).
+	// Default: - assigned by CloudFormation
+	UploaderPolicyName string
 }
 
 // Registry is the buckets, the records table and the ingest workflow.
@@ -137,6 +149,13 @@ type Registry struct {
 	Workflow       awsstepfunctions.StateMachine
 	// Functions by step: validate, copy, index, catalog, report.
 	Functions map[string]awslambda.IFunction
+	// Roles by step (validate, copy, index, catalog, report), each its function's.
+	Roles map[string]awsiam.IRole
+	// EncryptionKey is Props.EncryptionKey (nil without one).
+	EncryptionKey awskms.IKey
+	// UploaderPolicy is what people running `stratolab registry upload` and `ingest` need (Props'
+	// callers add reading the parameters they publish).
+	UploaderPolicy awsiam.ManagedPolicy
 
 	p       *Props
 	buckets []DatasetBucket
@@ -252,7 +271,8 @@ func New(scope constructs.Construct, id string, props *Props) *Registry {
 		p.LogRetention = awslogs.RetentionDays_THREE_MONTHS
 	}
 	r := &Registry{Construct: constructs.NewConstruct(scope, jsii.String(id)), p: &p, buckets: p.DatasetBuckets,
-		policy: p.Lifecycle.OrDefault(), DatasetBuckets: map[string]awss3.IBucket{}, Functions: map[string]awslambda.IFunction{}}
+		policy: p.Lifecycle.OrDefault(), DatasetBuckets: map[string]awss3.IBucket{}, Functions: map[string]awslambda.IFunction{},
+		Roles: map[string]awsiam.IRole{}, EncryptionKey: p.EncryptionKey}
 	securebucket.PinLogDeliveryByPolicy(r.Construct)
 	r.LogsBucket = p.LogsBucket
 	if r.LogsBucket == nil {
@@ -273,6 +293,7 @@ func New(scope constructs.Construct, id string, props *Props) *Registry {
 	r.newFunctions()
 	r.newWorkflow()
 	r.newTrigger()
+	r.newUploaderPolicy()
 	return r
 }
 
@@ -293,6 +314,11 @@ func (r *Registry) newDatasetBucket(b DatasetBucket) awss3.IBucket {
 		},
 		RemovalPolicy:     r.policy.RemovalPolicy,
 		AutoDeleteObjects: jsii.Bool(r.policy.AutoDelete),
+	}
+	if r.EncryptionKey != nil && b.Access == AccessPrivate {
+		props.Encryption = awss3.BucketEncryption_KMS
+		props.EncryptionKey = r.EncryptionKey
+		props.BucketKeyEnabled = jsii.Bool(true)
 	}
 	if b.Access == AccessPublic {
 		// Public reads come from the bucket policy below; ACLs stay blocked and disabled.
@@ -342,9 +368,24 @@ func (r *Registry) newDatasetBucket(b DatasetBucket) awss3.IBucket {
 				Sid: jsii.String("ListedReadersList"), Principals: &b.Readers,
 				Actions: jsii.Strings("s3:ListBucket"), Resources: jsii.Strings(*bucket.BucketArn()),
 			}))
+			if r.EncryptionKey != nil {
+				// Reading an SSE-KMS object needs kms:Decrypt on its key (Amazon S3 User Guide, "Using
+				// server-side encryption with AWS KMS keys"); a reader in another account needs it in
+				// the key policy as well as in its own IAM policy.
+				r.EncryptionKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+					Sid: jsii.String("ListedReadersDecrypt" + strings.TrimPrefix(id, "Dataset")), Principals: &b.Readers,
+					Actions: jsii.Strings("kms:Decrypt"), Resources: jsii.Strings("*"),
+					Conditions: &map[string]any{"StringEquals": map[string]any{"kms:ViaService": ViaS3(r.Construct)}},
+				}), jsii.Bool(false))
+			}
 		}
 	}
 	return bucket
+}
+
+// ViaS3 is the kms:ViaService value of S3 in scope's region: s3.<region>.amazonaws.com.
+func ViaS3(scope constructs.IConstruct) *string {
+	return jsii.String("s3." + *awscdk.Stack_Of(scope).Region() + "." + *awscdk.Stack_Of(scope).UrlSuffix())
 }
 
 // requesterPaysOnDelete gives the bucket back to owner-pays when the resource goes, unless the bucket is
@@ -399,7 +440,7 @@ func (r *Registry) requesterPaysLogs() awslogs.ILogGroup {
 
 func (r *Registry) newUploadBucket() awss3.IBucket {
 	b := securebucket.New(r.Construct, "UploadBucket", &securebucket.Props{
-		AccessLogs: r.LogsBucket, AccessLogsPrefix: "s3-access/upload/",
+		AccessLogs: r.LogsBucket, AccessLogsPrefix: "s3-access/upload/", EncryptionKey: r.EncryptionKey,
 		LifecycleRules: []*awss3.LifecycleRule{
 			{Id: jsii.String("expire-jobs"), Expiration: awscdk.Duration_Days(jsii.Number(r.p.UploadExpiryDays)),
 				NoncurrentVersionExpiration: awscdk.Duration_Days(jsii.Number(1))},
@@ -429,7 +470,8 @@ func (r *Registry) runtimeConfig() string {
 		Buckets         []bucket `json:"buckets"`
 		AllowRetraction bool     `json:"allow_retraction"`
 		BatchFiles      int      `json:"batch_files"`
-	}{AllowRetraction: r.p.AllowRetraction, BatchFiles: r.p.CopyBatchSize}
+		UploadKMS       bool     `json:"upload_kms,omitempty"`
+	}{AllowRetraction: r.p.AllowRetraction, BatchFiles: r.p.CopyBatchSize, UploadKMS: r.EncryptionKey != nil}
 	for _, b := range r.buckets {
 		name := b.CatalogName
 		if name == "" {

@@ -55,8 +55,33 @@ func (r *Registry) newFunctions() {
 			},
 		})
 		r.Functions[step] = fn
+		r.Roles[step] = role
 		r.grantStep(step, role)
+		r.grantKey(role, "Step")
 	}
+}
+
+// KeyActions are what a reader and writer of SSE-KMS objects needs on their key: kms:GenerateDataKey
+// to write an object (a multipart upload's too) and kms:Decrypt to read one, to copy from one and to
+// complete a multipart upload (Amazon S3 User Guide, "Using server-side encryption with AWS KMS keys"
+// and "Multipart upload API and permissions"). Every step reads the job from the upload bucket and
+// writes <job>/.work/, and copy, index and catalog also read and write the private dataset buckets.
+var KeyActions = []string{"kms:Decrypt", "kms:GenerateDataKey"}
+
+// grantKey lets grantee use the registry's key through S3 only (kms:ViaService), if there is one.
+func (r *Registry) grantKey(grantee awsiam.IGrantable, sid string) {
+	if r.EncryptionKey == nil {
+		return
+	}
+	grantee.GrantPrincipal().AddToPrincipalPolicy(r.KeyStatement(sid + "UsesDataKey"))
+}
+
+// KeyStatement allows KeyActions on the registry's key through S3 only.
+func (r *Registry) KeyStatement(sid string) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String(sid), Actions: jsii.Strings(KeyActions...), Resources: &[]*string{r.EncryptionKey.KeyArn()},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"kms:ViaService": ViaS3(r.Construct)}},
+	})
 }
 
 func (r *Registry) allow(role awsiam.Role, sid string, actions []string, resources ...string) {
@@ -297,6 +322,9 @@ func (r *Registry) newWorkflow() {
 	r.Workflow.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("ReadCopyLists"), Actions: jsii.Strings("s3:GetObject"), Resources: jsii.Strings(*r.UploadBucket.ArnForObjects(jsii.String("*/.work/copies.json"))),
 	}))
+	// The Map's item reader decrypts the copy list and its result writer encrypts the results
+	// (Step Functions Developer Guide, "ItemReader" and "ResultWriter": IAM policies for KMS-encrypted buckets).
+	r.grantKey(r.Workflow, "Workflow")
 	cdknag.NagSuppressions_AddResourceSuppressions(r.Workflow, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("The state machine invokes this registry's five functions (and their versions, <arn>:*, the CDK's LambdaInvoke grant), " +
@@ -323,3 +351,63 @@ func (r *Registry) newTrigger() {
 		})},
 	})
 }
+
+// The calls of `stratolab registry upload` and `ingest` (cmd/stratolab, through ingest.UploadAPI,
+// ingest.WorkflowAPI and ingest.ReportReader), as IAM actions (Service Authorization Reference, Amazon
+// S3 and AWS Step Functions): ListObjectsV2 is s3:ListBucket and ListMultipartUploads
+// s3:ListBucketMultipartUploads, both on the bucket; PutObject, CreateMultipartUpload, UploadPart and
+// CompleteMultipartUpload are s3:PutObject and ListParts s3:ListMultipartUploadParts, on objects;
+// GetObject (report.json) is s3:GetObject; StartExecution and DescribeExecution are the states actions
+// of the same names, on the state machine and on its executions.
+var (
+	UploaderBucketActions    = []string{"s3:ListBucket", "s3:ListBucketMultipartUploads"}
+	UploaderObjectActions    = []string{"s3:PutObject", "s3:ListMultipartUploadParts"}
+	UploaderReportActions    = []string{"s3:GetObject"}
+	UploaderStartActions     = []string{"states:StartExecution"}
+	UploaderExecutionActions = []string{"states:DescribeExecution"}
+)
+
+// newUploaderPolicy is the managed policy for the people who upload and ingest jobs: list and upload
+// job folders (<upload>/<job>/..., multipart and resumed included), read the jobs' reports, start the
+// workflow and follow its executions, and with a key use it through S3. It denies writing what the
+// workflow writes (<job>/.work/, <job>/report.json, the Map's results), so an uploader cannot forge a
+// report or a copy list.
+func (r *Registry) newUploaderPolicy() {
+	up := r.UploadBucket
+	stack := awscdk.Stack_Of(r.Construct)
+	props := &awsiam.ManagedPolicyProps{
+		Description: jsii.String("stratolab registry: upload ingest jobs to the upload bucket, start them and read their reports"),
+	}
+	if r.p.UploaderPolicyName != "" {
+		props.ManagedPolicyName = jsii.String(r.p.UploaderPolicyName)
+	}
+	mp := awsiam.NewManagedPolicy(r.Construct, jsii.String("UploaderPolicy"), props)
+	add := func(sid string, effect awsiam.Effect, actions []string, resources ...*string) {
+		mp.AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String(sid), Effect: effect, Actions: jsii.Strings(actions...), Resources: &resources,
+		}))
+	}
+	add("ListJobs", awsiam.Effect_ALLOW, UploaderBucketActions, up.BucketArn())
+	add("UploadJobs", awsiam.Effect_ALLOW, UploaderObjectActions, up.ArnForObjects(jsii.String("*/*")))
+	add("ReadReports", awsiam.Effect_ALLOW, UploaderReportActions, up.ArnForObjects(jsii.String("*/"+reportFile)))
+	add("NoWorkflowFiles", awsiam.Effect_DENY, []string{"s3:PutObject"}, up.ArnForObjects(jsii.String("*/.work/*")),
+		up.ArnForObjects(jsii.String("*/"+reportFile)), up.ArnForObjects(jsii.String(MapResultsPrefix+"/*")))
+	add("StartIngest", awsiam.Effect_ALLOW, UploaderStartActions, r.Workflow.StateMachineArn())
+	add("FollowIngest", awsiam.Effect_ALLOW, UploaderExecutionActions, stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("states"), Resource: jsii.String("execution"), ResourceName: jsii.String(*r.Workflow.StateMachineName() + ":*"),
+		ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	}))
+	if r.EncryptionKey != nil {
+		mp.AddStatements(r.KeyStatement("UseDataKeyThroughS3"))
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(mp, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Job names and file keys are the uploader's, known at run time: objects are scoped to job folders of this registry's upload " +
+			"bucket (<upload>/*/*, reports <upload>/*/report.json), and executions to this workflow's (execution:<workflow>:*, named per run)."),
+		AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::(<.*UploadBucket[A-Za-z0-9]*\.Arn>\/(\*\/\*|\*\/report\.json|\*\/\.work\/\*|\.map-results\/\*)|arn:.*:execution:.*:\*)$/g`)}},
+	}}, jsii.Bool(true))
+	r.UploaderPolicy = mp
+}
+
+// reportFile is ingest.ReportFile (the construct does not import runtime code).
+const reportFile = "report.json"

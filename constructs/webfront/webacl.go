@@ -103,9 +103,17 @@ func NewWebACL(scope constructs.Construct, id string, p *WebACLProps) *WebACL {
 		removal = awscdk.RemovalPolicy_RETAIN
 	}
 	// WAF logs to CloudWatch Logs go to a log group whose name starts aws-waf-logs- (AWS WAF Developer
-	// Guide, "Sending web ACL traffic logs to an Amazon CloudWatch Logs log group").
+	// Guide, "Sending web ACL traffic logs to an Amazon CloudWatch Logs log group"), so the name is
+	// ours, not CloudFormation's. A retained group outlives its stack, and a second deploy of the same
+	// instance would fail on a fixed name ("already exists"): the name ends with the last part of the
+	// stack's ID, a UUID new at each stack creation (arn:...:stack/NAME/UUID).
+	stackUUID := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), awscdk.Aws_STACK_ID(), nil))
+	suffix := awscdk.Fn_Select(jsii.Number(4), awscdk.Fn_Split(jsii.String("-"), stackUUID, nil))
 	w.LogGroup = awslogs.NewLogGroup(scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String(WebACLLogGroupPrefix + *awscdk.Names_UniqueResourceName(scope, &awscdk.UniqueResourceNameOptions{MaxLength: jsii.Number(60)})),
+		LogGroupName: awscdk.Fn_Join(jsii.String(""), &[]*string{
+			jsii.String(WebACLLogGroupPrefix + *awscdk.Names_UniqueResourceName(scope, &awscdk.UniqueResourceNameOptions{MaxLength: jsii.Number(60)}) + "-"),
+			suffix,
+		}),
 		Retention:     retention,
 		RemovalPolicy: removal,
 		EncryptionKey: p.LogsKey,

@@ -341,3 +341,17 @@ func TestValidationChecksMD5Checksums(t *testing.T) {
 		t.Fatalf("%+v", rep.Problems)
 	}
 }
+
+// An SSE-KMS upload bucket's ETags are not MD5 digests (Amazon S3 API Reference, "Object", ETag), so
+// with Config.UploadKMS an md5 row is counted unverified instead of failing with BAD_CHECKSUM (gofakes3
+// answers MD5 ETags, as S3 does for SSE-S3: the same wrong checksum as above passes here).
+func TestValidationWithAKMSUploadBucketDoesNotCompareMD5WithETags(t *testing.T) {
+	r, c := newRunner(t)
+	r.Config.UploadKMS = true
+	uploadJob(t, c, "job1", "MMS", t0, []int{0}, "2015-09-01T13:00:00Z,,l2/other.cdf,5,0123456789abcdef0123456789abcdef\r\n")
+	put(t, c, uploadBucket, "job1/MMS/l2/other.cdf", []byte("12345"))
+	rep, _ := r.Run(context.Background(), "job1", 10)
+	if rep.Status != "succeeded" || len(rep.Problems) != 0 {
+		t.Fatalf("status %s, problems %+v", rep.Status, rep.Problems)
+	}
+}

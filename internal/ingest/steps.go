@@ -339,8 +339,8 @@ func (r *Runner) checkListed(key string, f File, o listedObject, found bool) (st
 		return fmt.Sprintf("%s: WRONG_SIZE: %d bytes uploaded, the manifest says %d", f.Key, o.size, f.Size), false
 	case f.Checksum == "":
 		return "", false
-	case f.ChecksumAlgorithm != "md5" || strings.Contains(o.etag, "-"):
-		return "", true // a multipart upload's ETag is not the MD5 of the file
+	case f.ChecksumAlgorithm != "md5" || strings.Contains(o.etag, "-") || r.Config.UploadKMS:
+		return "", true // a multipart upload's ETag, or an SSE-KMS object's, is not the MD5 of the file
 	case o.etag != strings.ToLower(f.Checksum):
 		return fmt.Sprintf("%s: BAD_CHECKSUM: md5 %s, the manifest says %s", f.Key, o.etag, strings.ToLower(f.Checksum)), false
 	}
@@ -367,8 +367,8 @@ func (r *Runner) checkFile(ctx context.Context, key string, f File) (string, boo
 	switch f.ChecksumAlgorithm {
 	case "md5":
 		etag := strings.Trim(aws.ToString(head.ETag), `"`)
-		if strings.Contains(etag, "-") {
-			return "", true // a multipart upload's ETag is not the MD5 of the file
+		if strings.Contains(etag, "-") || r.Config.UploadKMS {
+			return "", true // a multipart upload's ETag, or an SSE-KMS object's, is not the MD5 of the file
 		}
 		if etag != want {
 			return fmt.Sprintf("%s: BAD_CHECKSUM: md5 %s, the manifest says %s", f.Key, etag, want), false
