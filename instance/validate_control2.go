@@ -64,7 +64,11 @@ func (v *validator) control2() {
 	if m := snsTopicArnRe.FindStringSubmatch(c.NotificationTopic); m != nil {
 		v.topicRegion("control.notification_topic_arn", m[1])
 	}
-	seen := map[string]string{}
+	v.controlPage2()
+	v.controlLifecycle2()
+	// The construct IDs the Control construct gives its own children, which an environment's
+	// Pascal-cased name may not take (constructs/control: the run table).
+	seen := map[string]string{"RunTable": "the run table"}
 	resources := 1 // the run table
 	if v.cfg.ControlPageEnabled() {
 		// The page: its function, role, policy, log groups, HTTP API, stage, routes, integration,
@@ -81,7 +85,11 @@ func (v *validator) control2() {
 		// Construct IDs are the Pascal-cased name (constructs/control Pascal): a-b and a--b are both AB.
 		id := names.Pascal(name)
 		if first, dup := seen[id]; dup {
-			v.errorf(p, "environment name %q and %q both make the construct ID %s (names must differ in more than their dashes)", name, first, id)
+			if first == "the run table" {
+				v.errorf(p, "environment name %q makes the construct ID %s, which is the run table's (choose another name)", name, id)
+			} else {
+				v.errorf(p, "environment name %q and %q both make the construct ID %s (names must differ in more than their dashes)", name, first, id)
+			}
 		}
 		seen[id] = name
 		// Per environment: function, its role, policy and log group; workflow, its role, policy and log
@@ -375,4 +383,46 @@ func expandDayNames(items []string) []string {
 		out = append(out, weekdayNames[k])
 	}
 	return out
+}
+
+// controlPage2: the page's keys mean nothing when the page is not served, and its groups are made by
+// the Control stack.
+func (v *validator) controlPage2() {
+	p := v.cfg.Control.Page
+	if !v.cfg.ControlPageEnabled() {
+		why := "control.page.enabled is false"
+		if p.Enabled == nil {
+			why = "the page is served only with enabled.auth (its users log in through the pool)"
+		}
+		for _, k := range []struct {
+			key string
+			set bool
+		}{{"host", p.Host != ""}, {"certificate_arn", p.CertificateArn != ""}, {"watch_all", p.WatchAll}} {
+			if k.set {
+				v.errorf("control.page."+k.key, "only applies when the control page is served, and %s (remove it, or serve the page)", why)
+			}
+		}
+		return
+	}
+	// The Control stack makes a Cognito group control-<env> for each environment; a group of that name
+	// in auth.groups is a second AWS::Cognito::UserPoolGroup of the same name, which Cognito refuses
+	// (CreateGroup: GroupExistsException).
+	for i, g := range v.cfg.Auth.Groups {
+		for _, env := range v.cfg.EnvironmentNames() {
+			if g.Name == "control-"+env {
+				v.errorf(fmt.Sprintf("auth.groups[%d].name", i), "%q is the group the Control stack makes for environment %s's testers (remove it from auth.groups: the page's group is made for you)", g.Name, env)
+			}
+		}
+	}
+}
+
+// controlLifecycle2: a run table that keeps its deletion protection cannot be destroyed
+// (DynamoDB DeleteTable refuses a table with DeletionProtectionEnabled), so destroy plus protection
+// would make cdk destroy fail; production refuses destroy, as the other modules do.
+func (v *validator) controlLifecycle2() {
+	o := v.cfg.Control.Lifecycle
+	v.productionDestroy("control.lifecycle", o, "the run table keeps its deletion protection, so cdk destroy would fail")
+	if !v.cfg.Production() && o.RemovalPolicy != "retain" && o.DeletionProtection != nil && *o.DeletionProtection {
+		v.errorf("control.lifecycle.deletion_protection", "is true, but the run table is destroyed with the stack (removal_policy destroy, the development default): DynamoDB refuses to delete a protected table, so cdk destroy would fail (set removal_policy: retain, or leave deletion_protection out)")
+	}
 }

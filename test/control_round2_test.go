@@ -95,6 +95,21 @@ func TestLoadRejectsControlRound2(t *testing.T) {
 			[]string{"lab.yaml:14: control.environments.staging.schedule.skip_dates: only applies with a start"}},
 		{"control Factory time zone", withControl(oneStage + "      schedule: {timezone: Factory, start: \"08:00\"}\n"),
 			[]string{`lab.yaml:14: control.environments.staging.schedule.timezone: "Factory" is tzdata's placeholder with no local time`}},
+		// constructs/control's own child RunTable: an environment run-table was "There is already a Construct with name 'RunTable'".
+		{"control environment named like the run table", goodInstance + "enabled:\n  control: true\ncontrol:\n  environments:\n    run-table:\n" + oneStage,
+			[]string{`lab.yaml:13: control.environments.run-table: environment name "run-table" makes the construct ID RunTable, which is the run table's`}},
+		{"control page host while the page is off", withPage("    enabled: false\n    host: https://control.example.edu\n"),
+			[]string{"lab.yaml:17: control.page.host: only applies when the control page is served, and control.page.enabled is false"}},
+		{"control page watch_all without the page", withControl(oneStage + "  page: {watch_all: true}\n"),
+			[]string{"lab.yaml:14: control.page.watch_all: only applies when the control page is served, and the page is served only with enabled.auth"}},
+		// Cognito CreateGroup: GroupExistsException for a second group of the same name in the pool.
+		{"auth group named like the page's control group", withPage("    watch_all: true\n") + "auth:\n  groups: [{name: control-staging}]\n",
+			[]string{`auth.groups[0].name: "control-staging" is the group the Control stack makes for environment staging's testers`}},
+		{"control run table destroyed in production", strings.Replace(withControl(oneStage), "lifecycle: development", "lifecycle: production", 1) + "  lifecycle: {removal_policy: destroy}\n",
+			[]string{"lab.yaml:14: control.lifecycle.removal_policy: destroy is refused in production: the run table keeps its deletion protection"}},
+		// DynamoDB DeleteTable refuses a table with deletion protection enabled.
+		{"control run table destroyed with its deletion protection on", withControl(oneStage) + "  lifecycle: {deletion_protection: true}\n",
+			[]string{"lab.yaml:14: control.lifecycle.deletion_protection: is true, but the run table is destroyed with the stack"}},
 		// AWS::StepFunctions::StateMachine TagsEntry Value: minimum length 1 (CloudFormation validation F3033).
 		{"tags extra empty value with a state machine", strings.Replace(withControl(oneStage), "lifecycle: development\n", "lifecycle: development\ntags:\n  extra: {Owner: \"\"}\n", 1),
 			[]string{"lab.yaml:6: tags.extra.Owner: has an empty value, which Step Functions refuses"}},
