@@ -115,6 +115,8 @@ func validate(cfg *Config, instanceFile string) Problems {
 	v.registry()
 	v.dns()
 	v.control()
+	v.control2()
+	v.round2()
 	return v.problems
 }
 

@@ -68,6 +68,9 @@ func (v *validator) dns() {
 		}
 	}
 
+	// A zone name that is itself wrong is reported above; the front doors are not measured against it
+	// (their hint would be "use a name ending in .https://example.edu").
+	zoneOK := !d.Enabled() || (domainRe.MatchString(d.ZoneName) && !zoneIDRe.MatchString(d.ZoneName))
 	used := map[string]string{}
 	for _, f := range v.frontDoors() {
 		host := HostName(f.host)
@@ -86,6 +89,7 @@ func (v *validator) dns() {
 			v.errorf(f.certPath, "is required without dns (the ACM certificate of %s's host name, in the instance's account and region: arn:aws:acm:<region>:<account>:certificate/<uuid>), or set dns.zone_id and dns.zone_name and make %s a name in the zone for the stack to create one", f.name, f.hostPath)
 		case f.host == "":
 			v.errorf(f.hostPath, "is required without %s (a name in dns.zone_name %s, such as https://%s.%s, for which the stack creates the certificate)", f.certPath, d.ZoneName, strings.Split(f.hostPath, ".")[0], d.ZoneName)
+		case !zoneOK:
 		case hostRe.MatchString(f.host) && !d.InZone(host):
 			v.errorf(f.hostPath, "%q is not a name in the hosted zone %s, so the stack cannot validate a certificate for it (use a name ending in .%s, or give %s)", host, d.ZoneName, d.ZoneName, f.certPath)
 		case hostRe.MatchString(f.host) && len(host) > 64:
@@ -106,7 +110,7 @@ func (v *validator) dns() {
 		}
 	}
 	if a := v.cfg.Auth.CustomDomain; a != "" && v.cfg.AuthEnabled() {
-		v.customDomain(a, used)
+		v.customDomain(a, used, zoneOK)
 	}
 }
 
@@ -115,7 +119,7 @@ func (v *validator) dns() {
 // have a valid DNS A record" (for auth.example.edu, example.edu), which Route 53 alone cannot promise for
 // the zone's apex's parent; so the custom domain must be a name strictly below the zone's apex, and the
 // apex (or the name above it) must resolve: said in default.yaml.
-func (v *validator) customDomain(name string, used map[string]string) {
+func (v *validator) customDomain(name string, used map[string]string, zoneOK bool) {
 	d := v.cfg.DNS
 	const path = "auth.custom_domain"
 	switch {
@@ -125,6 +129,7 @@ func (v *validator) customDomain(name string, used map[string]string) {
 		v.errorf(path, "%q is not a domain name (such as auth.physics.example.edu)", name)
 	case !d.Enabled():
 		v.errorf(path, "needs dns.zone_id and dns.zone_name: the stack validates the hosted UI's certificate, in us-east-1, in that zone")
+	case !zoneOK:
 	case name == d.ZoneName || !d.InZone(name):
 		v.errorf(path, "%q must be a name below the hosted zone's apex %s, such as auth.%s (Cognito requires an A record on the custom domain's parent, and creates its own alias target)", name, d.ZoneName, d.ZoneName)
 	case used[name] != "":

@@ -136,7 +136,11 @@ func (v *validator) tags() {
 			v.errorf(p, "%q is not a valid tag key: %s", k, why)
 			continue
 		}
-		if k == t.CostKey || k == "Product" {
+		if k == t.CostKey {
+			v.errorf(p, "is also tags.cost_key, whose value stratolab sets to the instance's name on every resource (choose another key, or another cost_key)")
+			continue
+		}
+		if k == "Product" {
 			v.errorf(p, "tag %q is set by stratolab itself (choose another key)", k)
 			continue
 		}
