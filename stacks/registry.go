@@ -135,6 +135,15 @@ func newRegistry(in *Instance, cfg *instance.Config) *Registry {
 			desc  string
 		}{awscdk.Fn_Join(jsii.String(""), &parts), "Entries for HelioDataRegistry.json (the global list of catalogs), one per public bucket"}
 	}
+	if reg.EncryptionKey != nil {
+		// A private bucket's readers in other accounts need kms:Decrypt on this key in their own IAM
+		// policies as well as the key policy's grant (AWS KMS Developer Guide, "Allowing users in other
+		// accounts to use a KMS key"): they need its ARN.
+		outputs["DataKeyArn"] = struct {
+			value *string
+			desc  string
+		}{reg.EncryptionKey.KeyArn(), "The registry's key (upload and private buckets): readers in other accounts allow kms:Decrypt on it in their own IAM policies"}
+	}
 	for id, o := range outputs {
 		awscdk.NewCfnOutput(s, jsii.String(id), &awscdk.CfnOutputProps{Value: o.value, Description: jsii.String(o.desc)})
 	}

@@ -193,6 +193,17 @@ func TestRegistryRolesAreLeastPrivilege(t *testing.T) {
 	copyText := asJSON(statements(t, tpl, "RegistryCopyRole"))
 	assert.Contains(t, copyText, `"Sid":"WriteData"`)
 	assert.Contains(t, copyText, `"/*/*"`, "data keys are under a dataset folder")
+	// internal/ingest completeOne: a retried complete phase whose upload is gone checks the copy with
+	// HeadObject, which needs s3:GetObject (Service Authorization Reference, Amazon S3, HeadObject).
+	var check map[string]any
+	for _, st := range statements(t, tpl, "RegistryCopyRole") {
+		if st["Sid"] == "CheckCopies" {
+			check = st
+		}
+	}
+	require.NotNil(t, check, "the copy role may HEAD what it copied")
+	assert.Equal(t, "s3:GetObject", check["Action"])
+	assert.Contains(t, asJSON(check["Resource"]), `"/*/*"`)
 	catalog := asJSON(statements(t, tpl, "RegistryCatalogRole"))
 	assert.Contains(t, catalog, `"/catalog.json"`)
 	assert.NotContains(t, catalog, `"/*/*"`)

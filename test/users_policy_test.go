@@ -314,4 +314,14 @@ func TestNoRegistryKeyWithoutAPack(t *testing.T) {
 			assert.NotContains(t, asJSON(tpl["Resources"].(map[string]any)[id]), `"kms:`, id)
 		}
 	}
+	assert.NotContains(t, tpl["Outputs"], "DataKeyArn")
+}
+
+// TestRegulatedRegistryPublishesItsKey: a private bucket's reader in another account needs kms:Decrypt
+// on the key in its own IAM policy as well as the key policy's grant (AWS KMS Developer Guide,
+// "Allowing users in other accounts to use a KMS key"), so the key's ARN is an output.
+func TestRegulatedRegistryPublishesItsKey(t *testing.T) {
+	out := synth(t, "regulated").templates["Registry"]["Outputs"].(map[string]any)
+	require.Contains(t, out, "DataKeyArn")
+	assert.Contains(t, asJSON(out["DataKeyArn"]), `{"Fn::GetAtt":["DataKey`)
 }

@@ -113,7 +113,7 @@ func TestDevelopmentPackWebACLLogsGoWithTheInstance(t *testing.T) {
 
 // TestNoWebACLWithoutAPack: without a pack no load balancer gets a web ACL (about 5 USD a month plus
 // 1 USD per rule), in development (example) or production (lookup-existing-vpc), and the hub's Ingress
-// has no wafv2-acl-arn annotation: absent, the controller leaves the load balancer's WAF as it is.
+// asks for none.
 func TestNoWebACLWithoutAPack(t *testing.T) {
 	for _, name := range []string{"example", "lookup-existing-vpc"} {
 		s := synth(t, name)
@@ -123,8 +123,17 @@ func TestNoWebACLWithoutAPack(t *testing.T) {
 			}
 		}
 	}
-	for k := range hubAnnotations(t, synth(t, "example")) {
-		assert.NotContains(t, k, "waf", "no WAF annotation without a pack")
+	// Without a pack the hub's Ingress says "none" (controller v2.17.1, docs/guide/ingress/annotations.md:
+	// "When this annotation is absent or empty, the controller will keep LoadBalancer WAFv2 settings
+	// unchanged. To disable WAFv2, explicitly set the annotation value to 'none'"), so that dropping the
+	// packs disassociates the ACL before CloudFormation deletes it (WAF refuses to delete an associated
+	// ACL: WAFAssociatedItemException).
+	a := hubAnnotations(t, synth(t, "example"))
+	assert.Equal(t, "none", a["alb.ingress.kubernetes.io/wafv2-acl-arn"])
+	for k := range a {
+		if strings.Contains(k, "waf") {
+			assert.Equal(t, "alb.ingress.kubernetes.io/wafv2-acl-arn", k, "no other WAF annotation without a pack")
+		}
 	}
 }
 

@@ -327,12 +327,16 @@ func (h *Hub) values(certificateArn, webACLArn string) map[string]any {
 		}, ","),
 	}
 
+	// AWS Load Balancer Controller v2.17.1 (docs/guide/ingress/annotations.md, wafv2-acl-arn): the ARN
+	// of a regional WAFv2 web ACL, which the controller associates with the Ingress's load balancer (its
+	// --enable-wafv2 flag defaults to true, pkg/config/addons_config.go, and the CDK's chart values leave
+	// it so). Absent, the controller leaves the load balancer's WAF settings as they are; "none" makes it
+	// disassociate whatever ACL is there (pkg/ingress/model_build_load_balancer_addons.go,
+	// wafv2ACLARNNone). So without a pack the annotation says "none": an instance that drops its packs
+	// loses the association on the chart's update, and CloudFormation can then delete the ACL, which it
+	// cannot while the ACL is still associated.
+	alb["alb.ingress.kubernetes.io/wafv2-acl-arn"] = "none"
 	if webACLArn != "" {
-		// AWS Load Balancer Controller v2.17.1 (docs/guide/ingress/annotations.md, wafv2-acl-arn): the
-		// ARN of a regional WAFv2 web ACL, which the controller associates with the Ingress's load
-		// balancer (its --enable-wafv2 flag defaults to true, pkg/config/addons_config.go, and the CDK's
-		// chart values leave it so). Absent, the controller leaves the load balancer's WAF settings as they
-		// are, so without a pack the annotation is not written at all.
 		alb["alb.ingress.kubernetes.io/wafv2-acl-arn"] = webACLArn
 	}
 	if len(p.Tags) > 0 {

@@ -120,6 +120,10 @@ func (r *Registry) grantStep(step string, role awsiam.Role) {
 		// CreateMultipartUpload, UploadPartCopy and CompleteMultipartUpload are s3:PutObject; ListParts
 		// is s3:ListMultipartUploadParts. The upload IDs go to <job>/.work/uploads.json.
 		r.allow(role, "WriteData", []string{"s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}, dataKeys...)
+		// A retried complete phase whose upload is gone (NoSuchUpload: an earlier attempt completed it)
+		// checks the copy with HeadObject, which is s3:GetObject (Service Authorization Reference, S3:
+		// HeadObject needs s3:GetObject); without it the check gets 403 and the retry fails a finished copy.
+		r.allow(role, "CheckCopies", read, dataKeys...)
 		r.allow(role, "WriteWork", []string{"s3:PutObject"}, work)
 	case "index":
 		r.allow(role, "ReadJob", read, jobObjects)

@@ -9,7 +9,7 @@ import (
 
 // UploadAPI is the part of S3 `stratolab registry upload` uses (the SDK client satisfies it). Its
 // methods are the uploader's every S3 call: constructs/registry's uploader policy allows exactly their
-// IAM actions (test/registry_users_test.go keeps the two equal).
+// IAM actions (test/users_policy_test.go keeps the two equal).
 type UploadAPI interface {
 	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, opts ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)

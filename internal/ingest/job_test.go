@@ -120,3 +120,21 @@ func TestUploadKeyProblemsNamesKeysTooLongForTheJob(t *testing.T) {
 		t.Fatalf("got %v", p)
 	}
 }
+
+// The uploader policy denies PutObject on <upload>/*/report.json and <upload>/*/.work/*, and an IAM
+// ARN's * matches "/" too (IAM User Guide, "IAM JSON policy elements: Resource"): such a data file
+// would get AccessDenied at any depth, so it is refused before the upload.
+func TestUploadKeyProblemsRefuseNamesTheUploaderPolicyDenies(t *testing.T) {
+	lj := &LocalJob{Files: []LocalFile{{Key: "MMS/2015/report.json"}, {Key: "MMS/.work/x.cdf"}, {Key: "MMS/report.json.bak"}, {Key: "MMS/work/report.txt"}, {Key: "MMS/a.work/x"}}}
+	p := UploadKeyProblems("job1", lj)
+	var files []string
+	for _, x := range p {
+		files = append(files, x.File)
+		if !strings.Contains(x.Message, "uploader policy refuses it") {
+			t.Errorf("message: %s", x.Message)
+		}
+	}
+	if strings.Join(files, ",") != "MMS/2015/report.json,MMS/.work/x.cdf" {
+		t.Fatalf("refused %v", files)
+	}
+}

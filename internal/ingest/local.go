@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/stratolab/stratolab/internal/cloudcatalog"
@@ -143,6 +144,15 @@ const MaxKeyBytes = 1024
 func UploadKeyProblems(job string, lj *LocalJob) []Problem {
 	var probs []Problem
 	for _, f := range lj.Files {
+		// The uploader policy (constructs/registry newUploaderPolicy, NoWorkflowFiles) denies s3:PutObject
+		// on <upload>/*/report.json and <upload>/*/.work/*, the workflow's own files, so that nobody can
+		// forge a report or a copy list. In an IAM resource ARN * also matches "/" (IAM User Guide,
+		// "IAM JSON policy elements: Resource"), so the deny reaches such names at every depth: refused
+		// here, before anything is sent, rather than an AccessDenied half-way through the upload.
+		parts := strings.Split(f.Key, "/")
+		if parts[len(parts)-1] == ReportFile || slices.Contains(parts[:len(parts)-1], strings.TrimSuffix(WorkDir, "/")) {
+			probs = append(probs, Problem{File: f.Key, Message: fmt.Sprintf("a file named %s, or one in a folder named %s, is where the ingest workflow writes its own files, and the uploader policy refuses it (rename the file or the folder)", ReportFile, strings.TrimSuffix(WorkDir, "/"))})
+		}
 		if k := job + "/" + f.Key; len(k) > MaxKeyBytes {
 			probs = append(probs, Problem{File: f.Key, Message: fmt.Sprintf("its upload key %s/... is %d bytes; S3 keys are at most %d (shorten the key, the dataset id or the job name)", job, len(k), MaxKeyBytes)})
 		}
