@@ -182,7 +182,7 @@ func uploadJob(ctx context.Context, api uploadS3, bucket, jobName string, job *i
 	}
 	put := func(f ingest.LocalFile) error {
 		key := jobName + "/" + f.Key
-		if err := putFile(ctx, api, bucket, key, f.Path, f.Size, aws.ToString(unfinished[key].UploadId), &prog.bytes); err != nil {
+		if err := putFile(ctx, api, bucket, key, f.Path, f.Size, unfinished[key], &prog.bytes); err != nil {
 			return fmt.Errorf("upload %s to s3://%s/%s: %w", f.Path, bucket, key, err)
 		}
 		prog.files.Add(1)

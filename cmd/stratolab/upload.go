@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -65,9 +67,17 @@ func unfinishedUploads(ctx context.Context, api uploadS3, bucket, prefix string)
 }
 
 // putFile uploads one file: in one request up to uploadPartMin, else as a multipart upload that
-// resumes uploadID when given (the parts already there, of the right size and, when their ETag is
-// an MD5, the right content, are kept). done counts bytes sent or found.
-func putFile(ctx context.Context, api uploadS3, bucket, key, path string, size int64, uploadID string, done *atomic.Int64) error {
+// resumes the unfinished one when given (its parts already there, of the right size and content, are
+// kept). done counts bytes sent or found.
+//
+// A new multipart upload carries a SHA-256 checksum per part (ChecksumAlgorithm SHA256), and ListParts
+// returns each part's ChecksumSHA256 (S3 User Guide, "Checking object integrity": "Using part-level
+// checksums for multipart uploads"). That is what recognizes a part on resume, whatever the bucket's
+// encryption: under SSE-KMS a part's ETag is not its MD5 (S3 API Reference, "Common Response Headers":
+// ETag), so an ETag check would send every part again. An upload started without checksums (by an older
+// version) is resumed as it was: by the part's ETag when that is an MD5, and with no checksums sent,
+// since its CompleteMultipartUpload must not name an algorithm it was not created with.
+func putFile(ctx context.Context, api uploadS3, bucket, key, path string, size int64, unfinished types.MultipartUpload, done *atomic.Int64) error {
 	fh, err := os.Open(path)
 	if err != nil {
 		return err
@@ -81,6 +91,8 @@ func putFile(ctx context.Context, api uploadS3, bucket, key, path string, size i
 	nparts := int32((size + ps - 1) / ps)
 	partLen := func(n int32) int64 { return min(ps, size-int64(n-1)*ps) }
 	kept := map[int32]types.CompletedPart{}
+	uploadID := aws.ToString(unfinished.UploadId)
+	checksums := unfinished.ChecksumAlgorithm == types.ChecksumAlgorithmSha256
 	if uploadID != "" {
 		p := s3.NewListPartsPaginator(api, &s3.ListPartsInput{Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(uploadID)})
 		for p.HasMorePages() {
@@ -91,20 +103,28 @@ func putFile(ctx context.Context, api uploadS3, bucket, key, path string, size i
 			}
 			for _, part := range page.Parts {
 				n := aws.ToInt32(part.PartNumber)
-				if n < 1 || n > nparts || aws.ToInt64(part.Size) != partLen(n) || !sameContent(fh, int64(n-1)*ps, partLen(n), aws.ToString(part.ETag)) {
+				if n < 1 || n > nparts || aws.ToInt64(part.Size) != partLen(n) {
 					continue
 				}
-				kept[n] = types.CompletedPart{PartNumber: part.PartNumber, ETag: part.ETag}
+				off := int64(n-1) * ps
+				if sum := aws.ToString(part.ChecksumSHA256); checksums && sum != "" {
+					if local, err := partSHA256(fh, off, partLen(n)); err != nil || local != sum {
+						continue
+					}
+				} else if checksums || !sameContent(fh, off, partLen(n), aws.ToString(part.ETag)) {
+					continue
+				}
+				kept[n] = types.CompletedPart{PartNumber: part.PartNumber, ETag: part.ETag, ChecksumSHA256: part.ChecksumSHA256}
 				done.Add(partLen(n))
 			}
 		}
 	}
 	if uploadID == "" {
-		up, err := api.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		up, err := api.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key), ChecksumAlgorithm: types.ChecksumAlgorithmSha256})
 		if err != nil {
 			return err
 		}
-		uploadID = aws.ToString(up.UploadId)
+		uploadID, checksums = aws.ToString(up.UploadId), true
 	}
 	var todo []int32
 	for n := int32(1); n <= nparts; n++ {
@@ -115,14 +135,22 @@ func putFile(ctx context.Context, api uploadS3, bucket, key, path string, size i
 	var mu sync.Mutex
 	err = parallelN(ctx, len(todo), partsInParallel, func(ctx context.Context, i int) error {
 		n := todo[i]
-		body := &countingReader{r: io.NewSectionReader(fh, int64(n-1)*ps, partLen(n)), n: done}
-		out, err := api.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(uploadID),
-			PartNumber: aws.Int32(n), Body: body, ContentLength: aws.Int64(partLen(n))})
+		in := &s3.UploadPartInput{Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(uploadID),
+			PartNumber: aws.Int32(n), ContentLength: aws.Int64(partLen(n))}
+		if checksums {
+			sum, err := partSHA256(fh, int64(n-1)*ps, partLen(n))
+			if err != nil {
+				return fmt.Errorf("part %d: %w", n, err)
+			}
+			in.ChecksumAlgorithm, in.ChecksumSHA256 = types.ChecksumAlgorithmSha256, aws.String(sum)
+		}
+		in.Body = &countingReader{r: io.NewSectionReader(fh, int64(n-1)*ps, partLen(n)), n: done}
+		out, err := api.UploadPart(ctx, in)
 		if err != nil {
 			return fmt.Errorf("part %d: %w", n, err)
 		}
 		mu.Lock()
-		kept[n] = types.CompletedPart{PartNumber: aws.Int32(n), ETag: out.ETag}
+		kept[n] = types.CompletedPart{PartNumber: aws.Int32(n), ETag: out.ETag, ChecksumSHA256: in.ChecksumSHA256}
 		mu.Unlock()
 		return nil
 	})
@@ -136,6 +164,15 @@ func putFile(ctx context.Context, api uploadS3, bucket, key, path string, size i
 	_, err = api.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(uploadID),
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
 	return err
+}
+
+// partSHA256 is the base64 SHA-256 of the file's bytes [off, off+n), the form of S3's ChecksumSHA256.
+func partSHA256(f *os.File, off, n int64) (string, error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, off, n)); err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(h.Sum(nil)), nil
 }
 
 // sameContent reports whether the file's bytes [off, off+n) have the part's ETag, when that ETag is

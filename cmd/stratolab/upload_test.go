@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/stratolab/stratolab/internal/ingest"
 )
 
@@ -106,6 +110,95 @@ func TestUploadPartSizeKeepsTheLargestFileWithinTenThousandParts(t *testing.T) {
 		ps := uploadPartSize(size)
 		if n := (size + ps - 1) / ps; n > uploadMaxParts || ps < 5<<20 || ps > 5<<30 {
 			t.Errorf("size %d: %d parts of %d bytes", size, n, ps)
+		}
+	}
+}
+
+// kmsParts is a multipart API the way S3 answers for a bucket under SSE-KMS: a part's ETag is not its
+// MD5 (S3 API Reference, "Common Response Headers": ETag), but an upload created with
+// ChecksumAlgorithm SHA256 keeps each part's ChecksumSHA256 and lists it (S3 User Guide, "Checking
+// object integrity", part-level checksums). S3 checks a part's checksum against its bytes.
+type kmsParts struct {
+	ingest.UploadAPI
+	algo     types.ChecksumAlgorithm
+	parts    map[int32]types.Part
+	sent     []int32
+	complete *s3.CompleteMultipartUploadInput
+}
+
+func (k *kmsParts) CreateMultipartUpload(_ context.Context, in *s3.CreateMultipartUploadInput, _ ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error) {
+	k.algo = in.ChecksumAlgorithm
+	return &s3.CreateMultipartUploadOutput{UploadId: aws.String("u1")}, nil
+}
+
+func (k *kmsParts) UploadPart(_ context.Context, in *s3.UploadPartInput, _ ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
+	b, _ := io.ReadAll(in.Body)
+	sum := sha256.Sum256(b)
+	if got := base64.StdEncoding.EncodeToString(sum[:]); aws.ToString(in.ChecksumSHA256) != got {
+		return nil, fmt.Errorf("part %d: checksum %q, the bytes' is %q", aws.ToInt32(in.PartNumber), aws.ToString(in.ChecksumSHA256), got)
+	}
+	n := aws.ToInt32(in.PartNumber)
+	etag := fmt.Sprintf(`"%032x"`, 0xabc0+int(n)) // 32 hex digits, not the MD5
+	k.parts[n] = types.Part{PartNumber: aws.Int32(n), Size: aws.Int64(int64(len(b))), ETag: aws.String(etag), ChecksumSHA256: in.ChecksumSHA256}
+	k.sent = append(k.sent, n)
+	return &s3.UploadPartOutput{ETag: aws.String(etag), ChecksumSHA256: in.ChecksumSHA256}, nil
+}
+
+func (k *kmsParts) ListParts(_ context.Context, in *s3.ListPartsInput, _ ...func(*s3.Options)) (*s3.ListPartsOutput, error) {
+	out := &s3.ListPartsOutput{ChecksumAlgorithm: k.algo}
+	for n := int32(1); n <= 10; n++ {
+		if p, ok := k.parts[n]; ok {
+			out.Parts = append(out.Parts, p)
+		}
+	}
+	return out, nil
+}
+
+func (k *kmsParts) CompleteMultipartUpload(_ context.Context, in *s3.CompleteMultipartUploadInput, _ ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
+	k.complete = in
+	return &s3.CompleteMultipartUploadOutput{}, nil
+}
+
+// Under SSE-KMS a resumed upload keeps the parts whose SHA-256 checksum matches the file and sends
+// only the others: the part ETags, which are not MD5s there, are not what decides.
+func TestUploadResumeUnderKMSKeepsPartsByTheirChecksums(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.cdf")
+	big := make([]byte, 2*uploadPartMin+5<<20)
+	rand.Read(big)
+	os.WriteFile(path, big, 0o644)
+	ctx := context.Background()
+	api := &kmsParts{parts: map[int32]types.Part{}}
+	var done atomic.Int64
+	// A first run: every part, each with its checksum, under an upload that asks for SHA-256.
+	if err := putFile(ctx, api, "b", "k", path, int64(len(big)), types.MultipartUpload{}, &done); err != nil {
+		t.Fatal(err)
+	}
+	if api.algo != types.ChecksumAlgorithmSha256 || len(api.sent) != 3 {
+		t.Fatalf("algorithm %q, parts sent %v", api.algo, api.sent)
+	}
+	// As if it had been interrupted: part 3 never arrived, and part 2 holds other bytes now.
+	delete(api.parts, 3)
+	p2 := api.parts[2]
+	p2.ChecksumSHA256 = aws.String(base64.StdEncoding.EncodeToString(make([]byte, 32)))
+	api.parts[2] = p2
+	api.sent, api.complete = nil, nil
+	done.Store(0)
+	if err := putFile(ctx, api, "b", "k", path, int64(len(big)), types.MultipartUpload{UploadId: aws.String("u1"), ChecksumAlgorithm: types.ChecksumAlgorithmSha256}, &done); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(api.sent) != "[2 3]" && fmt.Sprint(api.sent) != "[3 2]" {
+		t.Errorf("parts sent on resume %v, want 2 (changed) and 3 (missing); part 1 is kept", api.sent)
+	}
+	if done.Load() != int64(len(big)) {
+		t.Errorf("progress %d of %d bytes", done.Load(), len(big))
+	}
+	if api.complete == nil || len(api.complete.MultipartUpload.Parts) != 3 {
+		t.Fatalf("complete: %+v", api.complete)
+	}
+	for _, p := range api.complete.MultipartUpload.Parts {
+		// An upload created with a checksum algorithm completes with every part's checksum.
+		if aws.ToString(p.ChecksumSHA256) == "" {
+			t.Errorf("part %d completes without its checksum", aws.ToInt32(p.PartNumber))
 		}
 	}
 }
