@@ -132,7 +132,7 @@ func bySid(t *testing.T, stmts []map[string]any) map[string]map[string]any {
 func TestJobsUsersPolicyAllowsExactlyWhatTheCLICalls(t *testing.T) {
 	for inst, wantKMS := range map[string][]string{
 		"example":   nil,
-		"regulated": {"kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"},
+		"regulated": {"kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"},
 	} {
 		_, stmts := managedPolicy(t, synth(t, inst).templates["Jobs"], "UsersPolicy")
 		actions, kms := allowedActions(stmts)

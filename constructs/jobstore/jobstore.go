@@ -425,7 +425,9 @@ var (
 	UserObjectRead   = []string{"s3:GetObject"}
 	UserTableActions = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
 	UserS3KeyActions = []string{"kms:Decrypt", "kms:GenerateDataKey"}
-	UserDBKeyActions = []string{"kms:Decrypt", "kms:DescribeKey"}
+	// Through DynamoDB the same four as the store's own roles (grantKey): the table key is decrypted for
+	// every caller, and writes may need a data key; a missing one would fail submit or cancel.
+	UserDBKeyActions = []string{"kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"}
 )
 
 // UserStatements are what a person running `stratolab jobs` with their own credentials needs on the
