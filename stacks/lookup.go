@@ -139,8 +139,8 @@ func lookupPackExemptions(cfg *instance.Config, data awscdk.Stack, storage *look
 				"in MariaDB and restarts the tasks would lock the app out",
 		},
 	})
-	// The config bucket is SSE-KMS under SecretsKey; the logs bucket cannot be.
-	exempt(cfg, storage.LogsBucket, map[string]string{"S3DefaultEncryptionKMS": "SSE-S3: this bucket receives the load balancer's " +
+	// The config bucket is SSE-KMS under SecretsKey; the logs bucket cannot be (on its CfnBucket only).
+	exempt(cfg, storage.LogsBucket.Node().DefaultChild(), map[string]string{"S3DefaultEncryptionKMS": "SSE-S3: this bucket receives the load balancer's " +
 		"access logs, and \"The only server-side encryption option that's supported is Amazon S3-managed keys (SSE-S3)\" (Elastic " +
 		"Load Balancing User Guide, \"Enable access logs for your Application Load Balancer\"); it holds access logs only"})
 	// ALBWAFEnabled is met: with a pack the load balancer has a web ACL (ServiceProps.WebACL).
