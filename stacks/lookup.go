@@ -31,10 +31,12 @@ func newLookup(in *Instance, cfg *instance.Config) *Lookup {
 	data := in.newStack(cfg, "LookupData", "lookup service file system, buckets and secrets")
 	var secretsKey awskms.IKey
 	if needsCustomerManagedKeys(cfg) {
-		// NIST 800-53 R5 and HIPAA (SecretsManagerUsingKMSKey): the secrets under a customer-managed key,
-		// rotated yearly and kept as long as the secrets are.
+		// NIST 800-53 R5 and HIPAA (SecretsManagerUsingKMSKey, S3DefaultEncryptionKMS): the secrets and
+		// the config bucket, so also the env file, under a customer-managed key, rotated yearly and kept
+		// as long as the secrets are. Its readers use it through Secrets Manager or S3 only
+		// (kms:ViaService): the task execution roles and the env file's BucketDeployment handler.
 		key := awskms.NewKey(data, jsii.String("SecretsKey"), &awskms.KeyProps{
-			Description:       jsii.String("Encrypts the lookup service's secrets"),
+			Description:       jsii.String("Encrypts the lookup service's secrets and config bucket"),
 			EnableKeyRotation: jsii.Bool(true),
 			PendingWindow:     awscdk.Duration_Days(jsii.Number(7)),
 			RemovalPolicy:     policy.RemovalPolicy,
@@ -128,9 +130,6 @@ func lookupPackExemptions(cfg *instance.Config, data awscdk.Stack, storage *look
 			"LambdaInsideVPC":   "The CDK's BucketDeployment handler copies the env file between S3 buckets only",
 		},
 		"AWS::S3::Bucket": {
-			"S3DefaultEncryptionKMS": "SSE-S3: the config bucket's env file is read by ECS (environmentFiles, with the execution role) " +
-				"and holds no secret (the secrets are in Secrets Manager); not met yet for the logs bucket (under SSE-KMS its key " +
-				"policy must also let logging.s3.amazonaws.com use the key, aws-cdk #25350)",
 			"S3BucketReplicationEnabled": "The env file is rebuilt by every deploy and the logs bucket holds access logs; a second-region " +
 				"copy is a per-instance decision",
 		},
@@ -140,6 +139,10 @@ func lookupPackExemptions(cfg *instance.Config, data awscdk.Stack, storage *look
 				"in MariaDB and restarts the tasks would lock the app out",
 		},
 	})
+	// The config bucket is SSE-KMS under SecretsKey; the logs bucket cannot be (on its CfnBucket only).
+	exempt(cfg, storage.LogsBucket.Node().DefaultChild(), map[string]string{"S3DefaultEncryptionKMS": "SSE-S3: this bucket receives the load balancer's " +
+		"access logs, and \"The only server-side encryption option that's supported is Amazon S3-managed keys (SSE-S3)\" (Elastic " +
+		"Load Balancing User Guide, \"Enable access logs for your Application Load Balancer\"); it holds access logs only"})
 	// ALBWAFEnabled is met: with a pack the load balancer has a web ACL (ServiceProps.WebACL).
 	rules := packRules{
 		"AWS::IAM::Policy": iam,

@@ -511,6 +511,13 @@ func (s *Service) useEnvFile(td awsecs.TaskDefinition) {
 	td.AddToExecutionRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("LocateEnvFileBucket"), Actions: jsii.Strings("s3:GetBucketLocation"), Resources: &[]*string{st.ConfigBucket.BucketArn()},
 	}))
+	// Under SSE-KMS, ECS's GetObject of the env file with the execution role is decrypted by S3 with
+	// that role's kms:Decrypt (Amazon S3 User Guide, "Using server-side encryption with AWS KMS keys";
+	// Amazon ECS Developer Guide, "Amazon ECS task execution IAM role", Amazon S3 file storage
+	// permissions for environment files). Without it the task stops before its containers start.
+	if key := st.ConfigKeyStatement("DecryptEnvFile", "kms:Decrypt"); key != nil {
+		td.AddToExecutionRolePolicy(key)
+	}
 }
 
 func (s *Service) service(id string, td awsecs.TaskDefinition, sg awsec2.ISecurityGroup, desired, minHealthy, maxHealthy int, cloudMap *awsecs.CloudMapOptions, grace awscdk.Duration) awsecs.BaseService {

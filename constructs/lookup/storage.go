@@ -75,7 +75,9 @@ type StorageProps struct {
 	// Permit uid or gid 0 on an access point. Default: - false: root is refused
 	AllowRootPosixUser bool
 	// Encrypts the four secrets (the task execution roles that read them get kms:Decrypt through
-	// Secrets Manager with their read grant). Default: - Secrets Manager's AWS-managed key
+	// Secrets Manager with their read grant) and the config bucket, SSE-KMS with S3 Bucket Keys, so
+	// that it also guards the env file. Every reader and writer of the bucket may use the key through
+	// S3 only (ConfigKeyStatement). Default: - Secrets Manager's AWS-managed key, and SSE-S3
 	SecretsKey awskms.IKey
 	// Plain settings written to the env file (never secrets). Default: - none
 	Settings map[string]string
@@ -94,18 +96,22 @@ type Storage struct {
 	AuthoritiesAccessPoint, DatabaseAccessPoint awsefs.IAccessPoint
 	// Authorities and Database are the access points' settings.
 	Authorities, Database AccessPoint
-	// ConfigBucket holds the env file, at EnvFileKey.
+	// ConfigBucket holds the env file, at EnvFileKey. With SecretsKey it is SSE-KMS under that key, but
+	// ConfigBucket.EncryptionKey() is nil: grant the key with ConfigKeyStatement, through S3 only.
 	ConfigBucket awss3.IBucket
 	EnvFileKey   string
 	// EnvFileHash is the SHA-256 of the env file's content, in hex. The service puts it into its task
 	// definition, so that a change of a setting makes a new revision and a deployment.
 	EnvFileHash string
-	// LogsBucket receives the config bucket's and the load balancer's access logs.
+	// LogsBucket receives the config bucket's and the load balancer's access logs. It stays SSE-S3:
+	// "The only server-side encryption option that's supported is Amazon S3-managed keys (SSE-S3)"
+	// (Elastic Load Balancing User Guide, "Enable access logs for your Application Load Balancer").
 	LogsBucket awss3.IBucket
 	// Generated at deploy time: the app's database password, MariaDB's root password, Rails'
 	// secret_key_base and the authority reload token.
 	DatabasePassword, DatabaseRootPassword, SecretKeyBase, ReloadToken awssecretsmanager.ISecret
-	// SecretsKey encrypts the secrets, when StorageProps.SecretsKey was given (nil: aws/secretsmanager).
+	// SecretsKey encrypts the secrets and the config bucket, when StorageProps.SecretsKey was given
+	// (nil: aws/secretsmanager and SSE-S3).
 	SecretsKey awskms.IKey
 }
 
@@ -179,13 +185,29 @@ func NewStorage(scope constructs.Construct, id string, p *StorageProps) *Storage
 	s.ConfigBucket = securebucket.New(s.Construct, "ConfigBucket", &securebucket.Props{
 		AccessLogs: s.LogsBucket, AccessLogsPrefix: "s3-access/config-bucket/", Lifecycle: policy,
 	})
+	s.SecretsKey = p.SecretsKey
+	if p.SecretsKey != nil {
+		// SSE-KMS with S3 Bucket Keys under the secrets' key, set on the L1 only. Told of a key, the L2's
+		// grants add it to every grantee without kms:ViaService: BucketDeployment's grantReadWrite gives
+		// its handler kms:Decrypt, DescribeKey, Encrypt, ReEncrypt* and GenerateDataKey* on it
+		// (aws-cdk-lib 2.270.0, aws-s3/lib/bucket-grants.js: grant() calls grantOnKey with
+		// KEY_READ_ACTIONS and KEY_WRITE_ACTIONS). Here each reader and writer gets the key through S3
+		// only, by ConfigKeyStatement.
+		s.ConfigBucket.Node().DefaultChild().(awss3.CfnBucket).SetBucketEncryption(&awss3.CfnBucket_BucketEncryptionProperty{
+			ServerSideEncryptionConfiguration: &[]any{&awss3.CfnBucket_ServerSideEncryptionRuleProperty{
+				BucketKeyEnabled: jsii.Bool(true),
+				ServerSideEncryptionByDefault: &awss3.CfnBucket_ServerSideEncryptionByDefaultProperty{
+					SseAlgorithm: jsii.String("aws:kms"), KmsMasterKeyId: p.SecretsKey.KeyArn(),
+				},
+			}},
+		})
+	}
 	s.EnvFileKey = p.EnvFileKey
 	if s.EnvFileKey == "" {
 		s.EnvFileKey = "lookup.env"
 	}
 	s.writeEnvFile(p.Settings, policy)
 
-	s.SecretsKey = p.SecretsKey
 	s.DatabasePassword = s.secret("DatabasePassword", "Password of the app's MariaDB user", 40, policy, p.SecretsKey)
 	s.DatabaseRootPassword = s.secret("DatabaseRootPassword", "MariaDB root password", 40, policy, p.SecretsKey)
 	s.SecretKeyBase = s.secret("SecretKeyBase", "Rails secret_key_base of the lookup app", 128, policy, p.SecretsKey)
@@ -222,13 +244,19 @@ func (s *Storage) writeEnvFile(settings map[string]string, policy lifecycle.Poli
 	logs := awslogs.NewLogGroup(s.Construct, jsii.String("EnvFileDeploymentLogs"), &awslogs.LogGroupProps{
 		Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: policy.RemovalPolicy,
 	})
-	awss3deployment.NewBucketDeployment(s.Construct, jsii.String("EnvFile"), &awss3deployment.BucketDeploymentProps{
+	deployment := awss3deployment.NewBucketDeployment(s.Construct, jsii.String("EnvFile"), &awss3deployment.BucketDeploymentProps{
 		LogGroup:          logs,
 		DestinationBucket: s.ConfigBucket,
 		Sources:           &[]awss3deployment.ISource{awss3deployment.Source_Data(jsii.String(s.EnvFileKey), jsii.String(b.String()), nil)},
 		Prune:             jsii.Bool(false),
 		RetainOnDelete:    jsii.Bool(false),
 	})
+	// The handler writes the env file with the AWS CLI (aws s3 sync): a PutObject under SSE-KMS needs
+	// kms:GenerateDataKey, and a multipart upload's completion kms:Decrypt (Amazon S3 User Guide,
+	// "Using server-side encryption with AWS KMS keys" and "Multipart upload API and permissions").
+	if st := s.ConfigKeyStatement("WriteEnvFileWithConfigKey", "kms:Decrypt", "kms:GenerateDataKey"); st != nil {
+		deployment.HandlerRole().AddToPrincipalPolicy(st)
+	}
 	// The CDK's shared deployment function copies the env file from the CDK asset bucket into the
 	// config bucket once per deployment.
 	stack := awscdk.Stack_Of(s.Construct)
@@ -243,6 +271,19 @@ func (s *Storage) writeEnvFile(settings map[string]string, policy lifecycle.Poli
 			{Id: jsii.String("AwsSolutions-L1"), Reason: jsii.String("The bucket deployment function's runtime is pinned by the CDK release, which upgrades it; it runs only during deployments.")},
 		}, jsii.Bool(true))
 	}
+}
+
+// ConfigKeyStatement allows actions on the config bucket's key through S3 in this stack's region only
+// (kms:ViaService s3.<region>.<url suffix>), or is nil when the bucket is SSE-S3.
+func (s *Storage) ConfigKeyStatement(sid string, actions ...string) awsiam.PolicyStatement {
+	if s.SecretsKey == nil {
+		return nil
+	}
+	stack := awscdk.Stack_Of(s.Construct)
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String(sid), Actions: jsii.Strings(actions...), Resources: &[]*string{s.SecretsKey.KeyArn()},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"kms:ViaService": "s3." + *stack.Region() + "." + *stack.UrlSuffix()}},
+	})
 }
 
 func (s *Storage) secret(id, description string, length int, policy lifecycle.Policy, key awskms.IKey) awssecretsmanager.ISecret {
