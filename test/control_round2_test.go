@@ -162,3 +162,43 @@ func TestLoadAcceptsTheLongestControlNames(t *testing.T) {
 	assert.LessOrEqual(t, len(workflow+"-operator"), 128, "IAM CreatePolicy PolicyName: 1-128")
 	assert.LessOrEqual(t, len("control-"+env), 128, "Cognito CreateGroup GroupName: 1-128")
 }
+
+// TestControlStackResourcesIsNeverBelowTheSynth: the loader refuses a Control stack over
+// CloudFormation's 500 resources ("CloudFormation quotas") by instance.ControlStackResources, an
+// estimate; an estimate below the real count would let a config through that synth then refuses (the
+// CDK's TooManyResourcesInStack) or CloudFormation rejects. Checked on the example, on the page's
+// largest case (10 environments, each with both schedules, and a custom host), and on the most
+// environments the loader accepts without the page.
+func TestControlStackResourcesIsNeverBelowTheSynth(t *testing.T) {
+	check := func(name string, cfg *instance.Config) {
+		t.Helper()
+		s := synthConfig(t, cfg)
+		got := len(s.templates["Control"]["Resources"].(map[string]any))
+		est := instance.ControlStackResources(cfg)
+		assert.LessOrEqual(t, got, est, "%s: the Control stack has %d resources, the loader's estimate %d", name, got, est)
+		t.Logf("%s: %d resources, estimate %d", name, got, est)
+	}
+	check("example", synth(t, "example").cfg)
+
+	var page strings.Builder
+	for i := range 10 {
+		fmt.Fprintf(&page, "    env%d:\n"+oneStage+"      schedule: {timezone: UTC, start: \"08:00\", stop: \"18:00\"}\n", i)
+	}
+	file := goodInstance + "dns: {zone_id: Z0123456789EXAMPLEEDU, zone_name: example.edu}\nenabled:\n  control: true\n  auth: true\n" +
+		"control:\n  environments:\n" + page.String() + "  page:\n    host: https://control.example.edu\n"
+	cfg, err := instance.Load(writeInstance(t, "lab", file, nil), "lab")
+	require.NoError(t, err)
+	check("10 environments with the page on its own host", cfg)
+
+	// The most environments the loader lets through without the page: the next one is refused.
+	n := 1
+	for ; ; n++ {
+		if _, err := instance.Load(writeInstance(t, "lab", goodInstance+"enabled:\n  control: true\ncontrol:\n  environments:\n"+manyEnvironments(n+1), nil), "lab"); err != nil {
+			require.Contains(t, err.Error(), "resources; CloudFormation allows 500")
+			break
+		}
+	}
+	cfg, err = instance.Load(writeInstance(t, "lab", goodInstance+"enabled:\n  control: true\ncontrol:\n  environments:\n"+manyEnvironments(n), nil), "lab")
+	require.NoError(t, err)
+	check(fmt.Sprintf("%d environments, the most the loader accepts", n), cfg)
+}
