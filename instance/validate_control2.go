@@ -41,6 +41,7 @@ const (
 	// and are made after the control construct's cdk-nag suppressions (so a tag statement there fails
 	// the synth with AwsSolutions-IAM5). So an environment's function policy must stay under 10,000.
 	cdkInlinePolicyChars = 10000
+	iamRoleInlineChars   = 10240
 	// cdkArnEstimate is what aws-cdk-lib counts for an ARN it cannot resolve at synth (aws-iam
 	// policy-statement.js, DEFAULT_ARN_SIZE_ESTIMATE=150); generatedName stands for a name
 	// CloudFormation makes up at deploy (an Auto Scaling group's, a service's, a table's).
@@ -57,13 +58,15 @@ var controlStatusTagKeys = []string{"stratolab:control:last-action", "stratolab:
 
 // ControlStackResources is an upper bound on the resources of the instance's Control stack, which
 // CloudFormation caps at 500 (test/control_round2_test.go keeps it at or above what synth makes): the
-// run table; the page's function, role, policy and two log groups, HTTP API, stage, integration,
+// run table and the CDK's metadata; the page's function, role, policy and two log groups, HTTP API, stage, integration,
 // authorizer, seven routes and their seven invoke permissions, and Cognito client (24), with a host also
 // the custom domain, mapping, certificate and record (28 in all, counted here whether or not); per environment its function, role, policy and log group, its workflow, role, policy
 // and log group, the operator policy and the definition parameter (10), with a schedule its role and
 // policy and one schedule per action, and with the page its Cognito group control-<env>.
 func ControlStackResources(cfg *Config) int {
-	resources := 1
+	// The run table, and the CDK's AWS::CDK::Metadata, which the CLI's synth adds (analytics reporting
+	// is on by default) and which aws-cdk-lib's TooManyResourcesInStack counts.
+	resources := 2
 	if cfg.ControlPageEnabled() {
 		resources += 28
 	}
@@ -352,8 +355,31 @@ func (v *validator) controlSizes(p, name string, env ControlEnvironment) {
 		}
 		return n
 	}
-	if n := size(fn); n >= cdkInlinePolicyChars {
-		v.errorf(p+".stages", "give the workflow's function an IAM policy of about %d characters (each instance ID, tag selector, group and service is named in it); a role's inline policies hold %d (IAM quotas), and the CDK moves what passes %d to managed policies that cannot hold one larger statement: fewer targets (a tag selector instead of many IDs), or split the environment", n, 10240, cdkInlinePolicyChars)
+	// What IAM counts: the policy's own JSON once CloudFormation has resolved it, which _estimateSize
+	// leaves below the real size: it counts no statement ID (Sid), braces or commas, and takes an ARN
+	// at its "aws" partition. So also the JSON itself, each statement with the longest Sid
+	// constructs/control writes (StartStopInstancesByTags%d), every ARN in the longest partition
+	// (aws-us-gov) and the unresolved ones at aws-cdk-lib's 150, against IAM's 10,240 characters.
+	jsonSize := func(ss []stmt) int {
+		n := len(`{"Version":"2012-10-17","Statement":[]}`)
+		for _, s := range ss {
+			n += len(`{"Sid":"StartStopInstancesByTags00","Effect":"Allow","Action":[],"Resource":[]},`)
+			for _, a := range s.actions {
+				n += len(a) + 3
+			}
+			for _, r := range s.resources {
+				n += r + len("-us-gov") + 3
+			}
+			if s.cond != nil {
+				b, _ := json.Marshal(s.cond)
+				n += len(`,"Condition":`) + len(b)
+			}
+		}
+		return n
+	}
+	if n, r := size(fn), jsonSize(fn); n >= cdkInlinePolicyChars || r > iamRoleInlineChars {
+		n = max(n, r)
+		v.errorf(p+".stages", "give the workflow's function an IAM policy of about %d characters (each instance ID, tag selector, group and service is named in it); a role's inline policies hold %d (IAM quotas), and the CDK moves what passes %d to managed policies that cannot hold one larger statement: fewer targets (a tag selector instead of many IDs), or split the environment", n, iamRoleInlineChars, cdkInlinePolicyChars)
 	}
 }
 
@@ -429,7 +455,7 @@ func (v *validator) controlPage2() {
 // would make cdk destroy fail; production refuses destroy, as the other modules do.
 func (v *validator) controlLifecycle2() {
 	o := v.cfg.Control.Lifecycle
-	v.productionDestroy("control.lifecycle", o, "the run table keeps its deletion protection, so cdk destroy would fail")
+	v.productionDestroy("control.lifecycle", o, "a production instance keeps its run table (the runs, the holds and the lock) like every stateful resource")
 	if !v.cfg.Production() && o.RemovalPolicy != "retain" && o.DeletionProtection != nil && *o.DeletionProtection {
 		v.errorf("control.lifecycle.deletion_protection", "is true, but the run table is destroyed with the stack (removal_policy destroy, the development default): DynamoDB refuses to delete a protected table, so cdk destroy would fail (set removal_policy: retain, or leave deletion_protection out)")
 	}

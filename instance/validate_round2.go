@@ -20,7 +20,7 @@ func (v *validator) round2() {
 			// AWS::StepFunctions::StateMachine TagsEntry: Value has a minimum length of 1
 			// (CloudFormation resource specification; aws-cdk-lib's CloudFormation validation, F3033,
 			// refuses "Tags.0.Value: length 0 is below minimum 1"), though other resources take "".
-			v.errorf("tags.extra."+k, "has an empty value, which Step Functions refuses on the state machines of control, registry and lookup (give a value, such as %s: none)", k)
+			v.errorf("tags.extra."+k, "has an empty value, which CloudFormation refuses on the state machines of control, registry and lookup (AWS::StepFunctions::StateMachine TagsEntry Value: minimum length 1) (give a value, such as %s: none)", k)
 		}
 	}
 	// IAM compares tag keys without regard to case ("Tag keys ... for IAM roles are not case

@@ -1,6 +1,7 @@
 package test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -62,7 +63,7 @@ func TestLoadRejectsControlRound2(t *testing.T) {
 			[]string{`lab.yaml:15: control.environments.staging-: environment name "staging-" and "staging" both make the construct ID Staging`}},
 		// CloudFormation quotas: 500 resources per stack (the CDK's TooManyResourcesInStack at synth).
 		{"control environments beyond a stack's 500 resources", goodInstance + "enabled:\n  control: true\ncontrol:\n  environments:\n" + manyEnvironments(36),
-			[]string{"lab.yaml:12: control.environments: the Control stack would have about 505 resources; CloudFormation allows 500"}},
+			[]string{"lab.yaml:12: control.environments: the Control stack would have about 506 resources; CloudFormation allows 500"}},
 		// Systems Manager user guide, "Managing parameter tiers": Advanced String parameters hold 8 KB.
 		{"control definition larger than an advanced SSM parameter", withControl(oneStage + manySkipDates(700)),
 			[]string{"lab.yaml:13: control.environments.staging.stages: make a definition of about", "the Advanced tier holds 8192"}},
@@ -106,13 +107,13 @@ func TestLoadRejectsControlRound2(t *testing.T) {
 		{"auth group named like the page's control group", withPage("    watch_all: true\n") + "auth:\n  groups: [{name: control-staging}]\n",
 			[]string{`auth.groups[0].name: "control-staging" is the group the Control stack makes for environment staging's testers`}},
 		{"control run table destroyed in production", strings.Replace(withControl(oneStage), "lifecycle: development", "lifecycle: production", 1) + "  lifecycle: {removal_policy: destroy}\n",
-			[]string{"lab.yaml:14: control.lifecycle.removal_policy: destroy is refused in production: the run table keeps its deletion protection"}},
+			[]string{"lab.yaml:14: control.lifecycle.removal_policy: destroy is refused in production: a production instance keeps its run table"}},
 		// DynamoDB DeleteTable refuses a table with deletion protection enabled.
 		{"control run table destroyed with its deletion protection on", withControl(oneStage) + "  lifecycle: {deletion_protection: true}\n",
 			[]string{"lab.yaml:14: control.lifecycle.deletion_protection: is true, but the run table is destroyed with the stack"}},
 		// AWS::StepFunctions::StateMachine TagsEntry Value: minimum length 1 (CloudFormation validation F3033).
 		{"tags extra empty value with a state machine", strings.Replace(withControl(oneStage), "lifecycle: development\n", "lifecycle: development\ntags:\n  extra: {Owner: \"\"}\n", 1),
-			[]string{"lab.yaml:6: tags.extra.Owner: has an empty value, which Step Functions refuses"}},
+			[]string{"lab.yaml:6: tags.extra.Owner: has an empty value, which CloudFormation refuses"}},
 		// IAM user guide, "Tagging IAM resources": tag keys of roles are not case sensitive.
 		{"tags keys that differ only in case", goodInstance + "tags:\n  cost_key: Project\n  extra: {project: x}\n",
 			[]string{`lab.yaml:10: tags.extra.project: "project" differs only in case from tags.cost_key; IAM`}},
@@ -173,7 +174,11 @@ func TestControlStackResourcesIsNeverBelowTheSynth(t *testing.T) {
 	check := func(name string, cfg *instance.Config) {
 		t.Helper()
 		s := synthConfig(t, cfg)
-		got := len(s.templates["Control"]["Resources"].(map[string]any))
+		res := s.templates["Control"]["Resources"].(map[string]any)
+		got := len(res)
+		if _, ok := res["CDKMetadata"]; !ok {
+			got++ // the CLI's synth adds AWS::CDK::Metadata (analytics reporting), which this app leaves out
+		}
 		est := instance.ControlStackResources(cfg)
 		assert.LessOrEqual(t, got, est, "%s: the Control stack has %d resources, the loader's estimate %d", name, got, est)
 		t.Logf("%s: %d resources, estimate %d", name, got, est)
@@ -201,4 +206,98 @@ func TestControlStackResourcesIsNeverBelowTheSynth(t *testing.T) {
 	cfg, err = instance.Load(writeInstance(t, "lab", goodInstance+"enabled:\n  control: true\ncontrol:\n  environments:\n"+manyEnvironments(n), nil), "lab")
 	require.NoError(t, err)
 	check(fmt.Sprintf("%d environments, the most the loader accepts", n), cfg)
+}
+
+// tagStages is an environment of n stages, each selecting by two tag keys.
+func tagStages(n int) string {
+	var b strings.Builder
+	b.WriteString("      stages:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "        - {name: s%d, ec2: {tags: {Name: [app%d], Role: [web]}}}\n", i, i)
+	}
+	return b.String()
+}
+
+// resolvedLen is the length of v's compact JSON once CloudFormation has resolved it, at most: a
+// Fn::Join is its parts joined, AWS::Partition the longest partition (aws-us-gov), and any other
+// reference 150 characters (aws-cdk-lib's DEFAULT_ARN_SIZE_ESTIMATE; the names here are shorter).
+func resolvedLen(v any) int {
+	var str func(v any) int // the length of v as a resolved string
+	str = func(v any) int {
+		switch x := v.(type) {
+		case string:
+			b, _ := json.Marshal(x)
+			return len(b) - 2
+		case map[string]any:
+			if j, ok := x["Fn::Join"].([]any); ok {
+				n := 0
+				for _, p := range j[1].([]any) {
+					n += str(p)
+				}
+				return n
+			}
+			if x["Ref"] == "AWS::Partition" {
+				return len("aws-us-gov")
+			}
+			return 150
+		}
+		return 150
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		if _, ok := x["Fn::Join"]; ok {
+			return str(x) + 2
+		}
+		if _, ok := x["Ref"]; ok {
+			return str(x) + 2
+		}
+		if _, ok := x["Fn::GetAtt"]; ok {
+			return str(x) + 2
+		}
+		n := 2 + len(x) - 1
+		for k, e := range x {
+			n += len(k) + 3 + resolvedLen(e)
+		}
+		return n
+	case []any:
+		n := 2 + max(len(x)-1, 0)
+		for _, e := range x {
+			n += resolvedLen(e)
+		}
+		return n
+	default:
+		b, _ := json.Marshal(x)
+		return len(b)
+	}
+}
+
+// TestLoadKeepsTheFunctionPolicyWithinIAMsLimit: IAM refuses a role whose inline policies pass 10,240
+// characters (IAM User Guide, "IAM and AWS STS quotas"), counted on the policy's own JSON, Sids
+// included, which aws-cdk-lib's size estimate leaves out. Fifteen two-key tag stages once passed the
+// loader with a policy of about 10,450 characters; the most stages the loader accepts now synthesize a
+// function policy within the limit.
+func TestLoadKeepsTheFunctionPolicyWithinIAMsLimit(t *testing.T) {
+	load := func(n int) error {
+		_, err := instance.Load(writeInstance(t, "lab", goodInstance+"enabled:\n  control: true\ncontrol:\n  environments:\n    web:\n"+tagStages(n), nil), "lab")
+		return err
+	}
+	err := load(15)
+	require.Error(t, err, "15 two-key tag stages: an inline policy over IAM's 10,240 characters")
+	assert.Contains(t, err.Error(), "control.environments.web.stages: give the workflow's function an IAM policy of about")
+	n := 14
+	for ; load(n) != nil; n-- {
+	}
+	cfg, err := instance.Load(writeInstance(t, "lab", goodInstance+"enabled:\n  control: true\ncontrol:\n  environments:\n    web:\n"+tagStages(n), nil), "lab")
+	require.NoError(t, err)
+	tpl := synthConfig(t, cfg).templates["Control"]
+	total := 0
+	for id, r := range tpl["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == "AWS::IAM::Policy" && strings.Contains(asJSON(res["Properties"].(map[string]any)["Roles"]), "WebFunction") {
+			total += resolvedLen(res["Properties"].(map[string]any)["PolicyDocument"])
+			t.Logf("%d stages: %s is at most %d characters", n, id, total)
+		}
+	}
+	require.NotZero(t, total, "the function's policy")
+	assert.LessOrEqual(t, total, 10240)
 }
