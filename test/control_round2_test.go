@@ -121,17 +121,7 @@ func TestLoadRejectsControlRound2(t *testing.T) {
 			[]string{"lab.yaml:10: tags.extra.Owner: is also tags.cost_key"}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := writeInstance(t, "lab", tc.file, nil)
-			_, err := instance.Load(dir, "lab")
-			require.Error(t, err)
-			for _, w := range tc.want {
-				assert.Contains(t, err.Error(), w)
-			}
-			for _, l := range lines(err.Error()) {
-				assert.Regexp(t, problemLine, strings.TrimPrefix(l, dir+"/"))
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { assertLoadRejects(t, tc.file, tc.want) })
 	}
 }
 

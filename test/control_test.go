@@ -127,20 +127,7 @@ func TestLoadRejectsBadControlConfig(t *testing.T) {
 			[]string{`control.notification_topic_arn: "control" is not an SNS topic ARN`}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := writeInstance(t, "lab", tc.file, nil)
-			_, err := instance.Load(dir, "lab")
-			require.Error(t, err)
-			for _, w := range tc.want {
-				assert.Contains(t, err.Error(), w)
-			}
-			for _, l := range lines(err.Error()) {
-				if strings.Contains(l, "configuration problem") {
-					continue
-				}
-				assert.Regexp(t, problemLine, strings.TrimPrefix(l, dir+"/"))
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { assertLoadRejects(t, tc.file, tc.want) })
 	}
 }
 

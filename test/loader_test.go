@@ -27,6 +27,24 @@ vpc:
 // problemLine is the shape of every reported problem: file[:line]: [key.path: ]message.
 var problemLine = regexp.MustCompile(`^[^:\s]+\.yaml(:\d+)?: (\S+: )?.+$`)
 
+// assertLoadRejects loads file as the instance lab: the load fails, its problems hold every want, and
+// each problem line has the loader's shape (problemLine).
+func assertLoadRejects(t *testing.T, file string, want []string) {
+	t.Helper()
+	dir := writeInstance(t, "lab", file, nil)
+	_, err := instance.Load(dir, "lab")
+	require.Error(t, err)
+	for _, w := range want {
+		assert.Contains(t, err.Error(), w)
+	}
+	for _, l := range lines(err.Error()) {
+		if strings.Contains(l, "configuration problem") {
+			continue
+		}
+		assert.Regexp(t, problemLine, strings.TrimPrefix(l, dir+"/"))
+	}
+}
+
 func TestLoadRejects(t *testing.T) {
 	dup := "lifecycle: development\nlifecycle: development\n"
 	cases := []struct {
